@@ -8,3 +8,5 @@
 export * from "./errno.ts";
 export * from "./flags.ts";
 export * from "./cstr.ts";
+export * from "./fs.ts";
+export * from "./mount.ts";
