@@ -5,6 +5,7 @@
 import { ptr } from "bun:ffi";
 import { libc, check, errno, rawSyscall } from "./libc.ts";
 import { SysError } from "./errno.ts";
+import { pinned } from "./_pin.ts";
 import { SYS } from "./arch.ts";
 import { cstr } from "./cstr.ts";
 import { formatFlags, type FlagTable } from "./flags.ts";
@@ -171,5 +172,5 @@ export function closeRange(first: number, last = 0xffffffff, flags = 0): void {
 
 export function memfdCreate(name: string, flags: number = MFD.CLOEXEC): number {
   const nameBuf = cstr(name);
-  return Number(rawSyscall("memfd_create", SYS.memfd_create, [BigInt(ptr(nameBuf)), flags], name));
+  return Number(pinned([nameBuf], () => rawSyscall("memfd_create", SYS.memfd_create, [BigInt(ptr(nameBuf)), flags], name)));
 }

@@ -10,3 +10,4 @@ export * from "./flags.ts";
 export * from "./cstr.ts";
 export * from "./fs.ts";
 export * from "./mount.ts";
+export * from "./proc.ts";

@@ -9,6 +9,7 @@ import { SYS } from "./arch.ts";
 import { cstr } from "./cstr.ts";
 import { formatFlags, MS, MNT, MOUNT_ATTR } from "./flags.ts";
 import { AT, AT_FDCWD } from "./fs.ts";
+import { pinned } from "./_pin.ts";
 
 export const OPEN_TREE = { CLONE: 1, CLOEXEC: 0o2000000 } as const;
 
@@ -92,7 +93,7 @@ export function umount2(target: string, flags = 0): void {
 export function pivotRoot(newRoot: string, putOld: string): void {
   const n = cstr(newRoot);
   const o = cstr(putOld);
-  rawSyscall("pivot_root", SYS.pivot_root, [addr(n), addr(o)], newRoot);
+  pinned([n, o], () => rawSyscall("pivot_root", SYS.pivot_root, [addr(n), addr(o)], newRoot));
 }
 
 /**
@@ -145,7 +146,7 @@ export function mountSetattr(fd: number, path: string, flags: number, attr: Moun
 /** fsopen(2): a filesystem context fd for `fsname` ("tmpfs", "overlay", ...). */
 export function fsopen(fsname: string, flags: number = FSOPEN.CLOEXEC): number {
   const n = cstr(fsname);
-  return Number(rawSyscall("fsopen", SYS.fsopen, [addr(n), flags], fsname));
+  return Number(pinned([n], () => rawSyscall("fsopen", SYS.fsopen, [addr(n), flags], fsname)));
 }
 
 /**
