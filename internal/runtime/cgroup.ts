@@ -1,0 +1,75 @@
+/**
+ * The container's cgroup as the runtime uses it: created with its limits
+ * before init runs, described for the init stage's /sys/fs/cgroup mount, and
+ * reopened from saved state by later commands (ps, pause, update, delete).
+ */
+import { basename } from "node:path";
+import { readdirSync, readlinkSync, lstatSync } from "node:fs";
+import {
+  detectLayout, createCgroup, openCgroup, addProcess, applyResources, destroyCgroup, parseCgroupsPath, cgroupfsPath,
+  type Cgroup, type CgroupLayout,
+} from "../cgroups/mod.ts";
+import type { CgroupMountInfo } from "./rootfs.ts";
+import type { Logger } from "./logger.ts";
+import type { Spec } from "./spec.ts";
+
+export interface ContainerCgroup {
+  cg: Cgroup;
+  /** Saved in state.json so later commands can reopen the cgroup. */
+  paths: Record<string, string>;
+  v1Mounts: CgroupMountInfo[] | null;
+  v2Path: string;
+  add(pid: number): void;
+  destroy(): void;
+}
+
+let cachedLayout: CgroupLayout | undefined;
+export function hostLayout(): CgroupLayout {
+  return (cachedLayout ??= detectLayout());
+}
+
+export function setupContainerCgroup(id: string, spec: Spec, opts: { systemd: boolean; log: Logger }): ContainerCgroup {
+  const layout = hostLayout();
+  const parsed = parseCgroupsPath(spec.linux?.cgroupsPath ?? "", id, { systemd: opts.systemd });
+  if (parsed.driver === "systemd") {
+    throw new Error(`linux.cgroupsPath "${spec.linux?.cgroupsPath}": the systemd cgroup driver (--systemd-cgroup) is not supported yet; configure Docker with "exec-opts": ["native.cgroupdriver=cgroupfs"]`);
+  }
+  const cg = createCgroup(layout, cgroupfsPath(parsed));
+  const result = applyResources(cg, spec.linux?.resources ?? {});
+  for (const w of result.warnings ?? []) opts.log.warn(w);
+  return {
+    cg,
+    paths: cg.paths,
+    v1Mounts: layout.mode === "v2" ? null : v1MountInfo(layout, cg),
+    v2Path: cg.paths.unified ?? "",
+    add: (pid) => addProcess(cg, pid),
+    destroy: () => { void destroyCgroup(cg); },
+  };
+}
+
+/** Reopens a container's cgroup from the path saved in its state. */
+export function reopenCgroup(path: string): Cgroup {
+  return openCgroup(hostLayout(), path);
+}
+
+/** One entry per v1 hierarchy, with the /sys/fs/cgroup names that link to it. */
+function v1MountInfo(layout: CgroupLayout, cg: Cgroup): CgroupMountInfo[] {
+  const seen = new Map<string, CgroupMountInfo>();
+  for (const [controller, mnt] of Object.entries(layout.v1)) {
+    const hostPath = cg.paths[controller];
+    if (!hostPath || seen.has(mnt.mountPoint)) continue;
+    seen.set(mnt.mountPoint, { name: basename(mnt.mountPoint), options: mnt.controllers.join(","), hostPath, links: [] });
+  }
+  // cpu -> cpu,cpuacct style links, as the host has them.
+  try {
+    for (const e of readdirSync(layout.root)) {
+      const p = `${layout.root}/${e}`;
+      if (!lstatSync(p).isSymbolicLink()) continue;
+      const target = readlinkSync(p);
+      for (const info of seen.values()) if (info.name === target) info.links.push(e);
+    }
+  } catch {
+    // No links: nothing to add.
+  }
+  return [...seen.values()];
+}

@@ -1,0 +1,151 @@
+/**
+ * `create`: the parent side. Reads the bundle, makes the state dir and exec
+ * fifo, starts the init stage in the container's namespaces (nsexec.c), puts
+ * it in its cgroup, sends it the plan, and returns once init waits on the
+ * fifo. Anything that fails undoes what was made: no state dir, no cgroup,
+ * no process is left behind.
+ *
+ * System-container work (sysbox-mgr ID ranges, ID-mapped rootfs, sysbox-fs
+ * mounts) plugs in at `prepareSpec` and `onInitReady`.
+ */
+import { readFileSync, existsSync, writeFileSync, renameSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
+import { open, close, mkfifo, O_FLAGS } from "../sys/fs.ts";
+import { planNamespaces } from "./namespaces.ts";
+import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
+import { recvSync, sendSync } from "./sync.ts";
+import { runHooks } from "./hooks.ts";
+import { selfExec } from "./self.ts";
+import type { Logger } from "./logger.ts";
+import { loadSpec, type Spec } from "./spec.ts";
+import { setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
+import { killProcess } from "./signals.ts";
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  preserveFds: number;
+  systemdCgroup: boolean;
+  log: Logger;
+}
+
+/** Undo steps run in reverse order when create fails. */
+type Undo = Array<() => void>;
+
+export function writePidFile(path: string, pid: number): void {
+  // Written then renamed: the shim reads it as soon as we exit.
+  const abs = resolve(path);
+  const tmp = `${abs}.tmp-${process.pid}`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+export function createContainer(opts: CreateOptions): ContainerState {
+  const bundle = resolve(opts.bundle);
+  const spec = loadSpec(join(bundle, "config.json"));
+  const undo: Undo = [];
+  try {
+    return doCreate(opts, bundle, spec, undo);
+  } catch (e) {
+    for (const u of undo.reverse()) {
+      try { u(); } catch (ue) { opts.log.debug(`cleanup after failed create: ${String(ue)}`); }
+    }
+    throw e;
+  }
+}
+
+function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): ContainerState {
+  const { root, id, log } = opts;
+  const dir = makeContainerDir(root, id);
+  undo.push(() => removeState(root, id));
+
+  if (!spec.root?.path) throw new Error("config.json: root.path: required");
+  const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
+  if (!existsSync(rootfs)) throw new Error(`root.path: rootfs "${rootfs}" does not exist`);
+  const ns = planNamespaces(spec.linux?.namespaces ?? []);
+  const userns = (ns.flags & 0x10000000) !== 0 || ns.join.some((j) => j.type === "user");
+
+  const fifo = join(dir, EXEC_FIFO);
+  mkfifo(fifo, 0o622);
+
+  const cgroup: ContainerCgroup = setupContainerCgroup(id, spec, { systemd: opts.systemdCgroup, log });
+  undo.push(() => cgroup.destroy());
+
+  // fds the init stage inherits (no O_CLOEXEC): the fifo (reopened for writing later) and the console socket.
+  const fifoFd = open(fifo, O_FLAGS.PATH);
+  undo.push(() => close(fifoFd));
+  const consoleFd = opts.consoleSocket ? connectConsole(opts.consoleSocket) : -1;
+  if (consoleFd >= 0) undo.push(() => close(consoleFd));
+  const joinFds = ns.join.map((j) => ({ fd: open(j.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC), type: j.flag }));
+  undo.push(() => joinFds.forEach((j) => close(j.fd)));
+
+  const self = selfExec();
+  const execFd = open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+  undo.push(() => close(execFd));
+
+  const spawned = spawnInNamespaces({
+    flags: ns.flags,
+    join: joinFds,
+    execFd,
+    argv: [...self.argv, "init"],
+    env: [`_SYSBOX_LOG_LEVEL=${log.level}`],
+    setIds: userns,
+    setsid: false,
+    onReady: (pid) => {
+      if (ns.flags & 0x10000000) writeIdMaps(pid, spec);
+      cgroup.add(pid);
+      if (spec.process?.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
+    },
+  });
+  const pid = spawned.pid;
+  undo.push(() => { killProcess(pid, 9); close(spawned.syncFd); });
+  awaitExec(spawned.syncFd);
+
+  const state: ContainerState = {
+    id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
+    created: new Date().toISOString(), owner: "",
+    annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, namespaces: ns.owned, userns,
+    configPath: join(bundle, "config.json"),
+  };
+  const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
+  runHooks("prestart", spec.hooks?.prestart, hookState);
+  runHooks("createRuntime", spec.hooks?.createRuntime, hookState);
+
+  sendSync(spawned.syncFd, {
+    t: "create", spec, rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
+    cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
+    preserveFds: opts.preserveFds,
+  });
+  for (;;) {
+    const m = recvSync(spawned.syncFd);
+    if (m === null) throw new Error("container init exited before it was ready");
+    if (m.t === "warn") log.warn(m.msg);
+    else if (m.t === "error") throw new Error(m.msg);
+    else if (m.t === "ready") break;
+  }
+  close(spawned.syncFd);
+  close(fifoFd);
+  if (consoleFd >= 0) close(consoleFd);
+  close(execFd);
+  saveState(root, state);
+  if (opts.pidFile) writePidFile(opts.pidFile, pid);
+  return state;
+}
+
+function writeIdMaps(pid: number, spec: Spec): void {
+  const fmt = (m: ReadonlyArray<{ containerID: number; hostID: number; size: number }> | undefined) =>
+    (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join("");
+  writeFileSync(`/proc/${pid}/uid_map`, fmt(spec.linux?.uidMappings));
+  writeFileSync(`/proc/${pid}/gid_map`, fmt(spec.linux?.gidMappings));
+}
+
+function connectConsole(path: string): number {
+  // Imported lazily: only `-t` containers need the socket layer.
+  const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+  return unixConnect(path);
+}

@@ -1,0 +1,137 @@
+/**
+ * The init stage: sysbox-runc re-executed by nsexec.c inside the container's
+ * namespaces. For `create` it builds the rootfs, reports ready, waits on the
+ * exec fifo for `start`, then becomes the user process; for `exec` it only
+ * prepares and becomes the process. Errors go back to the parent over the
+ * sync socket, which prints them; nothing here writes to the container's stdio.
+ */
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { sendHello } from "../sys/nsexec.ts";
+import { open, close, write, setCloexec, closeRange, dup3, chdir, umask, O_FLAGS, CLOSE_RANGE } from "../sys/fs.ts";
+import { sendSync, recvSync, type SyncMessage } from "./sync.ts";
+import { setupRootfs, type CgroupMountInfo } from "./rootfs.ts";
+import { runHooks } from "./hooks.ts";
+import { finalizeProcess, lookPath, type ProcessSpec } from "./process.ts";
+import type { Spec } from "./spec.ts";
+import { sethostname, setdomainname, setsid } from "../sys/proc.ts";
+
+interface CreateMsg {
+  t: "create";
+  spec: Spec;
+  rootfs: string;
+  fifoFd: number;
+  consoleFd: number;
+  noPivot: boolean;
+  userns: boolean;
+  cgroupV1: CgroupMountInfo[] | null;
+  cgroupV2Path: string;
+  cgroupns: boolean;
+  preserveFds: number;
+}
+
+interface ExecMsg {
+  t: "exec";
+  process: ProcessSpec;
+  consoleFd: number;
+  preserveFds: number;
+  /** Container spec defaults that exec processes inherit (seccomp, no_new_privs...). */
+  spec: Spec;
+}
+
+export function runInit(): never {
+  const syncFd = Number(process.env.NSEXEC_SYNC_FD ?? process.env._SYSBOX_SYNC_FD);
+  if (!Number.isInteger(syncFd)) {
+    process.stderr.write("sysbox-runc init: this command is internal and is run by sysbox-runc itself\n");
+    process.exit(2);
+  }
+  sendHello(syncFd);
+  const warn = (msg: string) => sendSync(syncFd, { t: "warn", msg });
+  try {
+    const msg = recvSync(syncFd) as SyncMessage | null;
+    if (!msg) process.exit(1);
+    if (msg.t === "create") initContainer(syncFd, msg as unknown as CreateMsg, warn);
+    else if (msg.t === "exec") initExec(syncFd, msg as unknown as ExecMsg, warn);
+    else throw new Error(`init: unexpected message "${msg.t}"`);
+  } catch (e) {
+    try { sendSync(syncFd, { t: "error", msg: e instanceof Error ? e.message : String(e) }); } catch { /* parent gone */ }
+    process.exit(1);
+  }
+  process.exit(1);
+}
+
+function hookState(spec: Spec, status: string) {
+  return { ociVersion: spec.ociVersion, id: spec.hostname ?? "", pid: process.pid, status, bundle: "", annotations: spec.annotations ?? {} };
+}
+
+function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void): never {
+  const spec = m.spec;
+  const linux = spec.linux ?? {};
+  setupRootfs({
+    rootfs: m.rootfs,
+    mounts: spec.mounts ?? [],
+    devices: linux.devices ?? [],
+    readonly: spec.root?.readonly ?? false,
+    ...(linux.rootfsPropagation !== undefined ? { propagation: linux.rootfsPropagation } : {}),
+    noPivot: m.noPivot,
+    maskedPaths: linux.maskedPaths ?? [],
+    readonlyPaths: linux.readonlyPaths ?? [],
+    cgroupV1: m.cgroupV1,
+    cgroupV2Path: m.cgroupV2Path,
+    cgroupns: m.cgroupns,
+    userns: m.userns,
+    beforePivot: () => runHooks("createContainer", spec.hooks?.createContainer, hookState(spec, "created")),
+  });
+  if (spec.hostname) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+  }
+  const proc = spec.process;
+  if (!proc) throw new Error("process: the container has no process to run");
+  const path = lookPath(proc);
+  if (proc.terminal) setupConsole(m.consoleFd, true);
+  else setsid();
+  const fifoFd = m.fifoFd;
+  sendSync(syncFd, { t: "ready", pid: process.pid });
+  close(syncFd);
+
+  // Blocks until `start` opens the fifo for reading.
+  const fifo = open(`/proc/self/fd/${fifoFd}`, O_FLAGS.WRONLY | O_FLAGS.CLOEXEC);
+  write(fifo, new Uint8Array([48]));
+  close(fifo);
+  close(fifoFd);
+  runHooks("startContainer", spec.hooks?.startContainer, hookState(spec, "running"));
+  finalizeProcess(proc, path, { spec, preserveFds: m.preserveFds, warn: () => {} });
+}
+
+function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void): never {
+  const proc = m.process;
+  const path = lookPath(proc);
+  if (proc.terminal) setupConsole(m.consoleFd, true);
+  else setsid();
+  sendSync(syncFd, { t: "ready", pid: process.pid });
+  // The parent learns the exec worked when the sync socket closes on exec.
+  setCloexec(syncFd, true);
+  finalizeProcess(proc, path, { spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(syncFd, { t: "error", msg }) });
+}
+
+/** Opens a pty in the container's devpts, hands the master to the console socket, and makes the slave our stdio. */
+function setupConsole(consoleFd: number, ctty: boolean): void {
+  const { openPty, setControllingTty } = require("../sys/pty.ts") as typeof import("../sys/pty.ts");
+  const { sendFds } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+  if (consoleFd < 0) throw new Error("process.terminal is true but no --console-socket was given");
+  const pty = openPty();
+  sendFds(consoleFd, [pty.master], new TextEncoder().encode("/dev/ptmx"));
+  close(pty.master);
+  close(consoleFd);
+  setsid();
+  for (const fd of [0, 1, 2]) dup3(pty.slave, fd, 0);
+  if (ctty) setControllingTty(0);
+  if (pty.slave > 2) close(pty.slave);
+  // /dev/console, when present as a mount point, shows the same pty (runc binds it).
+  if (existsSync("/dev/console") && statSync("/dev/console").isFile()) {
+    require("../sys/mount.ts").mount(pty.slavePath, "/dev/console", null, 0x1000);
+  }
+}
+
+void closeRange; void CLOSE_RANGE; void chdir; void umask;

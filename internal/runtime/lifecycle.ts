@@ -1,0 +1,81 @@
+/** `kill`, `delete`, `state` and `list`: commands that act on saved state. */
+import { existsSync } from "node:fs";
+import { listIds, loadState, removeState, stateJson, initAlive, type ContainerState } from "./state.ts";
+import { statusOf } from "./status.ts";
+import { killProcess } from "./signals.ts";
+import { reopenCgroup } from "./cgroup.ts";
+import { destroyCgroup, listPids } from "../cgroups/mod.ts";
+import { runHooks } from "./hooks.ts";
+import { loadSpec } from "./spec.ts";
+import type { Logger } from "./logger.ts";
+
+export function containerState(root: string, id: string): object {
+  const st = loadState(root, id);
+  return stateJson(st, statusOf(root, st));
+}
+
+function cgroupOf(st: ContainerState) {
+  return st.cgroupPath ? reopenCgroup(st.cgroupPath) : undefined;
+}
+
+export function killContainer(root: string, id: string, signal: number, all: boolean): void {
+  const st = loadState(root, id);
+  const status = statusOf(root, st);
+  if (status === "stopped" && !all) throw new Error("container not running");
+  if (all) {
+    const cg = cgroupOf(st);
+    const pids = cg ? listPids(cg) : [];
+    for (const pid of pids) killProcess(pid, signal);
+    return;
+  }
+  if (!killProcess(st.pid, signal)) throw new Error("container not running");
+}
+
+async function waitGone(st: ContainerState, ms: number): Promise<void> {
+  for (let t = 0; t < ms && initAlive(st); t += 5) await Bun.sleep(5);
+}
+
+export async function deleteContainer(root: string, id: string, force: boolean, log: Logger): Promise<void> {
+  let st: ContainerState;
+  try {
+    st = loadState(root, id);
+  } catch (e) {
+    if (force) return;
+    throw e;
+  }
+  const status = statusOf(root, st);
+  if (status !== "stopped" && status !== "created" && !force) {
+    throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  if (status !== "stopped") {
+    const cg = cgroupOf(st);
+    for (const pid of cg ? listPids(cg) : []) killProcess(pid, 9);
+    killProcess(st.pid, 9);
+    await waitGone(st, 5000);
+  }
+  const cg = cgroupOf(st);
+  if (cg) {
+    try { await destroyCgroup(cg); } catch (e) { log.warn(`removing cgroup: ${String(e)}`); }
+  }
+  if (existsSync(st.configPath)) {
+    try {
+      const spec = loadSpec(st.configPath);
+      runHooks("poststop", spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, pid: 0, status: "stopped", bundle: st.bundle, annotations: st.annotations });
+    } catch (e) {
+      log.warn(String(e instanceof Error ? e.message : e));
+    }
+  }
+  removeState(root, id);
+}
+
+export function listContainers(root: string): Array<ReturnType<typeof stateJson> & Record<string, unknown>> {
+  return listIds(root).flatMap((id) => {
+    try { return [containerState(root, id) as ReturnType<typeof stateJson> & Record<string, unknown>]; } catch { return []; }
+  });
+}
+
+export function containerPids(root: string, id: string): number[] {
+  const st = loadState(root, id);
+  const cg = cgroupOf(st);
+  return cg ? listPids(cg) : initAlive(st) ? [st.pid] : [];
+}

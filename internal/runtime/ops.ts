@@ -1,0 +1,96 @@
+/** `pause`, `resume`, `update`, `events`, `ps` and `list` output, and `spec`. */
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freeze, thaw, applyResources, stats } from "../cgroups/mod.ts";
+import { parseResources } from "../oci/mod.ts";
+import { loadState, type ContainerState } from "./state.ts";
+import { statusOf } from "./status.ts";
+import { reopenCgroup } from "./cgroup.ts";
+import { defaultSpec } from "./specgen.ts";
+import type { Logger } from "./logger.ts";
+
+function cgroupOrThrow(st: ContainerState) {
+  if (!st.cgroupPath) throw new Error(`container ${st.id} has no cgroup`);
+  return reopenCgroup(st.cgroupPath);
+}
+
+export function pauseContainer(root: string, id: string): void {
+  const st = loadState(root, id);
+  const status = statusOf(root, st);
+  if (status !== "running" && status !== "created") throw new Error(`container not running`);
+  freeze(cgroupOrThrow(st));
+}
+
+export function resumeContainer(root: string, id: string): void {
+  const st = loadState(root, id);
+  if (statusOf(root, st) !== "paused") throw new Error("container not paused");
+  thaw(cgroupOrThrow(st));
+}
+
+/** Reads LinuxResources JSON from --resources (a file or "-" for stdin) and/or the per-knob flags. */
+export function updateContainer(root: string, id: string, flags: Record<string, unknown>, log: Logger): void {
+  const st = loadState(root, id);
+  if (statusOf(root, st) === "stopped") throw new Error("container not running");
+  let res: Record<string, any> = {};
+  const src = flags.resources;
+  if (typeof src === "string") {
+    const text = src === "-" ? require("node:fs").readFileSync(0, "utf8") : require("node:fs").readFileSync(src, "utf8");
+    res = parseResources(text, src === "-" ? "resources (stdin)" : src) as Record<string, any>;
+  }
+  const num = (k: string) => (typeof flags[k] === "string" ? Number(flags[k]) : undefined);
+  const set = (section: string, key: string, v: number | string | undefined) => {
+    if (v === undefined) return;
+    res[section] ??= {};
+    res[section][key] = v;
+  };
+  set("memory", "limit", num("memory"));
+  set("memory", "swap", num("memory-swap"));
+  set("memory", "reservation", num("memory-reservation"));
+  set("cpu", "shares", num("cpu-shares"));
+  set("cpu", "quota", num("cpu-quota"));
+  set("cpu", "period", num("cpu-period"));
+  set("cpu", "cpus", flags["cpuset-cpus"] as string | undefined);
+  set("cpu", "mems", flags["cpuset-mems"] as string | undefined);
+  set("pids", "limit", num("pids-limit"));
+  set("blockIO", "weight", num("blkio-weight"));
+  const r = applyResources(cgroupOrThrow(st), res as never);
+  for (const w of r.warnings ?? []) log.warn(w);
+}
+
+export async function containerEvents(root: string, id: string, once: boolean, interval: string): Promise<number> {
+  const ms = /^(\d+)(ms|s)?$/.exec(interval);
+  const every = ms ? Number(ms[1]) * (ms[2] === "ms" ? 1 : 1000) : 5000;
+  for (;;) {
+    const st = loadState(root, id);
+    process.stdout.write(JSON.stringify({ type: "stats", id, data: stats(cgroupOrThrow(st)) }) + "\n");
+    if (once) return 0;
+    await Bun.sleep(every);
+  }
+}
+
+export function formatList(states: Array<Record<string, unknown>>, format: string, quiet: boolean): string {
+  if (quiet) return states.map((s) => `${s.id}\n`).join("");
+  if (format === "json") return JSON.stringify(states) + "\n";
+  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, s.pid, s.status, s.bundle, s.created, s.owner || "root"].map(String))];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]! + 2)).join("").trimEnd() + "\n").join("");
+}
+
+/** `ps --format json` prints the pids; the table form runs the host's ps on them, like runc. */
+export async function formatPs(pids: number[], format: string, psArgs: string[]): Promise<string> {
+  if (format === "json") return JSON.stringify(pids) + "\n";
+  const args = psArgs.length ? psArgs : ["-ef"];
+  const out = await Bun.$`ps ${args}`.quiet().nothrow().text();
+  const lines = out.split("\n");
+  const header = lines[0] ?? "";
+  const pidCol = header.trim().split(/\s+/).indexOf("PID");
+  if (pidCol === -1) throw new Error(`ps: no PID column in "${header}"`);
+  const want = new Set(pids);
+  return [header, ...lines.slice(1).filter((l) => want.has(Number(l.trim().split(/\s+/)[pidCol])))].join("\n") + "\n";
+}
+
+export function writeDefaultSpec(bundle: string): void {
+  const path = join(bundle, "config.json");
+  if (existsSync(path)) throw new Error(`File ${path} exists. Remove it first`);
+  writeFileSync(path, JSON.stringify(defaultSpec(), null, 2) + "\n");
+}

@@ -1,0 +1,150 @@
+/**
+ * A container's on-disk state under `--root`: `<root>/<id>/state.json` and the
+ * exec fifo. The status is derived, never stored: a dead (or recycled) init
+ * pid means stopped, a remaining fifo means created, a frozen cgroup paused.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync, openSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { OCI_SPEC_VERSION } from "../version/mod.ts";
+
+export const DEFAULT_ROOT = "/run/sysbox-runc";
+export const EXEC_FIFO = "exec.fifo";
+
+export type Status = "creating" | "created" | "running" | "paused" | "stopped";
+
+export interface ContainerState {
+  id: string;
+  /** Host pid of the container's init, and its start time (field 22 of /proc/PID/stat) against pid reuse. */
+  pid: number;
+  pidStartTime: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+  /** The cgroupfs path (e.g. /docker/ID) and its directory per hierarchy ("unified" for cgroup2). */
+  cgroupPath: string;
+  cgroupPaths: Record<string, string>;
+  /** The namespaces of init, for exec to join: proc name -> "/proc/PID/ns/X" equivalents are derived from pid. */
+  namespaces: string[];
+  /** Whether the container has its own user namespace (exec must become root in it). */
+  userns: boolean;
+  /** Stored config path for exec defaults and hooks. */
+  configPath: string;
+  /** Set once `start` has run the user process. */
+  started?: boolean;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+
+export function validateId(id: string): void {
+  if (!ID_RE.test(id) || id.length > 1024) throw new Error(`invalid container id "${id}": use letters, digits, and _ . + -`);
+}
+
+export function containerDir(root: string, id: string): string {
+  validateId(id);
+  return join(root, id);
+}
+
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+  constructor(id: string) {
+    // containerd maps this wording to "not found".
+    super(`container "${id}" does not exist`);
+  }
+}
+
+export function loadState(root: string, id: string): ContainerState {
+  const file = join(containerDir(root, id), "state.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(id);
+    throw e;
+  }
+  return JSON.parse(text) as ContainerState;
+}
+
+/** Written to a temp file and renamed, so a concurrent reader never sees half a file. */
+export function saveState(root: string, st: ContainerState): void {
+  const dir = containerDir(root, st.id);
+  const tmp = join(dir, `.state.json.${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(st), { mode: 0o600 });
+  renameSync(tmp, join(dir, "state.json"));
+}
+
+export function listIds(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, d.name, "state.json"))).map((d) => d.name);
+}
+
+export function removeState(root: string, id: string): void {
+  rmSync(containerDir(root, id), { recursive: true, force: true });
+}
+
+/** Creates the state dir exclusively: a second create of the same id fails. */
+export function makeContainerDir(root: string, id: string): string {
+  mkdirSync(root, { recursive: true, mode: 0o711 });
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`container with id "${id}" already exists`);
+    throw e;
+  }
+  return dir;
+}
+
+/** Field 22 of /proc/PID/stat, or null when the process is gone. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm (field 2) may hold spaces and parens: split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (rest[0] === "Z" || rest[0] === "X") return null;
+    return rest[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function initAlive(st: ContainerState): boolean {
+  return st.pid > 0 && processStartTime(st.pid) === st.pidStartTime;
+}
+
+/** Derives the status; `frozen` tells whether the container's cgroup is frozen. */
+export function deriveStatus(root: string, st: ContainerState, frozen: () => boolean): Status {
+  if (!initAlive(st)) return "stopped";
+  if (existsSync(join(containerDir(root, st.id), EXEC_FIFO))) return "created";
+  return frozen() ? "paused" : "running";
+}
+
+/** runc's `state` JSON. */
+export function stateJson(st: ContainerState, status: Status): object {
+  return {
+    ociVersion: OCI_SPEC_VERSION,
+    id: st.id,
+    pid: status === "stopped" ? 0 : st.pid,
+    status,
+    bundle: st.bundle,
+    rootfs: st.rootfs,
+    created: st.created,
+    owner: st.owner,
+    ...(Object.keys(st.annotations).length ? { annotations: st.annotations } : {}),
+  };
+}
+
+/**
+ * Holds an exclusive lock on the container dir for the duration of `fn`, so
+ * concurrent calls on one id (delete racing kill, say) are serialized.
+ */
+export function withLock<T>(root: string, id: string, lock: (fd: number) => void, fn: () => T): T {
+  const fd = openSync(containerDir(root, id), "r");
+  try {
+    lock(fd);
+    return fn();
+  } finally {
+    closeSync(fd);
+  }
+}
