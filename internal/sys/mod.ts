@@ -11,3 +11,4 @@ export * from "./cstr.ts";
 export * from "./fs.ts";
 export * from "./mount.ts";
 export * from "./proc.ts";
+export * from "./caps.ts";
