@@ -5,7 +5,7 @@ import {
 
 describe("capability names", () => {
   test("the table runs from CAP_CHOWN=0 to CAP_CHECKPOINT_RESTORE=40 without gaps", () => {
-    const values = Object.values(CAPS).sort((a, b) => a - b);
+    const values = (Object.values(CAPS) as number[]).sort((a, b) => a - b);
     expect(values).toEqual(Array.from({ length: 41 }, (_, i) => i));
     expect(CAPS.CAP_SYS_ADMIN).toBe(21);
     expect(CAPS.CAP_CHECKPOINT_RESTORE).toBe(40);
