@@ -12,3 +12,4 @@ export * from "./fs.ts";
 export * from "./mount.ts";
 export * from "./proc.ts";
 export * from "./caps.ts";
+export * from "./socket.ts";
