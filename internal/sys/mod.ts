@@ -13,3 +13,4 @@ export * from "./mount.ts";
 export * from "./proc.ts";
 export * from "./caps.ts";
 export * from "./socket.ts";
+export * from "./pty.ts";
