@@ -1,7 +1,9 @@
 /**
  * Schema building blocks shared by the OCI schemas: objects that keep unknown
- * fields, optional fields that treat JSON `null` as absent (as Go's decoder
- * does), and integer types with the width of the Go field they mirror.
+ * fields, closed string sets, and integer types with the width of the Go
+ * field they mirror. Leaf schemas are single shared instances (valibot
+ * schemas are immutable): building config.json's schema runs on every
+ * runtime invocation, and each construction costs microseconds.
  */
 import * as v from "valibot";
 
@@ -16,12 +18,22 @@ export function obj<const E extends v.ObjectEntries>(entries: E) {
   );
 }
 
+/** An optional field. (`null` never reaches a schema: see `dropNulls`.) */
+export const opt = v.optional;
+
 /**
- * An optional field. `null` counts as absent: Go's encoder writes it for nil
- * slices and maps in fields without `omitempty`, and runc accepts it.
+ * A copy of `value` without the object properties whose value is `null`.
+ * Go's decoder treats `null` as "absent" for any field, and Go's encoder
+ * writes it for nil slices and maps in fields without `omitempty`, so runc
+ * accepts it everywhere; the schemas then only see absent fields. `null`
+ * array elements are kept (and rejected by the element schema).
  */
-export function opt<const S extends v.GenericSchema>(schema: S) {
-  return v.optional(v.pipe(v.nullable(schema), v.transform((x) => x ?? undefined)));
+export function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(value)) if (x !== null) out[k] = dropNulls(x);
+  return out;
 }
 
 /** One of a closed set of strings, with the error text `expected one of a|b, got "c"`. */
@@ -40,23 +52,33 @@ function intRange(min: number, max: number) {
   );
 }
 
-export const u16 = () => intRange(0, 0xffff);
-export const u32 = () => intRange(0, 0xffff_ffff);
+const U16 = intRange(0, 0xffff);
+const U32 = intRange(0, 0xffff_ffff);
+const INT = intRange(-0x8000_0000, 0x7fff_ffff);
+const U64 = intRange(0, 2 ** 64);
+const I64 = intRange(-(2 ** 63), 2 ** 63);
+const STR = v.string();
+const BOOL = v.boolean();
+const STRS = v.array(STR);
+const STR_MAP = v.record(STR, STR);
+
+export const u16 = () => U16;
+export const u32 = () => U32;
 /** Go `int`/`int32` fields that are only ever small. */
-export const int = () => intRange(-0x8000_0000, 0x7fff_ffff);
+export const int = () => INT;
 /**
  * uint64. JSON numbers above 2^53 lose precision when parsed; the only such
  * value seen in practice is RLIM_INFINITY (2^64-1), which parses as 2^64.
  * Use `toU64` to turn a parsed value into an exact bigint.
  */
-export const u64 = () => intRange(0, 2 ** 64);
+export const u64 = () => U64;
 /** int64, with the same precision caveat as `u64` (-1 and small values are exact). */
-export const i64 = () => intRange(-(2 ** 63), 2 ** 63);
+export const i64 = () => I64;
 
-export const str = () => v.string();
-export const bool = () => v.boolean();
-export const strs = () => v.array(v.string());
-export const strMap = () => v.record(v.string(), v.string());
+export const str = () => STR;
+export const bool = () => BOOL;
+export const strs = () => STRS;
+export const strMap = () => STR_MAP;
 
 /** valibot prints objects as `Object`/`Array`; lower-case reads better after "got". */
 export function received(text: string): string {

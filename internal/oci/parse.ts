@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { findJsonSyntaxError } from "./_json.ts";
-import { received } from "./_schema.ts";
+import { dropNulls, received } from "./_schema.ts";
 import {
   LinuxResourcesSchema,
   ProcessSchema,
@@ -66,6 +66,7 @@ function describe(issue: v.BaseIssue<unknown>): string {
 
 /**
  * Checks an already-parsed value against `schema`; throws `ConfigError`.
+ * Object properties set to `null` count as absent, as in Go.
  * `prefix` holds the keys of `input` inside its document, e.g.
  * `["linux", "seccomp"]`, so paths in errors stay absolute.
  */
@@ -74,7 +75,7 @@ export function validate<const S extends v.GenericSchema>(
   input: unknown,
   options: { source: string; prefix?: readonly (string | number)[] },
 ): v.InferOutput<S> {
-  const result = v.safeParse(schema, input, { message: describe });
+  const result = v.safeParse(schema, dropNulls(input), { message: describe });
   if (result.success) return result.output;
   const prefix = options.prefix ?? [];
   const issues = result.issues.map((issue) => ({
