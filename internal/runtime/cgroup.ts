@@ -23,6 +23,16 @@ export interface ContainerCgroup {
   destroy(): void;
 }
 
+/**
+ * Devices every container may use whatever its spec says, appended after the
+ * spec's rules as runc does: the default nodes, ptys, and mknod of anything.
+ */
+const ALLOWED_DEVICES = [
+  { allow: true, type: "c", access: "m" }, { allow: true, type: "b", access: "m" },
+  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [10, 200]].map(([major, minor]) => ({ allow: true, type: "c", major, minor, access: "rwm" })),
+  { allow: true, type: "c", major: 136, access: "rwm" },
+];
+
 let cachedLayout: CgroupLayout | undefined;
 export function hostLayout(): CgroupLayout {
   return (cachedLayout ??= detectLayout());
@@ -35,7 +45,8 @@ export function setupContainerCgroup(id: string, spec: Spec, opts: { systemd: bo
     throw new Error(`linux.cgroupsPath "${spec.linux?.cgroupsPath}": the systemd cgroup driver (--systemd-cgroup) is not supported yet; configure Docker with "exec-opts": ["native.cgroupdriver=cgroupfs"]`);
   }
   const cg = createCgroup(layout, cgroupfsPath(parsed));
-  const result = applyResources(cg, spec.linux?.resources ?? {});
+  const resources = spec.linux?.resources ?? {};
+  const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
   for (const w of result.warnings ?? []) opts.log.warn(w);
   return {
     cg,

@@ -39,7 +39,7 @@ interface ExecMsg {
 }
 
 export function runInit(): never {
-  const syncFd = Number(process.env.NSEXEC_SYNC_FD ?? process.env._SYSBOX_SYNC_FD);
+  const syncFd = Number(process.env.NSEXEC_SYNC_FD);
   if (!Number.isInteger(syncFd)) {
     process.stderr.write("sysbox-runc init: this command is internal and is run by sysbox-runc itself\n");
     process.exit(2);

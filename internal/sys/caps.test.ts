@@ -52,17 +52,24 @@ describe("applyCapabilities", () => {
   test("drops bounding caps first, then capsets, then sets ambient", () => {
     const { ops, calls } = recordingOps({ effective: 0x1fffeffffffn, permitted: 0x1fffeffffffn, inheritable: 0n });
     const set = ["CAP_CHOWN", "CAP_SETPCAP", "CAP_BPF"];
-    const dropped = applyCapabilities({ bounding: set, effective: set, permitted: set, inheritable: [], ambient: ["CAP_CHOWN"] }, ops);
+    const dropped = applyCapabilities({ bounding: set, effective: set, permitted: set, inheritable: ["CAP_CHOWN"], ambient: ["CAP_CHOWN"] }, ops);
     expect(dropped).toEqual([]);
     const drops = calls.filter((c) => c.startsWith("drop "));
     expect(drops.length).toBe(41 - 1 - 3); // everything but the three and the missing SYS_RESOURCE
     expect(drops).not.toContain("drop 24");
     expect(calls.slice(drops.length)).toEqual([
-      `capset e=${(0x8000000101n).toString(16)} p=8000000101 i=0`,
+      `capset e=${(0x8000000101n).toString(16)} p=8000000101 i=1`,
       "ambient clear",
       "ambient raise 0",
     ]);
     expect(calls.indexOf("drop 1")).toBe(0);
+  });
+
+  test("an ambient cap that is not also inheritable is reported, not raised", () => {
+    const { ops, calls } = recordingOps({ effective: 0x1fffeffffffn, permitted: 0x1fffeffffffn, inheritable: 0n });
+    const dropped = applyCapabilities({ permitted: ["CAP_KILL"], ambient: ["CAP_KILL"] }, ops);
+    expect(dropped).toEqual(["CAP_KILL (ambient: not permitted and inheritable)"]);
+    expect(calls).not.toContain("ambient raise 5");
   });
 
   test("caps outside the host's bounding set or unknown are reported, never fatal", () => {

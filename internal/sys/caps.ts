@@ -184,6 +184,11 @@ export function applyCapabilities(req: CapabilityRequest, ops: CapOps = linuxCap
   }
   ops.capset(want);
   ops.ambientClearAll();
-  for (const c of capsOf(ambient)) ops.ambientRaise(c);
+  // The kernel refuses an ambient cap that is not both permitted and inheritable; runc only warns.
+  const allowed = want.permitted & want.inheritable;
+  for (const c of capsOf(ambient)) {
+    if (allowed & (1n << BigInt(c))) ops.ambientRaise(c);
+    else dropped.add(`${capName(c)} (ambient: not permitted and inheritable)`);
+  }
   return [...dropped];
 }

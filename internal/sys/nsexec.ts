@@ -55,6 +55,7 @@ export interface SpawnOptions {
   /** fd of the program to run (opened O_RDONLY|O_CLOEXEC or O_PATH). */
   execFd: number;
   argv: string[];
+  /** Environment of the exec'd program; NSEXEC_SYNC_FD=<fd> is added. */
   env: string[];
   /** Become uid/gid 0 of the new or joined user namespace before exec. */
   setIds: boolean;
@@ -121,7 +122,8 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   const nr = process.arch === "arm64" ? NR_ARM64 : NR_X86_64;
   const [parentFd, childFd] = socketpair();
   const argv = cArray(opts.argv);
-  const envp = cArray(opts.env);
+  // The exec'd program finds its end of the sync socket here.
+  const envp = cArray([...opts.env, `NSEXEC_SYNC_FD=${childFd}`]);
   const join = opts.join ?? [];
   if (join.length > 8) throw new RangeError("at most 8 namespaces can be joined");
 
