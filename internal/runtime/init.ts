@@ -80,12 +80,14 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
     cgroupns: m.cgroupns,
     userns: m.userns,
     beforePivot: () => runHooks("createContainer", spec.hooks?.createContainer, hookState(spec, "created")),
+    afterPivot: () => {
+      if (spec.hostname) sethostname(spec.hostname);
+      if (spec.domainname) setdomainname(spec.domainname);
+      for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+        writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+      }
+    },
   });
-  if (spec.hostname) sethostname(spec.hostname);
-  if (spec.domainname) setdomainname(spec.domainname);
-  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
-  }
   const proc = spec.process;
   if (!proc) throw new Error("process: the container has no process to run");
   const path = lookPath(proc);

@@ -59,6 +59,8 @@ export interface RootfsPlan {
   userns: boolean;
   /** Called between mounts and pivot_root (createContainer hooks). */
   beforePivot?: () => void;
+  /** Called after pivot_root while /proc/sys is still writable (sysctls, hostname). */
+  afterPivot?: () => void;
 }
 
 /** runc's default devices, made whether or not the spec lists them. */
@@ -254,6 +256,7 @@ export function setupRootfs(plan: RootfsPlan): void {
   if (plan.noPivot) moveRoot(plan.rootfs);
   else pivot(plan.rootfs);
   mount(null, "/", null, rootfsPropagation(plan.propagation));
+  plan.afterPivot?.();
   for (const p of plan.maskedPaths) maskPath(p);
   for (const p of plan.readonlyPaths) readonlyPath(p);
   if (plan.readonly) mount(null, "/", null, MS.BIND | MS.REMOUNT | MS.RDONLY | lockedFlags("/"));
