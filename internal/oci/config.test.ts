@@ -277,8 +277,8 @@ describe("other documents", () => {
     );
     expect(p.user.additionalGids).toEqual([27]);
     expect(p.consoleSize).toEqual({ height: 24, width: 80 });
-    expect(errorOf(() => parseProcess('{"user":{"uid":0,"gid":0},"cwd":"/","args":"sh"}', "/tmp/p.json")).message).toBe(
-      '/tmp/p.json: args: expected array, got "sh"',
+    expect(errorOf(() => parseProcess('{"user":{"uid":0,"gid":0},"cwd":"/","args":"sh"}', "/bundle/process.json")).message).toBe(
+      '/bundle/process.json: args: expected array, got "sh"',
     );
   });
 
