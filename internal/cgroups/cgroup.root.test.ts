@@ -121,7 +121,7 @@ describe.skipIf(!isRoot || !isV1)("cgroup v1 [requires root, cgroup v1]", () => 
     expect(refusals()).toBeGreaterThan(0);
     expect(listPids(cg).length).toBeLessThanOrEqual(2);
 
-    const done = delegateV1(cg, 100000, 100000);
+    const done = delegateV1(cg, { uid: 100000, gid: 100000 });
     expect(done).toContain(`${cg.paths["memory"]}/cgroup.procs`);
     expect(fs.statSync(cg.paths["memory"]!).uid).toBe(100000);
     expect(fs.statSync(`${cg.paths["pids"]}/pids.max`).uid).toBe(100000);

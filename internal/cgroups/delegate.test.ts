@@ -18,7 +18,7 @@ test("delegateV2 chowns the directory and the cgroups(7) delegation files only",
   const io = fakeKernel(layout);
   const cg = createCgroup(layout, "/sysbox/c1", { io });
   const dir = cg.paths["unified"]!;
-  const done = delegateV2(cg, 165536, 165536, { io });
+  const done = delegateV2(cg, { uid: 165536, gid: 165536 }, { io });
   expect(done.map((p) => posix.relative(dir, p) || ".")).toEqual([".", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"]);
   expect(io.chowns.every(([, u, g]) => u === 165536 && g === 165536)).toBe(true);
   expect(io.chowns.map(([p]) => p)).not.toContain(posix.join(dir, "memory.max")); // limits stay the parent's
@@ -29,8 +29,8 @@ test("delegateV2 skips files the kernel does not have", () => {
   const io = fakeKernel(layout);
   const cg = createCgroup(layout, "/c", { io });
   fs.rmSync(posix.join(cg.paths["unified"]!, "cgroup.threads"));
-  expect(delegateV2(cg, 1000, 1000, { io })).toHaveLength(3);
-  expect(() => delegateV2(cg, -1, 0, { io })).toThrow(RangeError);
+  expect(delegateV2(cg, { uid: 1000, gid: 1000 }, { io })).toHaveLength(3);
+  expect(() => delegateV2(cg, { uid: -1, gid: 0 }, { io })).toThrow(RangeError);
 });
 
 test("delegateV1 chowns every controller directory and the files in it, not sub-cgroups", () => {
@@ -38,7 +38,7 @@ test("delegateV1 chowns every controller directory and the files in it, not sub-
   const io = fakeKernel(layout);
   const cg = createCgroup(layout, "/c", { io });
   createCgroup(layout, "/c/child", { io });
-  const done = delegateV1(cg, 100000, 100000, { io });
+  const done = delegateV1(cg, { uid: 100000, gid: 100000 }, { io });
   expect(done).toContain(`${root}/cpu,cpuacct/c`);
   expect(done).toContain(`${root}/cpu,cpuacct/c/cpu.shares`);
   expect(done).toContain(`${root}/memory/c/cgroup.procs`);
@@ -51,6 +51,6 @@ test("delegateV1 leaves the hybrid cgroup2 directory to delegateV2", () => {
   const layout = fabricateV1(root, ["memory"], ["hugetlb"]);
   const io = fakeKernel(layout);
   const cg = createCgroup(layout, "/c", { io });
-  expect(delegateV1(cg, 1, 1, { io }).some((p) => p.startsWith(`${root}/unified`))).toBe(false);
-  expect(delegateV2(cg, 1, 1, { io })[0]).toBe(`${root}/unified/c`);
+  expect(delegateV1(cg, { uid: 1, gid: 1 }, { io }).some((p) => p.startsWith(`${root}/unified`))).toBe(false);
+  expect(delegateV2(cg, { uid: 1, gid: 1 }, { io })[0]).toBe(`${root}/unified/c`);
 });

@@ -13,7 +13,13 @@ import { UNIFIED } from "./path.ts";
 /** cgroups(7): the files a delegatee must own. /sys/kernel/cgroup/delegate may list more. */
 export const V2_DELEGATE_FILES = ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"];
 
-function checkIds(uid: number, gid: number): void {
+/** The delegatee: normally the container's root user as the host sees it. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+function checkIds({ uid, gid }: Owner): void {
   if (!Number.isInteger(uid) || uid < 0 || !Number.isInteger(gid) || gid < 0) {
     throw new RangeError(`Invalid owner ${uid}:${gid}`);
   }
@@ -24,9 +30,10 @@ export interface DelegateV2Options extends IoOptions {
   files?: string[];
 }
 
-/** Chowns the cgroup2 directory and its delegation files to uid:gid; returns the paths chowned. */
-export function delegateV2(cg: Cgroup, uid: number, gid: number, opts: DelegateV2Options = {}): string[] {
-  checkIds(uid, gid);
+/** Chowns the cgroup2 directory and its delegation files to the owner; returns the paths chowned. */
+export function delegateV2(cg: Cgroup, owner: Owner, opts: DelegateV2Options = {}): string[] {
+  checkIds(owner);
+  const { uid, gid } = owner;
   const io = ioOf(opts);
   const dir = cg.paths[UNIFIED];
   if (dir === undefined) throw new Error(`Cgroup ${cg.path} has no cgroup2 directory to delegate`);
@@ -42,8 +49,9 @@ export function delegateV2(cg: Cgroup, uid: number, gid: number, opts: DelegateV
 }
 
 /** Chowns every v1 controller directory of the cgroup and the files in it; returns the paths chowned. */
-export function delegateV1(cg: Cgroup, uid: number, gid: number, opts: IoOptions = {}): string[] {
-  checkIds(uid, gid);
+export function delegateV1(cg: Cgroup, owner: Owner, opts: IoOptions = {}): string[] {
+  checkIds(owner);
+  const { uid, gid } = owner;
   const io = ioOf(opts);
   const unified = cg.paths[UNIFIED];
   const done: string[] = [];

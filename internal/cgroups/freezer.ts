@@ -45,7 +45,8 @@ function readV2(io: CgroupIo, dir: string): FreezerState {
   const want = readOptional(io, posix.join(dir, "cgroup.freeze"))?.trim();
   if (want === undefined) return "unknown";
   const frozen = parseKeyValues(readOptional(io, posix.join(dir, "cgroup.events")))["frozen"] === 1;
-  if (want === "0") return frozen ? "freezing" : "thawed"; // still thawing: report as not settled
+  // As runc: a thaw request is thawed at once; a freeze request is frozen only once the kernel says so.
+  if (want === "0") return "thawed";
   return frozen ? "frozen" : "freezing";
 }
 

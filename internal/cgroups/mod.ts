@@ -66,4 +66,4 @@ export {
   type MemoryEntry,
   type StatsEvent,
 } from "./stats.ts";
-export { delegateV1, delegateV2, V2_DELEGATE_FILES, type DelegateV2Options } from "./delegate.ts";
+export { delegateV1, delegateV2, V2_DELEGATE_FILES, type DelegateV2Options, type Owner } from "./delegate.ts";
