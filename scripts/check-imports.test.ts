@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { checkImports, findCycles, importsOf, packageOf } from "./check-imports.ts";
+
+let roots: string[] = [];
+
+/** Writes a fixture tree ({relative path: contents}) into a fresh temp dir. */
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), "check-imports-"));
+  roots.push(root);
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  }
+  return root;
+}
+
+afterEach(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+  roots = [];
+});
+
+describe("checkImports", () => {
+  test("a clean tree has no violations", () => {
+    const root = tree({
+      "internal/sys/mod.ts": `import { dlopen } from "bun:ffi";\nexport const x = dlopen;\n`,
+      "internal/ns/mod.ts": `import { x } from "../sys/mod.ts";\nexport const y = x;\n`,
+      "cmd/sysbox-runc/main.ts": `import { y } from "../../internal/ns/mod.ts";\nimport { consola } from "consola";\n`,
+    });
+    const result = checkImports(root);
+    expect(result.violations).toEqual([]);
+    expect(result.files).toBe(3);
+    expect(result.packages).toEqual(["internal/ns", "internal/sys"]);
+  });
+
+  test("internal/ importing cmd/ is reported with its line", () => {
+    const root = tree({
+      "internal/ns/mod.ts": `// header\nimport { run } from "../../cmd/sysbox-runc/main.ts";\n`,
+      "cmd/sysbox-runc/main.ts": `export const run = 1;\n`,
+    });
+    const [v, ...rest] = checkImports(root).violations;
+    expect(rest).toEqual([]);
+    expect(v).toMatchObject({ rule: "internal-imports-cmd", file: "internal/ns/mod.ts", line: 2 });
+  });
+
+  test("cmd/ importing cmd/ is allowed", () => {
+    const root = tree({
+      "cmd/a/main.ts": `import "../b/util.ts";\n`,
+      "cmd/b/util.ts": ``,
+    });
+    expect(checkImports(root).violations).toEqual([]);
+  });
+
+  test("bun:ffi outside internal/sys is reported, including type-only imports", () => {
+    const root = tree({
+      "internal/ns/mod.ts": `import type { Pointer } from "bun:ffi";\n`,
+      "cmd/x/main.ts": `const ffi = await import("bun:ffi");\n`,
+      "scripts/tool.ts": `import { cc } from "bun:ffi";\n`,
+      "internal/sys/deep/ok.ts": `import { cc } from "bun:ffi";\n`,
+    });
+    const found = checkImports(root).violations.map((v) => [v.rule, v.file]);
+    expect(found).toEqual([
+      ["ffi-outside-sys", "cmd/x/main.ts"],
+      ["ffi-outside-sys", "internal/ns/mod.ts"],
+      ["ffi-outside-sys", "scripts/tool.ts"],
+    ]);
+  });
+
+  test("import text inside strings and comments is not an import", () => {
+    const root = tree({
+      "scripts/fixture.ts": [
+        `const a = 'import { cc } from "bun:ffi"';`,
+        "const b = `import { cc } from \"bun:ffi\"`;",
+        `// import { cc } from "bun:ffi";`,
+        `/* import x from "../internal/ns/mod.ts" */`,
+      ].join("\n"),
+    });
+    expect(checkImports(root).violations).toEqual([]);
+  });
+
+  test("a two-package cycle is reported once with both edges", () => {
+    const root = tree({
+      "internal/a/mod.ts": `import { b } from "../b/mod.ts";\nexport const a = 1;\n`,
+      "internal/b/mod.ts": `\nimport type { a } from "../a/mod.ts";\nexport const b = 2;\n`,
+    });
+    const { violations } = checkImports(root);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatchObject({ rule: "package-cycle", file: "internal/a/mod.ts", line: 1 });
+    expect(violations[0]?.message).toContain("internal/a -> internal/b -> internal/a");
+    expect(violations[0]?.message).toContain(`internal/b/mod.ts:2 imports "../a/mod.ts"`);
+  });
+
+  test("a three-package cycle through re-exports and dynamic imports", () => {
+    const root = tree({
+      "internal/a/x.ts": `export * from "../b/mod.ts";\n`,
+      "internal/b/mod.ts": `export { c } from "../c/mod.ts";\n`,
+      "internal/c/mod.ts": `const m = await import("../a/x.ts");\n`,
+      "internal/d/mod.ts": `import "../a/x.ts";\n`,
+    });
+    const messages = checkImports(root).violations.map((v) => v.message);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toContain("internal/a -> internal/b -> internal/c -> internal/a");
+  });
+
+  test("imports within one package never form a package cycle", () => {
+    const root = tree({
+      "internal/a/x.ts": `import "./y.ts";\n`,
+      "internal/a/y.ts": `import "./x.ts";\n`,
+    });
+    expect(checkImports(root).violations).toEqual([]);
+  });
+
+  test("node_modules, build and dot directories are skipped", () => {
+    const root = tree({
+      "node_modules/pkg/index.ts": `import "bun:ffi";\n`,
+      "build/gen.ts": `import "bun:ffi";\n`,
+      ".cache/x.ts": `import "bun:ffi";\n`,
+    });
+    expect(checkImports(root)).toMatchObject({ violations: [], files: 0 });
+  });
+});
+
+describe("helpers", () => {
+  test("packageOf", () => {
+    expect(packageOf("internal/ns/mod.ts")).toBe("internal/ns");
+    expect(packageOf("internal/sys/deep/x.ts")).toBe("internal/sys");
+    expect(packageOf("internal/loose.ts")).toBeUndefined();
+    expect(packageOf("cmd/x/main.ts")).toBeUndefined();
+  });
+
+  test("importsOf finds every import form with its line", () => {
+    const text = [
+      `import a from "./a.ts";`,
+      `import type { B } from "./b.ts";`,
+      `export * from "./c.ts";`,
+      `const d = require("./d.ts");`,
+      `let e: import("./e.ts").E;`,
+    ].join("\n");
+    expect(importsOf(text)).toEqual([
+      { specifier: "./a.ts", line: 1 },
+      { specifier: "./b.ts", line: 2 },
+      { specifier: "./c.ts", line: 3 },
+      { specifier: "./d.ts", line: 4 },
+      { specifier: "./e.ts", line: 5 },
+    ]);
+  });
+
+  test("findCycles returns one cycle per strongly connected component", () => {
+    const g = (edges: Record<string, string[]>) =>
+      new Map(Object.entries(edges).map(([k, vs]) => [k, new Map(vs.map((v) => [v, null]))]));
+    expect(findCycles(g({ a: ["b"], b: ["c"], c: [] }))).toEqual([]);
+    expect(findCycles(g({ b: ["a"], a: ["b"] }))).toEqual([["a", "b"]]);
+    expect(findCycles(g({ a: ["b"], b: ["a"], x: ["y"], y: ["z"], z: ["x"] }))).toEqual([
+      ["a", "b"],
+      ["x", "y", "z"],
+    ]);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Enforces the project's import rules; prints violations, exits 1 on any.
+ *  1. Files under internal/ never import from cmd/.
+ *  2. Only files under internal/sys/ import "bun:ffi".
+ *  3. No import cycles among internal packages (package = internal/<name>).
+ * Type-only imports count: the rules are about structure, not just run time.
+ *
+ *   bun scripts/check-imports.ts [ROOT]
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import ts from "typescript";
+
+export type Rule = "internal-imports-cmd" | "ffi-outside-sys" | "package-cycle";
+
+export interface Violation {
+  rule: Rule;
+  /** Path relative to the root, with "/" separators. */
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface CheckResult {
+  violations: Violation[];
+  files: number;
+  packages: string[];
+}
+
+const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+const SKIP_DIRS = new Set(["node_modules", "build", "dist"]);
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      if (entry.name.startsWith(".") || SKIP_DIRS.has(entry.name)) continue;
+      yield* sourceFiles(join(dir, entry.name));
+    } else if (entry.isFile() && SOURCE_EXT.test(entry.name) && !entry.name.endsWith(".d.ts")) {
+      yield join(dir, entry.name);
+    }
+  }
+}
+
+function toPosix(p: string): string {
+  return sep === "/" ? p : p.split(sep).join("/");
+}
+
+/** "internal/ns/mod.ts" -> "internal/ns"; undefined outside internal/<pkg>/. */
+export function packageOf(rel: string): string | undefined {
+  const parts = rel.split("/");
+  return parts[0] === "internal" && parts.length > 2 ? `internal/${parts[1]}` : undefined;
+}
+
+interface ImportRef {
+  specifier: string;
+  line: number;
+}
+
+/** Static, dynamic, re-export, require and type-only imports, with 1-based lines. */
+export function importsOf(text: string): ImportRef[] {
+  const info = ts.preProcessFile(text, true, true);
+  return info.importedFiles.map((f) => ({
+    specifier: f.fileName,
+    line: text.slice(0, f.pos).split("\n").length,
+  }));
+}
+
+interface Edge {
+  file: string;
+  line: number;
+  specifier: string;
+}
+
+export function checkImports(root: string): CheckResult {
+  const violations: Violation[] = [];
+  // package -> imported package -> the first import that makes the edge
+  const graph = new Map<string, Map<string, Edge>>();
+  const packages = new Set<string>();
+  let files = 0;
+
+  for (const abs of sourceFiles(root)) {
+    files++;
+    const rel = toPosix(relative(root, abs));
+    const fromPkg = packageOf(rel);
+    if (fromPkg) packages.add(fromPkg);
+    for (const { specifier, line } of importsOf(readFileSync(abs, "utf8"))) {
+      if (specifier === "bun:ffi" && !rel.startsWith("internal/sys/")) {
+        violations.push({
+          rule: "ffi-outside-sys",
+          file: rel,
+          line,
+          message: `imports "bun:ffi"; only internal/sys/ may (wrap the call there)`,
+        });
+      }
+      if (!specifier.startsWith(".")) continue;
+      const target = toPosix(relative(root, resolve(dirname(abs), specifier)));
+      if (rel.startsWith("internal/") && (target === "cmd" || target.startsWith("cmd/"))) {
+        violations.push({
+          rule: "internal-imports-cmd",
+          file: rel,
+          line,
+          message: `imports "${specifier}" from cmd/; internal/ must not depend on cmd/`,
+        });
+      }
+      const toPkg = packageOf(target);
+      if (fromPkg && toPkg && toPkg !== fromPkg) {
+        let edges = graph.get(fromPkg);
+        if (!edges) graph.set(fromPkg, (edges = new Map()));
+        if (!edges.has(toPkg)) edges.set(toPkg, { file: rel, line, specifier });
+      }
+    }
+  }
+
+  for (const cycle of findCycles(graph)) {
+    const steps = cycle.map((pkg, i) => {
+      const next = cycle[(i + 1) % cycle.length] as string;
+      const edge = graph.get(pkg)?.get(next) as Edge;
+      return { pkg, next, edge };
+    });
+    const first = steps[0]?.edge as Edge;
+    const chain = [...cycle, cycle[0]].join(" -> ");
+    const detail = steps.map((s) => `${s.edge.file}:${s.edge.line} imports "${s.edge.specifier}"`).join("; ");
+    violations.push({
+      rule: "package-cycle",
+      file: first.file,
+      line: first.line,
+      message: `import cycle ${chain} (${detail})`,
+    });
+  }
+
+  violations.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  return { violations, files, packages: [...packages].sort() };
+}
+
+/**
+ * One cycle per strongly connected component of more than one package
+ * (Tarjan), each starting at its alphabetically first package.
+ */
+export function findCycles(graph: Map<string, Map<string, unknown>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  let counter = 0;
+
+  const visit = (v: string): void => {
+    index.set(v, counter);
+    low.set(v, counter);
+    counter++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v)?.keys() ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v) as number, index.get(w) as number));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop() as string;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) components.push(component);
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+
+  return components.map((component) => {
+    const members = new Set(component);
+    const start = [...members].sort()[0] as string;
+    // Shortest path start -> ... -> start inside the component (BFS).
+    const prev = new Map<string, string>();
+    const queue = [start];
+    while (queue.length > 0) {
+      const v = queue.shift() as string;
+      for (const w of [...(graph.get(v)?.keys() ?? [])].sort()) {
+        if (!members.has(w)) continue;
+        if (w === start) {
+          const path = [v];
+          while (path[0] !== start) path.unshift(prev.get(path[0] as string) as string);
+          return path;
+        }
+        if (!prev.has(w)) {
+          prev.set(w, v);
+          queue.push(w);
+        }
+      }
+    }
+    return component.sort();
+  }).sort((a, b) => (a[0] as string).localeCompare(b[0] as string));
+}
+
+if (import.meta.main) {
+  const root = resolve(process.argv[2] ?? join(import.meta.dir, ".."));
+  const { violations, files, packages } = checkImports(root);
+  for (const v of violations) console.log(`${v.file}:${v.line}: ${v.message} [${v.rule}]`);
+  if (violations.length > 0) {
+    console.log(`check-imports: ${violations.length} violation(s) in ${files} files`);
+    process.exitCode = 1;
+  } else {
+    console.log(`check-imports: ok (${files} files, ${packages.length} internal packages)`);
+  }
+}

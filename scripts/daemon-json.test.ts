@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  addRuntime,
+  DaemonJsonError,
+  formatConfig,
+  parseArgs,
+  parseConfig,
+  removeRuntime,
+} from "./daemon-json.ts";
+
+const P = "/usr/bin/sysbox-runc";
+
+describe("parseConfig", () => {
+  test("empty and blank text is an empty config", () => {
+    expect(parseConfig("")).toEqual({});
+    expect(parseConfig(" \n\t")).toEqual({});
+  });
+
+  test("keeps every key", () => {
+    expect(parseConfig(`{"debug": true, "storage-driver": "overlay2"}`)).toEqual({
+      debug: true,
+      "storage-driver": "overlay2",
+    });
+  });
+
+  test("invalid JSON, a non-object or a bad runtimes value is a clear error", () => {
+    expect(() => parseConfig(`{"debug": true,}`, "/etc/docker/daemon.json")).toThrow(
+      /\/etc\/docker\/daemon.json is not valid JSON .*left untouched/,
+    );
+    expect(() => parseConfig(`[1]`)).toThrow(DaemonJsonError);
+    expect(() => parseConfig(`"x"`)).toThrow(/JSON object at the top level/);
+    expect(() => parseConfig(`{"runtimes": []}`)).toThrow(/"runtimes" must be an object/);
+  });
+});
+
+describe("addRuntime", () => {
+  test("adds to an empty config", () => {
+    const r = addRuntime({}, "sysbox-runc", P);
+    expect(r.changed).toBe(true);
+    expect(r.config).toEqual({ runtimes: { "sysbox-runc": { path: P } } });
+  });
+
+  test("keeps other keys, other runtimes and key order", () => {
+    const before = { debug: true, runtimes: { crun: { path: "/usr/bin/crun" } }, "log-level": "warn" };
+    const r = addRuntime(before, "sysbox-runc", P);
+    expect(r.config).toEqual({
+      debug: true,
+      runtimes: { crun: { path: "/usr/bin/crun" }, "sysbox-runc": { path: P } },
+      "log-level": "warn",
+    });
+    expect(Object.keys(r.config)).toEqual(["debug", "runtimes", "log-level"]);
+    // The input is not mutated.
+    expect(before.runtimes).toEqual({ crun: { path: "/usr/bin/crun" } });
+  });
+
+  test("is idempotent, keeping an existing entry's extra fields", () => {
+    const once = addRuntime({}, "sysbox-runc", P).config;
+    const twice = addRuntime(once, "sysbox-runc", P);
+    expect(twice.changed).toBe(false);
+    expect(twice.config).toBe(once);
+    const withArgs = { runtimes: { "sysbox-runc": { path: P, runtimeArgs: ["--debug"] } } };
+    expect(addRuntime(withArgs, "sysbox-runc", P)).toMatchObject({ changed: false, config: withArgs });
+  });
+
+  test("never overwrites an entry with another path", () => {
+    const cfg = { runtimes: { "sysbox-runc": { path: "/opt/sysbox-runc" } } };
+    expect(() => addRuntime(cfg, "sysbox-runc", P)).toThrow(/already registered with path \/opt\/sysbox-runc/);
+  });
+});
+
+describe("removeRuntime", () => {
+  test("removes the entry and an emptied runtimes object", () => {
+    const cfg = { debug: true, runtimes: { "sysbox-runc": { path: P } } };
+    expect(removeRuntime(cfg, "sysbox-runc")).toMatchObject({ changed: true, config: { debug: true } });
+  });
+
+  test("keeps other runtimes", () => {
+    const cfg = { runtimes: { crun: { path: "/usr/bin/crun" }, "sysbox-runc": { path: P } } };
+    expect(removeRuntime(cfg, "sysbox-runc").config).toEqual({ runtimes: { crun: { path: "/usr/bin/crun" } } });
+  });
+
+  test("absent entry: unchanged", () => {
+    expect(removeRuntime({ debug: true }, "sysbox-runc")).toMatchObject({ changed: false, config: { debug: true } });
+  });
+
+  test("with a path, only an entry with that path is removed", () => {
+    const cfg = { runtimes: { "sysbox-runc": { path: "/opt/sysbox-runc" } } };
+    expect(removeRuntime(cfg, "sysbox-runc", P)).toMatchObject({ changed: false, config: cfg });
+    expect(removeRuntime(cfg, "sysbox-runc", "/opt/sysbox-runc").changed).toBe(true);
+  });
+
+  test("add then remove restores the original", () => {
+    const orig = { debug: true, runtimes: { crun: { path: "/usr/bin/crun" } } };
+    const added = addRuntime(orig, "sysbox-runc", P).config;
+    expect(removeRuntime(added, "sysbox-runc").config).toEqual(orig);
+  });
+});
+
+describe("parseArgs", () => {
+  test("defaults and options", () => {
+    expect(parseArgs(["add"])).toEqual({
+      command: "add",
+      file: "/etc/docker/daemon.json",
+      name: "sysbox-runc",
+      path: P,
+    });
+    expect(parseArgs(["remove", "--file", "/x.json", "--path", "/p"])).toMatchObject({
+      command: "remove",
+      file: "/x.json",
+      path: "/p",
+    });
+    expect(parseArgs(["remove"]).path).toBeUndefined();
+  });
+
+  test("bad arguments", () => {
+    expect(() => parseArgs([])).toThrow(/usage/);
+    expect(() => parseArgs(["add", "--path"])).toThrow(/unexpected argument/);
+    expect(() => parseArgs(["add", "--bogus", "1"])).toThrow(/unexpected argument/);
+  });
+});
+
+describe("CLI", () => {
+  let dir = "";
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = "";
+  });
+  const cli = (...args: string[]) => {
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "daemon-json.ts"), ...args]);
+    return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+  };
+
+  test("creates a missing file, then add again is a no-op, remove cleans up", () => {
+    dir = mkdtempSync(join(tmpdir(), "daemon-json-"));
+    const file = join(dir, "docker", "daemon.json");
+    expect(cli("add", "--file", file).code).toBe(0);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ runtimes: { "sysbox-runc": { path: P } } });
+    const mtime = statSync(file).mtimeMs;
+    const again = cli("add", "--file", file);
+    expect(again.out).toContain("already registered");
+    expect(statSync(file).mtimeMs).toBe(mtime);
+    expect(cli("remove", "--file", file).code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(formatConfig({}));
+  });
+
+  test("invalid JSON: exit 1, clear message, file untouched", () => {
+    dir = mkdtempSync(join(tmpdir(), "daemon-json-"));
+    const file = join(dir, "daemon.json");
+    const text = `{"debug": true,,}`;
+    writeFileSync(file, text);
+    const r = cli("add", "--file", file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("is not valid JSON");
+    expect(readFileSync(file, "utf8")).toBe(text);
+    expect(existsSync(`${file}.tmp`)).toBe(false);
+  });
+
+  test("keeps the file's mode and prints top-level keys", () => {
+    dir = mkdtempSync(join(tmpdir(), "daemon-json-"));
+    const file = join(dir, "daemon.json");
+    writeFileSync(file, `{"iptables": false, "debug": true}`);
+    chmodSync(file, 0o600);
+    expect(cli("add", "--file", file, "--path", "/opt/x").code).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(cli("keys", "--file", file).out).toBe("iptables\ndebug\nruntimes\n");
+  });
+});

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The whole test suite, as root on a Debian or Ubuntu machine (fresh or not):
+# toolchain, static checks, build, unit and root tests, then end-to-end tests
+# against dockerd with the built runtime installed, then the benchmarks.
+#
+#   scripts/test.sh          (also: npm test, .ci/run)
+#
+# Exits non-zero if any check or test step failed; the last line sums up.
+# dockerd and the sysbox daemons it started are stopped on exit, even on
+# failure; a dockerd that was already running is left running.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_NAME=test
+
+ROOT=$(project_root)
+cd "$ROOT" || exit 1
+require_root
+
+PASSED=()
+FAILED=()
+SKIPPED=()
+T_START=$(now_s)
+
+# step NAME CMD...: run one step, record and print its outcome and time.
+step() {
+  local name=$1 t0 rc
+  shift
+  log "=== $name: $*"
+  t0=$(now_s)
+  "$@"
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
+    PASSED+=("$name")
+    log "=== $name: ok ($(elapsed_since "$t0")s)"
+  else
+    FAILED+=("$name")
+    log "=== $name: FAILED with exit code $rc ($(elapsed_since "$t0")s)"
+  fi
+  return "$rc"
+}
+
+skip() {
+  SKIPPED+=("$1")
+  log "=== $1: skipped ($2)"
+}
+
+summary() {
+  local total
+  total=$(elapsed_since "$T_START")
+  log "passed: ${PASSED[*]:-none}"
+  [ "${#SKIPPED[@]}" -eq 0 ] || log "skipped: ${SKIPPED[*]}"
+  [ "${#FAILED[@]}" -eq 0 ] || log "FAILED: ${FAILED[*]}"
+  if [ "${#FAILED[@]}" -eq 0 ]; then
+    echo "test.sh: PASS (${#PASSED[@]} steps passed, ${#SKIPPED[@]} skipped, ${total}s)"
+  else
+    echo "test.sh: FAIL (${#FAILED[@]} of $((${#PASSED[@]} + ${#FAILED[@]})) steps failed: ${FAILED[*]}; ${total}s)"
+  fi
+}
+
+# Test directories that hold at least one *.test.ts (bun test fails when a
+# path filter matches nothing).
+test_dirs() {
+  local d
+  for d in "$@"; do
+    [ -n "$(find "$d" -name '*.test.ts' -print -quit 2>/dev/null)" ] && echo "./$d/"
+  done
+}
+
+install_deps() {
+  if [ -f package-lock.json ]; then
+    command -v npm >/dev/null || apt_install_missing nodejs npm
+    npm ci --no-audit --no-fund
+  else
+    bun install --frozen-lockfile
+  fi
+}
+
+# Copy then rename, so a running old binary is never written over (ETXTBSY).
+install_binaries() {
+  local f name
+  for f in build/sysbox-*; do
+    name=${f##*/}
+    cp "$f" "/usr/bin/.$name.new" && mv -f "/usr/bin/.$name.new" "/usr/bin/$name" || return 1
+    log "installed /usr/bin/$name"
+  done
+}
+
+DOCKERD_OURS=0
+DAEMONS_STARTED=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ "$DAEMONS_STARTED" = 0 ] || bash scripts/daemons.sh stop || true
+  [ "$DOCKERD_OURS" = 0 ] || bash scripts/dockerd.sh stop || true
+  summary
+  [ "${#FAILED[@]}" -eq 0 ] && exit "$rc" || exit 1
+}
+trap cleanup EXIT
+trap 'FAILED+=(interrupted); exit 130' INT TERM
+
+# --- toolchain and static checks ---------------------------------------
+step bun ensure_bun || exit 1
+step deps install_deps || exit 1
+step typecheck bunx tsc --noEmit -p .
+step check-imports bun scripts/check-imports.ts
+BUILD_OK=1
+step build bun run build || BUILD_OK=0
+
+# --- unit tests and tests against the real kernel ----------------------
+mapfile -t UNIT_DIRS < <(test_dirs internal cmd scripts)
+if [ "${#UNIT_DIRS[@]}" -gt 0 ]; then
+  step unit bun test "${UNIT_DIRS[@]}"
+else
+  skip unit "no *.test.ts under internal/ cmd/ scripts/"
+fi
+
+# --- end to end: dockerd, images, the built runtime ---------------------
+E2E_OK=1
+if [ "$BUILD_OK" = 0 ]; then
+  skip e2e "the build failed"
+  E2E_OK=0
+else
+  bash scripts/dockerd.sh status >/dev/null 2>&1 || DOCKERD_OURS=1
+  step dockerd bash scripts/dockerd.sh start || E2E_OK=0
+  [ "$E2E_OK" = 0 ] || step images bash scripts/images.sh all || E2E_OK=0
+  [ "$E2E_OK" = 0 ] || step install install_binaries || E2E_OK=0
+  if [ "$E2E_OK" = 1 ]; then
+    DAEMONS_STARTED=1
+    step daemons bash scripts/daemons.sh start || E2E_OK=0
+  fi
+  if [ "$E2E_OK" = 0 ]; then
+    skip e2e "a set-up step failed"
+  elif [ -n "$(test_dirs test)" ]; then
+    step e2e bun test ./test/
+  else
+    skip e2e "no *.test.ts under test/"
+  fi
+fi
+
+# --- benchmarks (informational: timings never fail the run) -------------
+if [ "$BUILD_OK" = 1 ]; then
+  log "=== bench (informational)"
+  bun bench/run.ts || warn "the benchmark run failed; not counted as a test failure"
+else
+  skip bench "the build failed"
+fi
