@@ -1,0 +1,197 @@
+/**
+ * The message registry of the daemon sockets: every request type, the valibot
+ * schemas of its body and of its response body, and which daemon serves it.
+ * Both ends validate what they receive against this table.
+ *
+ * Each frame (see frame.ts) carries one envelope, a CBOR map:
+ *
+ *   request   {id: uint >= 1, type: string, body: <request schema of type>}
+ *   response  {id, ok: true,  body: <response schema of type>}
+ *           | {id, ok: false, error: {code: string, message: string}}
+ *
+ *   sysbox-runc                                 sysbox-mgr / sysbox-fs
+ *       |---- {id:1, type:"status", body:{}} ------------>|
+ *       |---- {id:2, type:...} -------------------------->|  many in flight
+ *       |<--- {id:2, ok:true, body:{...}} ----------------|  replies in any order
+ *       |<--- {id:1, ok:true, body:{daemon:...}} ---------|
+ *
+ * Id 0 is reserved for connection-level errors (a bad frame, an envelope
+ * without a usable id); the server closes the connection after sending one.
+ *
+ * Adding a message: add an entry to MESSAGES, add its name to the daemon's
+ * union in DaemonMessages, and the compiler then asks for its handler in that
+ * daemon's handler table.
+ */
+import * as v from "valibot";
+
+/** Schemas for one request type: the body the client sends, the body it gets back. */
+export interface MessageSpec {
+  request: v.GenericSchema;
+  response: v.GenericSchema;
+}
+
+const uint = () => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+
+const StatusResponse = v.object({
+  daemon: v.string(),
+  version: v.string(),
+  commit: v.string(),
+  pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  uptimeSeconds: v.pipe(v.number(), v.minValue(0)),
+});
+
+/** Every request type; key = the envelope's `type`. */
+export const MESSAGES = {
+  // Liveness and identity of a daemon; every daemon answers it.
+  status: { request: v.object({}), response: StatusResponse },
+} as const satisfies Record<string, MessageSpec>;
+
+export type MessageType = keyof typeof MESSAGES;
+/** What a caller passes as the body of `type`. */
+export type RequestInput<T extends MessageType> = v.InferInput<(typeof MESSAGES)[T]["request"]>;
+/** What a handler receives: the body after validation. */
+export type RequestBody<T extends MessageType> = v.InferOutput<(typeof MESSAGES)[T]["request"]>;
+/** What a handler returns. */
+export type ResponseInput<T extends MessageType> = v.InferInput<(typeof MESSAGES)[T]["response"]>;
+/** What a caller receives: the response body after validation. */
+export type ResponseBody<T extends MessageType> = v.InferOutput<(typeof MESSAGES)[T]["response"]>;
+
+/** The request types each daemon serves; its handler table must implement exactly these. */
+export interface DaemonMessages {
+  mgr: "status";
+  fs: "status";
+}
+export type DaemonKind = keyof DaemonMessages;
+
+/** Per-request facts a handler may use (logging, tracing). */
+export interface RequestContext {
+  id: number;
+  type: MessageType;
+  /** Serial number of the connection within this server, from 1. */
+  connection: number;
+}
+
+export type Handler<T extends MessageType> = (
+  body: RequestBody<T>,
+  ctx: RequestContext,
+) => ResponseInput<T> | Promise<ResponseInput<T>>;
+
+/** A handler table covering exactly the request types in `M`. */
+export type Handlers<M extends MessageType> = { [T in M]: Handler<T> };
+
+/** Error codes the IPC layer itself puts in error replies; handlers may use others. */
+export const ERROR_CODES = {
+  /** No handler for the request type on this daemon. */
+  unknownMessage: "unknown-message",
+  /** The envelope or body failed its schema; the message names the field. */
+  invalidMessage: "invalid-message",
+  /** A frame that cannot be decoded; the connection is closed after this reply. */
+  malformedFrame: "malformed-frame",
+  /** A frame longer than the server's limit; the connection is closed after this reply. */
+  oversizeFrame: "oversize-frame",
+  /** The handler failed without choosing a code, or returned an invalid body. */
+  internal: "internal",
+} as const;
+
+/** Thrown by a handler to choose the error code of its reply. */
+export class RequestError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RequestError";
+    this.code = code;
+  }
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+export type ResponseEnvelope =
+  | { id: number; ok: true; body: unknown }
+  | { id: number; ok: false; error: WireError };
+
+const RequestEnvelopeSchema = v.object({ id: v.pipe(uint(), v.minValue(1)), type: v.string(), body: v.unknown() });
+const ResponseEnvelopeSchema = v.variant("ok", [
+  v.object({ id: uint(), ok: v.literal(true), body: v.unknown() }),
+  v.object({ id: uint(), ok: v.literal(false), error: v.object({ code: v.string(), message: v.string() }) }),
+]);
+
+/** `field.path: message; other: message`, each path prefixed with `prefix`. */
+export function issuesText(issues: readonly v.BaseIssue<unknown>[], prefix = ""): string {
+  return issues
+    .map((issue) => {
+      const path = v.getDotPath(issue);
+      const where = [prefix, path].filter(Boolean).join(".");
+      return where ? `${where}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}
+
+/** A registry shaped like MESSAGES; the checks below take one so tests can use their own. */
+export type Registry = Readonly<Record<string, MessageSpec>>;
+
+export function isMessageType(type: string, registry: Registry = MESSAGES): type is MessageType {
+  return Object.hasOwn(registry, type);
+}
+
+export type CheckedRequest =
+  | { ok: true; id: number; type: MessageType; body: unknown }
+  | { ok: false; id: number | undefined; error: WireError };
+
+/**
+ * Validates a decoded request envelope and its body. `serves` says whether
+ * this daemon handles a type; an unserved or unregistered type is
+ * "unknown-message". A failure keeps the id when the envelope had a usable one.
+ */
+export function checkRequest(
+  raw: unknown,
+  serves: (type: MessageType) => boolean,
+  registry: Registry = MESSAGES,
+): CheckedRequest {
+  const env = v.safeParse(RequestEnvelopeSchema, raw);
+  if (!env.success) {
+    const rawId = (raw as { id?: unknown } | null)?.id;
+    const id = v.is(v.pipe(uint(), v.minValue(1)), rawId) ? rawId : undefined;
+    return { ok: false, id, error: { code: ERROR_CODES.invalidMessage, message: `invalid request envelope: ${issuesText(env.issues)}` } };
+  }
+  const { id, type, body } = env.output;
+  if (!isMessageType(type, registry) || !serves(type)) {
+    return { ok: false, id, error: { code: ERROR_CODES.unknownMessage, message: `unknown message type ${JSON.stringify(type)}` } };
+  }
+  const parsed = v.safeParse(registry[type]!.request, body);
+  if (!parsed.success) {
+    return { ok: false, id, error: { code: ERROR_CODES.invalidMessage, message: `invalid ${type} request: ${issuesText(parsed.issues, "body")}` } };
+  }
+  return { ok: true, id, type, body: parsed.output };
+}
+
+/** Validates what a handler returned before it goes on the wire. */
+export function checkResponseBody(
+  type: MessageType,
+  body: unknown,
+  registry: Registry = MESSAGES,
+): { ok: true; body: unknown } | { ok: false; message: string } {
+  const parsed = v.safeParse(registry[type]!.response, body);
+  return parsed.success
+    ? { ok: true, body: parsed.output }
+    : { ok: false, message: `invalid ${type} response: ${issuesText(parsed.issues, "body")}` };
+}
+
+/** Validates a decoded response envelope (not its body, whose type only the caller knows). */
+export function parseResponseEnvelope(raw: unknown): { ok: true; envelope: ResponseEnvelope } | { ok: false; message: string } {
+  const env = v.safeParse(ResponseEnvelopeSchema, raw);
+  return env.success
+    ? { ok: true, envelope: env.output as ResponseEnvelope }
+    : { ok: false, message: `invalid response envelope: ${issuesText(env.issues)}` };
+}
+
+/** The wire form of an error a handler threw: its own code when it chose one, else "internal". */
+export function toWireError(e: unknown): WireError {
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    code: typeof code === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(code) ? code : ERROR_CODES.internal,
+    message,
+  };
+}
