@@ -1,51 +1,98 @@
 /**
- * Logging for the three executables through consola. With `format: "json"`
- * each line is what runc writes (logrus): {"level","msg","time"}, with an
- * RFC3339 time; containerd shows users the msg of the last "error" line.
+ * Logging shared by the three binaries: a consola instance whose reporter
+ * writes logrus-style lines, because containerd reads sysbox-runc's
+ * `--log FILE --log-format json` and shows users the `msg` of the last
+ * `"level":"error"` line.
+ *
+ *   json:  {"level":"error","msg":"container not found","time":"2026-11-28T12:00:00Z"}
+ *   text:  time="2026-11-28T12:00:00Z" level=error msg="container not found"
+ *
+ * Lines are written synchronously: a CLI often logs its error and exits at once.
  */
-import { createConsola, type ConsolaInstance, type LogObject } from "consola";
-import { appendFileSync } from "node:fs";
-import { format } from "node:util";
+import { openSync, writeSync } from "node:fs";
+import { formatWithOptions } from "node:util";
+import { createConsola, type ConsolaInstance, type LogObject, type LogType } from "consola/core";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface LogOptions {
+  /** Append to this file (created if missing); stderr when absent. */
   file?: string;
   format: LogFormat;
   level: LogLevel;
 }
 
-/** consola's numeric levels for our names. */
-const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 3, debug: 4 };
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
+export const LOG_LEVEL_NAMES: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
-/** logrus level names, which is what runc's JSON lines carry. */
-function logrusLevel(type: string): string {
-  if (type === "warn") return "warning";
-  if (type === "fatal" || type === "error") return "error";
-  if (type === "debug" || type === "trace" || type === "verbose") return "debug";
-  return "info";
+/** consola's numeric threshold for each level name. */
+const CONSOLA_LEVEL: Record<LogLevel, number> = { error: 0, warn: 1, info: 3, debug: 4 };
+
+/**
+ * logrus's level name for each consola type. `fatal` and `fail` map to
+ * "error", not "fatal": containerd only surfaces lines whose level is "error".
+ */
+const LOGRUS_LEVEL: Record<LogType, string> = {
+  silent: "info",
+  fatal: "error",
+  error: "error",
+  fail: "error",
+  warn: "warning",
+  log: "info",
+  info: "info",
+  success: "info",
+  ready: "info",
+  start: "info",
+  box: "info",
+  debug: "debug",
+  trace: "trace",
+  verbose: "trace",
+};
+
+/** RFC 3339 in UTC with whole seconds, as logrus prints it. */
+export function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** RFC3339 with seconds and a Z, like Go's time.RFC3339 in UTC. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+/** The message text: consola's args printf-style, an Error as its message only. */
+export function formatMessage(args: readonly unknown[]): string {
+  const plain = args.map((a) => (a instanceof Error ? a.message : a));
+  return formatWithOptions({ colors: false, breakLength: Infinity }, ...plain);
 }
 
-export function jsonLine(obj: Pick<LogObject, "type" | "args" | "date">): string {
-  return JSON.stringify({ level: logrusLevel(obj.type), msg: format(...(obj.args as unknown[])), time: rfc3339(obj.date) }) + "\n";
+type Entry = Pick<LogObject, "type" | "args" | "date"> & { tag?: string };
+
+/** consola's tag (from `withTag`) becomes a `tag: ` prefix; logrus has no field for it. */
+function message(obj: Entry): string {
+  const msg = formatMessage(obj.args);
+  return obj.tag ? `${obj.tag}: ${msg}` : msg;
 }
 
-function textLine(obj: Pick<LogObject, "type" | "args" | "date" | "tag">): string {
-  const tag = obj.tag ? `[${obj.tag}] ` : "";
-  return `${rfc3339(obj.date)} ${logrusLevel(obj.type).toUpperCase().padEnd(7)} ${tag}${format(...(obj.args as unknown[]))}\n`;
+/** One line of `--log-format json`, without the newline. */
+export function formatJsonLine(obj: Entry): string {
+  return JSON.stringify({ level: LOGRUS_LEVEL[obj.type] ?? "info", msg: message(obj), time: rfc3339(obj.date) });
 }
 
+/** One line of `--log-format text` (logrus's text formatter), without the newline. */
+export function formatTextLine(obj: Entry): string {
+  return `time=${JSON.stringify(rfc3339(obj.date))} level=${LOGRUS_LEVEL[obj.type] ?? "info"} msg=${JSON.stringify(message(obj))}`;
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off);
+}
+
+/** Creates the process's logger; with `file`, lines are appended there instead of stderr. */
 export function setupLogging(opts: LogOptions): ConsolaInstance {
-  const write = opts.file ? (s: string) => appendFileSync(opts.file!, s) : (s: string) => process.stderr.write(s);
-  const render = opts.format === "json" ? jsonLine : textLine;
+  const fd = opts.file === undefined ? 2 : openSync(opts.file, "a", 0o644);
+  const format = opts.format === "json" ? formatJsonLine : formatTextLine;
   return createConsola({
-    level: LEVELS[opts.level],
-    reporters: [{ log: (obj) => write(render(obj)) }],
+    level: CONSOLA_LEVEL[opts.level],
+    // consola would fold repeated identical lines; a log file must keep them all.
+    throttle: 0,
+    reporters: [{ log: (obj) => writeAll(fd, format(obj) + "\n") }],
   });
 }
