@@ -57,6 +57,7 @@ interface Conn {
 }
 
 const noLog: IpcLogger = { debug() {}, warn() {} };
+const MAX_ERROR_MESSAGE = 16 * 1024;
 
 /** Listens on `socketPath` and serves `handlers` until close(). */
 export async function serve<M extends MessageType>(
@@ -83,6 +84,10 @@ export async function serve<M extends MessageType>(
   function reply(sock: Socket<Conn>, resp: ResponseEnvelope): void {
     const conn = sock.data;
     if (conn.closed || conn.out.ending) return;
+    // Keeps any error reply far below the default frame limit, so encoding it cannot fail.
+    if (!resp.ok && resp.error.message.length > MAX_ERROR_MESSAGE) {
+      resp = { ...resp, error: { ...resp.error, message: `${resp.error.message.slice(0, MAX_ERROR_MESSAGE)}...` } };
+    }
     let bytes: Uint8Array;
     try {
       bytes = encodeFrame(resp, resp.ok ? frameOpts : {});

@@ -1,0 +1,79 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectDaemon } from "../ipc/client.ts";
+import { VERSION } from "../version/mod.ts";
+import { AlreadyRunningError, isDaemonProcess } from "./pidfile.ts";
+import { startDaemon, statusHandler, untilSignal, type RunningDaemon } from "./run.ts";
+
+let dir: string;
+let runDir: string;
+let daemon: RunningDaemon | undefined;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "daemon-"));
+  runDir = join(dir, "run");
+});
+
+afterEach(async () => {
+  await daemon?.close();
+  daemon = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("startDaemon", () => {
+  test("creates the run dir, pid file and socket; serves status; close removes them", async () => {
+    daemon = await startDaemon("fs", { runDir, handlers: { status: statusHandler("sysbox-fs") } });
+    expect(daemon.socketPath).toBe(join(runDir, "sysfs.sock"));
+    expect(daemon.pidFile).toBe(join(runDir, "sysfs.pid"));
+    expect(statSync(runDir).mode & 0o777).toBe(0o700);
+    expect(statSync(daemon.socketPath).mode & 0o777).toBe(0o600);
+    expect(readFileSync(daemon.pidFile, "utf8")).toBe(`${process.pid}\n`);
+
+    using c = await connectDaemon("fs", { runDir });
+    const st = await c.request("status", {});
+    expect(st).toMatchObject({ daemon: "sysbox-fs", version: VERSION, pid: process.pid });
+    expect(st.uptimeSeconds).toBeGreaterThan(0);
+
+    await daemon.close();
+    expect(existsSync(daemon.socketPath)).toBe(false);
+    expect(existsSync(daemon.pidFile)).toBe(false);
+  });
+
+  test("a live daemon named in the pid file stops the start before the socket is touched", async () => {
+    const other = Bun.spawn(["sh", "-c", "sleep 30; :", "/usr/bin/sysbox-mgr"]);
+    try {
+      // Until exec, /proc shows the test runner's cmdline.
+      for (let i = 0; i < 200 && !isDaemonProcess(other.pid, "sysbox-mgr"); i++) await Bun.sleep(5);
+      mkdirSync(runDir);
+      writeFileSync(join(runDir, "sysmgr.pid"), `${other.pid}\n`);
+      const err = await startDaemon("mgr", { runDir, handlers: { status: statusHandler("sysbox-mgr") } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AlreadyRunningError);
+      expect(existsSync(join(runDir, "sysmgr.sock"))).toBe(false);
+      expect(readFileSync(join(runDir, "sysmgr.pid"), "utf8")).toBe(`${other.pid}\n`);
+    } finally {
+      other.kill("SIGKILL");
+      await other.exited;
+    }
+  });
+
+  test("a listen failure releases the pid file", async () => {
+    mkdirSync(runDir);
+    writeFileSync(join(runDir, "sysmgr.sock"), "not a socket");
+    const err = await startDaemon("mgr", { runDir, handlers: { status: statusHandler("sysbox-mgr") } }).catch((e: Error) => e);
+    expect((err as Error).message).toContain("exists and is not a socket");
+    expect(existsSync(join(runDir, "sysmgr.pid"))).toBe(false);
+  });
+});
+
+describe("untilSignal", () => {
+  test("resolves with the signal and removes its handlers", async () => {
+    const before = process.listenerCount("SIGUSR2");
+    const got = untilSignal(["SIGUSR2", "SIGHUP"]);
+    process.kill(process.pid, "SIGUSR2");
+    expect(await got).toBe("SIGUSR2");
+    expect(process.listenerCount("SIGUSR2")).toBe(before);
+    expect(process.listenerCount("SIGHUP")).toBe(0);
+  });
+});
