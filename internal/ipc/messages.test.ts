@@ -42,7 +42,7 @@ describe("checkRequest", () => {
   });
 
   test("an invalid body names the field", () => {
-    const r = checkRequest({ id: 9, type: "register", body: { id: "c1", uidMappings: [{ containerID: 0, size: "x" }] } }, all, registry);
+    const r = checkRequest({ id: 9, type: "register", body: { id: "c1", uidMappings: [{ containerID: 0, size: "x" }] } }, all, { registry });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.id).toBe(9);

@@ -147,7 +147,7 @@ export type CheckedRequest =
 export function checkRequest(
   raw: unknown,
   serves: (type: MessageType) => boolean,
-  registry: Registry = MESSAGES,
+  { registry = MESSAGES }: { registry?: Registry } = {},
 ): CheckedRequest {
   const env = v.safeParse(RequestEnvelopeSchema, raw);
   if (!env.success) {
@@ -170,7 +170,7 @@ export function checkRequest(
 export function checkResponseBody(
   type: MessageType,
   body: unknown,
-  registry: Registry = MESSAGES,
+  { registry = MESSAGES }: { registry?: Registry } = {},
 ): { ok: true; body: unknown } | { ok: false; message: string } {
   const parsed = v.safeParse(registry[type]!.response, body);
   return parsed.success
