@@ -65,10 +65,10 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(await rt.formatPs(rt.containerPids(root, id), str(f, "format") ?? "table", cli.args.slice(1)));
         return 0;
       case "pause":
-        rt.pauseContainer(root, id);
+        await rt.pauseContainer(root, id);
         return 0;
       case "resume":
-        rt.resumeContainer(root, id);
+        await rt.resumeContainer(root, id);
         return 0;
       case "update":
         rt.updateContainer(root, id, f, log);

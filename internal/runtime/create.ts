@@ -11,7 +11,7 @@
 import { readFileSync, existsSync, writeFileSync, renameSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
-import { open, close, mkfifo, O_FLAGS } from "../sys/fs.ts";
+import { open, close, mkfifo, setCloexec, O_FLAGS } from "../sys/fs.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
 import { recvSync, sendSync } from "./sync.ts";
@@ -87,6 +87,8 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
   const self = selfExec();
   const execFd = open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
   undo.push(() => close(execFd));
+  const nullFd = spec.process?.terminal ? openDevNull() : -1;
+  if (nullFd >= 0) undo.push(() => close(nullFd));
 
   const spawned = spawnInNamespaces({
     flags: ns.flags,
@@ -96,6 +98,7 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
     env: [`_SYSBOX_LOG_LEVEL=${log.level}`],
     setIds: userns,
     setsid: false,
+    stdioFd: nullFd,
     onReady: (pid) => {
       if (ns.flags & 0x10000000) writeIdMaps(pid, spec);
       cgroup.add(pid);
@@ -132,6 +135,7 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
   close(fifoFd);
   if (consoleFd >= 0) close(consoleFd);
   close(execFd);
+  if (nullFd >= 0) close(nullFd);
   saveState(root, state);
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
   return state;
@@ -144,8 +148,16 @@ function writeIdMaps(pid: number, spec: Spec): void {
   writeFileSync(`/proc/${pid}/gid_map`, fmt(spec.linux?.gidMappings));
 }
 
-function connectConsole(path: string): number {
+/** A terminal process gets the pty as stdio; until then it holds /dev/null, never our pipes. */
+export function openDevNull(): number {
+  return open("/dev/null", O_FLAGS.RDWR | O_FLAGS.CLOEXEC);
+}
+
+/** Connects to the console socket; the fd is left inheritable for the init stage. */
+export function connectConsole(path: string): number {
   // Imported lazily: only `-t` containers need the socket layer.
   const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
-  return unixConnect(path);
+  const fd = unixConnect(path);
+  setCloexec(fd, false);
+  return fd;
 }

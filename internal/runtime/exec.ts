@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
-import { open, close, setCloexec, O_FLAGS } from "../sys/fs.ts";
+import { open, close, O_FLAGS } from "../sys/fs.ts";
 import { prctl, PR, waitpid, exitCodeOf } from "../sys/proc.ts";
 import { parseProcess } from "../oci/mod.ts";
 import { loadState } from "./state.ts";
@@ -15,7 +15,7 @@ import { statusOf } from "./status.ts";
 import { execJoinOrder } from "./namespaces.ts";
 import { recvSync, sendSync } from "./sync.ts";
 import { selfExec } from "./self.ts";
-import { writePidFile } from "./create.ts";
+import { writePidFile, connectConsole, openDevNull } from "./create.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { addProcess } from "../cgroups/mod.ts";
 import { loadSpec } from "./spec.ts";
@@ -68,18 +68,18 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     });
     let consoleFd = -1;
     if (opts.consoleSocket) {
-      const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
-      consoleFd = unixConnect(opts.consoleSocket);
-      setCloexec(consoleFd, false);
+      consoleFd = connectConsole(opts.consoleSocket);
       fds.push(consoleFd);
     }
     const self = selfExec();
     const execFd = open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
     fds.push(execFd);
+    const nullFd = proc.terminal ? openDevNull() : -1;
+    if (nullFd >= 0) fds.push(nullFd);
     if (!opts.detach) prctl(PR.SET_CHILD_SUBREAPER, 1);
     const cg = st.cgroupPath ? reopenCgroup(st.cgroupPath) : undefined;
     const spawned = spawnInNamespaces({
-      flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns,
+      flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
       onReady: (pid) => { if (cg) addProcess(cg, pid); },
     });
     fds.push(spawned.syncFd);

@@ -1,7 +1,7 @@
 /** `pause`, `resume`, `update`, `events`, `ps` and `list` output, and `spec`. */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freeze, thaw, applyResources, stats } from "../cgroups/mod.ts";
+import { freeze, thaw, applyResources, stats, eventsStats, eventsJson } from "../cgroups/mod.ts";
 import { parseResources } from "../oci/mod.ts";
 import { loadState, type ContainerState } from "./state.ts";
 import { statusOf } from "./status.ts";
@@ -14,17 +14,17 @@ function cgroupOrThrow(st: ContainerState) {
   return reopenCgroup(st.cgroupPath);
 }
 
-export function pauseContainer(root: string, id: string): void {
+export async function pauseContainer(root: string, id: string): Promise<void> {
   const st = loadState(root, id);
   const status = statusOf(root, st);
   if (status !== "running" && status !== "created") throw new Error(`container not running`);
-  freeze(cgroupOrThrow(st));
+  await freeze(cgroupOrThrow(st));
 }
 
-export function resumeContainer(root: string, id: string): void {
+export async function resumeContainer(root: string, id: string): Promise<void> {
   const st = loadState(root, id);
   if (statusOf(root, st) !== "paused") throw new Error("container not paused");
-  thaw(cgroupOrThrow(st));
+  await thaw(cgroupOrThrow(st));
 }
 
 /** Reads LinuxResources JSON from --resources (a file or "-" for stdin) and/or the per-knob flags. */
@@ -62,7 +62,7 @@ export async function containerEvents(root: string, id: string, once: boolean, i
   const every = ms ? Number(ms[1]) * (ms[2] === "ms" ? 1 : 1000) : 5000;
   for (;;) {
     const st = loadState(root, id);
-    process.stdout.write(JSON.stringify({ type: "stats", id, data: stats(cgroupOrThrow(st)) }) + "\n");
+    process.stdout.write(eventsJson(eventsStats(id, stats(cgroupOrThrow(st)))) + "\n");
     if (once) return 0;
     await Bun.sleep(every);
   }

@@ -33,12 +33,12 @@ enum { MSG_READY = 1, MSG_CHILD = 2, MSG_ERROR = 3, MSG_ACK = 4, MSG_HELLO = 5 }
 enum {
   STEP_SETNS = 1, STEP_UNSHARE_USER = 2, STEP_SYNC = 3, STEP_SETUID = 4,
   STEP_UNSHARE = 5, STEP_CLONE = 6, STEP_EXEC = 7, STEP_SETGROUPS = 8, STEP_FCNTL = 9,
-  STEP_SETSID = 10,
+  STEP_SETSID = 10, STEP_STDIO = 11,
 };
 
 struct nr_table {
   long clone, unshare, setns, read, write, exit_group, setresuid, setresgid,
-      setgroups, execveat, fcntl, getpid, setsid;
+      setgroups, execveat, fcntl, getpid, setsid, dup3;
 };
 
 struct nsexec_args {
@@ -53,7 +53,8 @@ struct nsexec_args {
   long nr_join;              /*  64 */
   long join_fd[8];           /*  72 */
   long join_type[8];         /* 136 */
-  struct nr_table nr;        /* 200 */
+  long stdio_fd;             /* 200: if >= 0, becomes fds 0-2 of stage 2 */
+  struct nr_table nr;        /* 208 */
 };
 
 #define CLONE_NEWUSER 0x10000000
@@ -128,6 +129,13 @@ long nsexec_spawn(struct nsexec_args *a, int *errno_loc) {
   }
 
   /* stage 2 */
+  /*
+   * A terminal container must not keep the caller's stdio: whoever waits for
+   * `create` to finish would wait on the pipes forever.
+   */
+  if (a->stdio_fd >= 0)
+    for (i = 0; i < 3; i++)
+      if (sys(a->nr.dup3, a->stdio_fd, i, 0L) < 0) die(a, STEP_STDIO, last_errno(errno_loc));
   if (a->setsid && sys(a->nr.setsid) < 0) die(a, STEP_SETSID, last_errno(errno_loc));
   if (a->set_ids) {
     become_root(a, errno_loc);

@@ -18,12 +18,12 @@ export const MSG = { READY: 1, CHILD: 2, ERROR: 3, ACK: 4, HELLO: 5 } as const;
 
 const STEP_NAMES: Record<number, string> = {
   1: "setns", 2: "unshare(CLONE_NEWUSER)", 3: "sync with parent", 4: "setresuid/setresgid",
-  5: "unshare", 6: "clone", 7: "execveat", 8: "setgroups", 9: "fcntl", 10: "setsid",
+  5: "unshare", 6: "clone", 7: "execveat", 8: "setgroups", 9: "fcntl", 10: "setsid", 11: "dup3 (stdio)",
 };
 
 /** Generic syscall numbers that libc exports no symbol for on every arch. */
-const NR_X86_64 = { clone: 56, unshare: 272, setns: 308, read: 0, write: 1, exit_group: 231, fcntl: 72, getpid: 39, setsid: 112 };
-const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exit_group: 94, fcntl: 25, getpid: 172, setsid: 157 };
+const NR_X86_64 = { clone: 56, unshare: 272, setns: 308, read: 0, write: 1, exit_group: 231, fcntl: 72, getpid: 39, setsid: 112, dup3: 292 };
+const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exit_group: 94, fcntl: 25, getpid: 172, setsid: 157, dup3: 24 };
 
 type Stage = { spawn: (args: Pointer, errnoLoc: Pointer) => bigint };
 let compiled: Stage | undefined;
@@ -61,6 +61,8 @@ export interface SpawnOptions {
   setIds: boolean;
   /** Start a new session in the final process. */
   setsid?: boolean;
+  /** An fd (e.g. /dev/null) to become the final process's stdin, stdout and stderr. */
+  stdioFd?: number;
   /** Called with the stage-1 pid once its user namespace exists: write maps, join cgroups. */
   onReady?: (pid: number) => void;
 }
@@ -127,7 +129,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   const join = opts.join ?? [];
   if (join.length > 8) throw new RangeError("at most 8 namespaces can be joined");
 
-  const a = new BigInt64Array(200 / 8 + 13);
+  const a = new BigInt64Array(208 / 8 + 14);
   a[0] = BigInt(syscallPtr);
   a[1] = BigInt(opts.flags);
   a[2] = BigInt(childFd);
@@ -138,9 +140,10 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   a[7] = opts.setsid ? 1n : 0n;
   a[8] = BigInt(join.length);
   join.forEach((j, i) => { a[9 + i] = BigInt(j.fd); a[17 + i] = BigInt(j.type); });
+  a[25] = BigInt(opts.stdioFd ?? -1);
   const table = [nr.clone, nr.unshare, nr.setns, nr.read, nr.write, nr.exit_group,
-    SYS.setresuid, SYS.setresgid, SYS.setgroups, SYS.execveat, nr.fcntl, nr.getpid, nr.setsid];
-  table.forEach((n, i) => { a[25 + i] = BigInt(n); });
+    SYS.setresuid, SYS.setresgid, SYS.setgroups, SYS.execveat, nr.fcntl, nr.getpid, nr.setsid, nr.dup3];
+  table.forEach((n, i) => { a[26 + i] = BigInt(n); });
 
   const errnoLoc = libc.symbols.__errno_location() as Pointer;
   const r = Number(stage().spawn(ptr(a), errnoLoc));
