@@ -11,7 +11,7 @@
 import { readFileSync, existsSync, writeFileSync, renameSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
-import { open, close, mkfifo, setCloexec, O_FLAGS } from "../sys/fs.ts";
+import { open, close, mkfifo, chown, setCloexec, O_FLAGS } from "../sys/fs.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
 import { recvSync, sendSync } from "./sync.ts";
@@ -21,9 +21,12 @@ import type { Logger } from "./logger.ts";
 import { loadSpec, type Spec } from "./spec.ts";
 import { setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
+import { systemContainerSpec, stageIdmappedMounts, removeStaged, FIXED_RANGE, type StagedMounts } from "./syscont.ts";
 
 export interface CreateOptions {
   root: string;
+  /** Skip sysbox-mgr and use Sysbox's fixed ID range (--no-sysbox-mgr). */
+  noSysboxMgr?: boolean;
   id: string;
   bundle: string;
   pidFile?: string;
@@ -59,10 +62,17 @@ export function createContainer(opts: CreateOptions): ContainerState {
   }
 }
 
-function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): ContainerState {
+function doCreate(opts: CreateOptions, bundle: string, ociSpec: Spec, undo: Undo): ContainerState {
   const { root, id, log } = opts;
   const dir = makeContainerDir(root, id);
   undo.push(() => removeState(root, id));
+
+  // System container: its own ID range and a spec rewritten for system software.
+  const range = FIXED_RANGE;
+  const { spec, range: usedRange } = systemContainerSpec(ociSpec, range);
+  // exec and delete read this copy, so exec'd processes get the same treatment.
+  const configPath = join(dir, "config.json");
+  writeFileSync(configPath, JSON.stringify(spec));
 
   if (!spec.root?.path) throw new Error("config.json: root.path: required");
   const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
@@ -72,6 +82,8 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
 
   const fifo = join(dir, EXEC_FIFO);
   mkfifo(fifo, 0o622);
+  // The container's root opens it from inside its user namespace (runc chowns it the same way).
+  chown(fifo, hostIdOf(spec.linux?.uidMappings), hostIdOf(spec.linux?.gidMappings));
 
   const cgroup: ContainerCgroup = setupContainerCgroup(id, spec, { systemd: opts.systemdCgroup, log });
   undo.push(() => cgroup.destroy());
@@ -89,6 +101,8 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
   undo.push(() => close(execFd));
   const nullFd = spec.process?.terminal ? openDevNull() : -1;
   if (nullFd >= 0) undo.push(() => close(nullFd));
+  let staged: StagedMounts | undefined;
+  undo.push(() => { staged?.detach(); removeStaged(id); });
 
   const spawned = spawnInNamespaces({
     flags: ns.flags,
@@ -101,26 +115,29 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
     stdioFd: nullFd,
     onReady: (pid) => {
       if (ns.flags & 0x10000000) writeIdMaps(pid, spec);
+      staged = stageIdmappedMounts(pid, spec, rootfs, { id, range: usedRange, log });
       cgroup.add(pid);
-      if (spec.process?.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(spec.process.oomScoreAdj));
+      if (spec.process?.oomScoreAdj !== undefined) writeProcFile(pid, "oom_score_adj", String(spec.process.oomScoreAdj));
     },
   });
   const pid = spawned.pid;
   undo.push(() => { killProcess(pid, 9); close(spawned.syncFd); });
   awaitExec(spawned.syncFd);
+  // The container's mount namespace now holds its own copy of the staged mounts.
+  staged?.detach();
 
   const state: ContainerState = {
     id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
     created: new Date().toISOString(), owner: "",
     annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, namespaces: ns.owned, userns,
-    configPath: join(bundle, "config.json"),
+    configPath,
   };
   const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
   runHooks("prestart", spec.hooks?.prestart, hookState);
   runHooks("createRuntime", spec.hooks?.createRuntime, hookState);
 
   sendSync(spawned.syncFd, {
-    t: "create", spec, rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
+    t: "create", spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
     preserveFds: opts.preserveFds,
   });
@@ -141,11 +158,25 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, undo: Undo): 
   return state;
 }
 
+/** The host id that container id 0 maps to (0 without a user namespace). */
+function hostIdOf(m: ReadonlyArray<{ containerID: number; hostID: number }> | undefined): number {
+  return m?.find((e) => e.containerID === 0)?.hostID ?? 0;
+}
+
+/** Writes /proc/PID/<name>, naming the file and value when the kernel refuses. */
+function writeProcFile(pid: number, name: string, value: string): void {
+  try {
+    writeFileSync(`/proc/${pid}/${name}`, value);
+  } catch (e) {
+    throw new Error(`write /proc/${pid}/${name} (${JSON.stringify(value.trim())}): ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+}
+
 function writeIdMaps(pid: number, spec: Spec): void {
   const fmt = (m: ReadonlyArray<{ containerID: number; hostID: number; size: number }> | undefined) =>
     (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join("");
-  writeFileSync(`/proc/${pid}/uid_map`, fmt(spec.linux?.uidMappings));
-  writeFileSync(`/proc/${pid}/gid_map`, fmt(spec.linux?.gidMappings));
+  writeProcFile(pid, "uid_map", fmt(spec.linux?.uidMappings));
+  writeProcFile(pid, "gid_map", fmt(spec.linux?.gidMappings));
 }
 
 /** A terminal process gets the pty as stdio; until then it holds /dev/null, never our pipes. */

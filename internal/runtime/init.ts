@@ -53,7 +53,13 @@ export function runInit(): never {
     else if (msg.t === "exec") initExec(syncFd, msg as unknown as ExecMsg, warn);
     else throw new Error(`init: unexpected message "${msg.t}"`);
   } catch (e) {
-    try { sendSync(syncFd, { t: "error", msg: e instanceof Error ? e.message : String(e) }); } catch { /* parent gone */ }
+    const msg = e instanceof Error ? e.message : String(e);
+    try {
+      sendSync(syncFd, { t: "error", msg });
+    } catch {
+      // After "ready" the parent is gone: the container's stderr is all that is left.
+      process.stderr.write(`sysbox-runc init: ${msg}\n`);
+    }
     process.exit(1);
   }
   process.exit(1);
@@ -84,7 +90,11 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
       if (spec.hostname) sethostname(spec.hostname);
       if (spec.domainname) setdomainname(spec.domainname);
       for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-        writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+        try {
+          writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+        } catch (e) {
+          throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+        }
       }
     },
   });

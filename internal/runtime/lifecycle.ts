@@ -8,6 +8,7 @@ import { destroyCgroup, listPids } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
 import { loadSpec } from "./spec.ts";
 import type { Logger } from "./logger.ts";
+import { removeStaged } from "./syscont.ts";
 
 export function containerState(root: string, id: string): object {
   const st = loadState(root, id);
@@ -65,6 +66,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
       log.warn(String(e instanceof Error ? e.message : e));
     }
   }
+  removeStaged(id);
   removeState(root, id);
 }
 

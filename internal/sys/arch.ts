@@ -8,6 +8,7 @@ const X86_64 = {
   open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432,
   pidfd_open: 434, clone3: 435, close_range: 436, pidfd_getfd: 438, mount_setattr: 442,
   setresuid: 117, setresgid: 119, setgroups: 116, execveat: 322, memfd_create: 319,
+  setfsuid: 122, setfsgid: 123,
 } as const;
 
 const ARM64: Record<keyof typeof X86_64, number> = {
@@ -15,6 +16,7 @@ const ARM64: Record<keyof typeof X86_64, number> = {
   open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432,
   pidfd_open: 434, clone3: 435, close_range: 436, pidfd_getfd: 438, mount_setattr: 442,
   setresuid: 147, setresgid: 149, setgroups: 159, execveat: 281, memfd_create: 279,
+  setfsuid: 151, setfsgid: 152,
 };
 
 export type SyscallName = keyof typeof X86_64;

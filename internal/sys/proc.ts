@@ -160,6 +160,29 @@ export function setresgid(rgid: number, egid: number, sgid: number): void {
   rawSyscall("setresgid", SYS.setresgid, [rgid, egid, sgid], `gids ${rgid}:${egid}:${sgid}`);
 }
 
+/**
+ * Runs `fn` with the calling thread's file-system ids set to uid/gid while
+ * keeping its capabilities (SECBIT_NO_SETUID_FIXUP stops the kernel from
+ * dropping them), then restores them. A mount made inside `fn` records these
+ * credentials as its creator's: an overlay then works through ID-mapped
+ * layers that cannot represent host uid 0.
+ */
+export function withFsIds<T>(uid: number, gid: number, fn: () => T): T {
+  const SECBIT_NO_SETUID_FIXUP = 1 << 2;
+  const old = prctl(PR.GET_SECUREBITS);
+  prctl(PR.SET_SECUREBITS, old | SECBIT_NO_SETUID_FIXUP);
+  // setfsuid/setfsgid return the previous id and never fail with -1.
+  const prevUid = Number(libc.symbols.syscall(BigInt(SYS.setfsuid), BigInt(uid), 0n, 0n, 0n, 0n, 0n));
+  const prevGid = Number(libc.symbols.syscall(BigInt(SYS.setfsgid), BigInt(gid), 0n, 0n, 0n, 0n, 0n));
+  try {
+    return fn();
+  } finally {
+    libc.symbols.syscall(BigInt(SYS.setfsgid), BigInt(prevGid), 0n, 0n, 0n, 0n, 0n);
+    libc.symbols.syscall(BigInt(SYS.setfsuid), BigInt(prevUid), 0n, 0n, 0n, 0n, 0n);
+    prctl(PR.SET_SECUREBITS, old);
+  }
+}
+
 /** setgroups(2) for the calling thread only. */
 export function setgroups(gids: readonly number[]): void {
   const list = new Uint32Array(gids.length);
@@ -236,7 +259,7 @@ export function setdomainname(name: string): void {
 export const PR = {
   SET_PDEATHSIG: 1, GET_PDEATHSIG: 2, GET_KEEPCAPS: 7, SET_KEEPCAPS: 8, SET_NAME: 15, GET_NAME: 16,
   CAPBSET_READ: 23, CAPBSET_DROP: 24, SET_CHILD_SUBREAPER: 36, GET_CHILD_SUBREAPER: 37,
-  SET_NO_NEW_PRIVS: 38, GET_NO_NEW_PRIVS: 39, CAP_AMBIENT: 47,
+  SET_NO_NEW_PRIVS: 38, GET_NO_NEW_PRIVS: 39, CAP_AMBIENT: 47, GET_SECUREBITS: 27, SET_SECUREBITS: 28,
 } as const;
 
 const PR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(PR).map(([k, v]) => [v, `PR_${k}`]));

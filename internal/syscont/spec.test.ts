@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseConfig } from "../oci/mod.ts";
+import { toSystemContainerSpec, validateMappings, widenSeccomp, SysContainerError } from "./spec.ts";
+
+const docker = parseConfig(readFileSync(join(import.meta.dir, "../oci/testdata/docker-config.json"), "utf8"));
+const HOST_BOUNDING = 0x1fffeffffffn; // every cap but CAP_SYS_RESOURCE
+const range = { uid: 165536, gid: 165536, size: 65536 };
+
+describe("toSystemContainerSpec", () => {
+  const { spec, range: used } = toSystemContainerSpec(docker, { range, hostBounding: HOST_BOUNDING });
+
+  test("adds a user namespace mapped to the range, and a cgroup namespace", () => {
+    const types = spec.linux!.namespaces!.map((n) => n.type);
+    expect(types).toContain("user");
+    expect(types).toContain("cgroup");
+    expect(spec.linux!.uidMappings).toEqual([{ containerID: 0, hostID: 165536, size: 65536 }]);
+    expect(spec.linux!.gidMappings).toEqual([{ containerID: 0, hostID: 165536, size: 65536 }]);
+    expect(used).toEqual(range);
+  });
+
+  test("root gets every capability the host allows, never CAP_SYS_RESOURCE here", () => {
+    const caps = spec.process!.capabilities!;
+    expect(caps.effective).toContain("CAP_SYS_ADMIN");
+    expect(caps.effective).toContain("CAP_NET_ADMIN");
+    expect(caps.effective).not.toContain("CAP_SYS_RESOURCE");
+    expect(caps.bounding).toEqual(caps.effective!);
+  });
+
+  test("drops AppArmor and lifts /proc/sys from the read-only paths", () => {
+    expect(spec.process!.apparmorProfile).toBeUndefined();
+    expect(spec.linux!.readonlyPaths ?? []).not.toContain("/proc/sys");
+    expect(spec.linux!.maskedPaths ?? []).not.toContain("/proc/kcore");
+  });
+
+  test("clamps Docker's ping_group_range to the container's gids", () => {
+    const withPing = { ...docker, linux: { ...docker.linux, sysctl: { "net.ipv4.ping_group_range": "0 2147483647" } } };
+    const out = toSystemContainerSpec(withPing, { range, hostBounding: HOST_BOUNDING }).spec;
+    expect(out.linux!.sysctl!["net.ipv4.ping_group_range"]).toBe("0 65535");
+  });
+
+  test("leaves the caller's spec untouched", () => {
+    expect(docker.linux!.namespaces!.some((n) => n.type === "user")).toBe(false);
+  });
+
+  test.each(["pid", "ipc", "uts", "mount"])("refuses a shared %s namespace", (type) => {
+    const shared = { ...docker, linux: { ...docker.linux, namespaces: docker.linux!.namespaces!.map((n) => (n.type === type ? { type, path: "/proc/1/ns/x" } : n)) } };
+    expect(() => toSystemContainerSpec(shared, { range, hostBounding: HOST_BOUNDING })).toThrow(SysContainerError);
+  });
+
+  test("refuses the host network namespace", () => {
+    const hostNet = { ...docker, linux: { ...docker.linux, namespaces: docker.linux!.namespaces!.filter((n) => n.type !== "network") } };
+    expect(() => toSystemContainerSpec(hostNet, { range, hostBounding: HOST_BOUNDING })).toThrow(/network namespace with the host/);
+  });
+
+  test("a non-root process keeps its own sets under a full bounding set", () => {
+    const user = { ...docker, process: { ...docker.process!, user: { uid: 1000, gid: 1000 } } };
+    const caps = toSystemContainerSpec(user, { range, hostBounding: HOST_BOUNDING }).spec.process!.capabilities!;
+    expect(caps.bounding).toContain("CAP_SYS_ADMIN");
+    expect(caps.effective).toEqual(docker.process!.capabilities!.effective!);
+  });
+});
+
+describe("validateMappings (Docker userns-remap)", () => {
+  test("a contiguous 65536 range from 0 is accepted", () => {
+    expect(validateMappings([{ containerID: 0, hostID: 300000, size: 65536 }], [{ containerID: 0, hostID: 300000, size: 65536 }]))
+      .toEqual({ uid: 300000, gid: 300000, size: 65536 });
+  });
+  test("too small a range is refused with Sysbox's message", () => {
+    expect(() => validateMappings([{ containerID: 0, hostID: 300000, size: 1000 }], [{ containerID: 0, hostID: 300000, size: 65536 }]))
+      .toThrow(/at least 65536 uids starting at uid 0/);
+  });
+  test("a mapping of host root is refused", () => {
+    expect(() => validateMappings([{ containerID: 0, hostID: 0, size: 65536 }], [{ containerID: 0, hostID: 0, size: 65536 }]))
+      .toThrow(/host ID 0/);
+  });
+});
+
+describe("widenSeccomp", () => {
+  const s = docker.linux!.seccomp!;
+  const w = widenSeccomp(s);
+  const allowed = new Set(w.syscalls!.filter((r) => r.action === "SCMP_ACT_ALLOW" && !r.args?.length).flatMap((r) => r.names ?? []));
+  test.each(["mount", "umount2", "unshare", "setns", "pivot_root", "keyctl", "sethostname", "clone"])("%s is allowed unconditionally", (n) => {
+    expect(allowed.has(n)).toBe(true);
+  });
+  test("no errno rule names a widened syscall", () => {
+    const errnoNames = w.syscalls!.filter((r) => r.action === "SCMP_ACT_ERRNO").flatMap((r) => r.names ?? []);
+    expect(errnoNames).not.toContain("mount");
+  });
+  test("the default action is kept", () => expect(w.defaultAction).toBe(s.defaultAction));
+});
