@@ -7,14 +7,22 @@ import { basename } from "node:path";
 import { readdirSync, readlinkSync, lstatSync } from "node:fs";
 import {
   detectLayout, createCgroup, openCgroup, addProcess, applyResources, destroyCgroup, parseCgroupsPath, cgroupfsPath,
+  delegateV1, delegateV2,
   type Cgroup, type CgroupLayout,
 } from "../cgroups/mod.ts";
 import type { CgroupMountInfo } from "./rootfs.ts";
 import type { Logger } from "./logger.ts";
 import type { Spec } from "./spec.ts";
 
+/** v1: the child a system container's processes live in, owned by its root (Sysbox's name). */
+export const SYSCONT_CHILD_V1 = "syscont-cgroup-root";
+/** v2: the leaf for the processes, so the delegated cgroup itself can enable controllers. */
+export const SYSCONT_LEAF_V2 = "init.scope";
+
 export interface ContainerCgroup {
   cg: Cgroup;
+  /** Where init and exec'd processes go: `cg` itself, or its delegated child. */
+  procsPath: string;
   /** Saved in state.json so later commands can reopen the cgroup. */
   paths: Record<string, string>;
   v1Mounts: CgroupMountInfo[] | null;
@@ -38,7 +46,31 @@ export function hostLayout(): CgroupLayout {
   return (cachedLayout ??= detectLayout());
 }
 
-export function setupContainerCgroup(id: string, spec: Spec, opts: { systemd: boolean; log: Logger }): ContainerCgroup {
+export interface CgroupSetupOptions {
+  systemd: boolean;
+  log: Logger;
+  /** Hand a child cgroup to this owner (the system container's root) for inner engines to manage. */
+  delegateTo?: { uid: number; gid: number };
+}
+
+/**
+ * The cgroup for the container's processes. Limits sit on the cgroup Docker
+ * named; a system container's processes live in a child owned by its root,
+ * so an inner dockerd or systemd can make sub-cgroups but cannot raise them.
+ */
+function delegatedChild(layout: CgroupLayout, cg: Cgroup, owner: { uid: number; gid: number }): Cgroup {
+  if (layout.mode === "v2") {
+    delegateV2(cg, owner);
+    const leaf = createCgroup(layout, `${cg.path}/${SYSCONT_LEAF_V2}`);
+    delegateV2(leaf, owner);
+    return leaf;
+  }
+  const child = createCgroup(layout, `${cg.path}/${SYSCONT_CHILD_V1}`);
+  delegateV1(child, owner);
+  return child;
+}
+
+export function setupContainerCgroup(id: string, spec: Spec, opts: CgroupSetupOptions): ContainerCgroup {
   const layout = hostLayout();
   const parsed = parseCgroupsPath(spec.linux?.cgroupsPath ?? "", id, { systemd: opts.systemd });
   if (parsed.driver === "systemd") {
@@ -48,12 +80,14 @@ export function setupContainerCgroup(id: string, spec: Spec, opts: { systemd: bo
   const resources = spec.linux?.resources ?? {};
   const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
   for (const w of result.warnings ?? []) opts.log.warn(w);
+  const procs = opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg;
   return {
     cg,
+    procsPath: procs.path,
     paths: cg.paths,
     v1Mounts: layout.mode === "v2" ? null : v1MountInfo(layout, cg),
     v2Path: cg.paths.unified ?? "",
-    add: (pid) => addProcess(cg, pid),
+    add: (pid) => addProcess(procs, pid),
     destroy: () => { void destroyCgroup(cg); },
   };
 }

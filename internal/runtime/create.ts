@@ -85,7 +85,10 @@ function doCreate(opts: CreateOptions, bundle: string, ociSpec: Spec, undo: Undo
   // The container's root opens it from inside its user namespace (runc chowns it the same way).
   chown(fifo, hostIdOf(spec.linux?.uidMappings), hostIdOf(spec.linux?.gidMappings));
 
-  const cgroup: ContainerCgroup = setupContainerCgroup(id, spec, { systemd: opts.systemdCgroup, log });
+  const cgroup: ContainerCgroup = setupContainerCgroup(id, spec, {
+    systemd: opts.systemdCgroup, log,
+    delegateTo: { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings) },
+  });
   undo.push(() => cgroup.destroy());
 
   // fds the init stage inherits (no O_CLOEXEC): the fifo (reopened for writing later) and the console socket.
@@ -129,7 +132,7 @@ function doCreate(opts: CreateOptions, bundle: string, ociSpec: Spec, undo: Undo
   const state: ContainerState = {
     id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
     created: new Date().toISOString(), owner: "",
-    annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, namespaces: ns.owned, userns,
+    annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: ns.owned, userns,
     configPath,
   };
   const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
@@ -138,7 +141,7 @@ function doCreate(opts: CreateOptions, bundle: string, ociSpec: Spec, undo: Undo
 
   sendSync(spawned.syncFd, {
     t: "create", spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
-    cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
+    cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupDelegated: true, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
     preserveFds: opts.preserveFds,
   });
   for (;;) {

@@ -20,6 +20,8 @@ import { reopenCgroup } from "./cgroup.ts";
 import { addProcess } from "../cgroups/mod.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
+import { systemContainerProcess } from "../syscont/spec.ts";
+import { boundingSet } from "../sys/caps.ts";
 import type { Logger } from "./logger.ts";
 
 export interface ExecOptions {
@@ -57,7 +59,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const status = statusOf(opts.root, st);
   if (status !== "running" && status !== "created") throw new Error(`cannot exec in a ${status} container`);
   const spec = loadSpec(st.configPath);
-  const proc = buildProcess(opts, spec.process);
+  const built = buildProcess(opts, spec.process);
+  const proc = st.userns ? systemContainerProcess(built, boundingSet()) : built;
 
   const fds: number[] = [];
   try {
@@ -77,7 +80,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     const nullFd = proc.terminal ? openDevNull() : -1;
     if (nullFd >= 0) fds.push(nullFd);
     if (!opts.detach) prctl(PR.SET_CHILD_SUBREAPER, 1);
-    const cg = st.cgroupPath ? reopenCgroup(st.cgroupPath) : undefined;
+    const cgPath = st.procsCgroupPath ?? st.cgroupPath;
+    const cg = cgPath ? reopenCgroup(cgPath) : undefined;
     const spawned = spawnInNamespaces({
       flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
       onReady: (pid) => { if (cg) addProcess(cg, pid); },

@@ -26,6 +26,7 @@ interface CreateMsg {
   cgroupV1: CgroupMountInfo[] | null;
   cgroupV2Path: string;
   cgroupns: boolean;
+  cgroupDelegated: boolean;
   preserveFds: number;
 }
 
@@ -84,6 +85,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
     cgroupV1: m.cgroupV1,
     cgroupV2Path: m.cgroupV2Path,
     cgroupns: m.cgroupns,
+    cgroupDelegated: m.cgroupDelegated,
     userns: m.userns,
     beforePivot: () => runHooks("createContainer", spec.hooks?.createContainer, hookState(spec, "created")),
     afterPivot: () => {

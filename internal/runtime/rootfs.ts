@@ -55,6 +55,8 @@ export interface RootfsPlan {
   /** Host dir of the container's v2 cgroup (for a bind when there is no cgroup ns). */
   cgroupV2Path: string;
   cgroupns: boolean;
+  /** The container's root owns its cgroup: mount cgroupfs writable whatever the spec says. */
+  cgroupDelegated?: boolean;
   /** In a user namespace device nodes cannot be made: bind-mount the host's instead. */
   userns: boolean;
   /** Called between mounts and pivot_root (createContainer hooks). */
@@ -98,6 +100,7 @@ function isDir(path: string): boolean {
 
 function mountCgroup(plan: RootfsPlan, target: string, m: SpecMount): void {
   const o = parseMountOptions(m.options);
+  if (plan.cgroupDelegated) o.flags &= ~MS.RDONLY;
   const flags = o.flags & ~MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC;
   if (!plan.cgroupV1) {
     mkdirAll(target);

@@ -25,6 +25,8 @@ export interface ContainerState {
   /** The cgroupfs path (e.g. /docker/ID) and its directory per hierarchy ("unified" for cgroup2). */
   cgroupPath: string;
   cgroupPaths: Record<string, string>;
+  /** The cgroup init and exec'd processes join (a delegated child for system containers). */
+  procsCgroupPath?: string;
   /** The namespaces of init, for exec to join: proc name -> "/proc/PID/ns/X" equivalents are derived from pid. */
   namespaces: string[];
   /** Whether the container has its own user namespace (exec must become root in it). */

@@ -89,6 +89,20 @@ export function widenSeccomp(s: LinuxSeccomp): LinuxSeccomp {
   return { ...s, syscalls };
 }
 
+type Process = NonNullable<Spec["process"]>;
+
+/** A system container's process (init or exec'd): no AppArmor; root gets every capability the host allows. */
+export function systemContainerProcess(proc: Process, hostBounding: bigint): Process {
+  const out = { ...proc };
+  delete out.apparmorProfile;
+  const caps = allCaps(hostBounding);
+  // Any other user keeps its own sets under a full bounding set.
+  out.capabilities = (out.user?.uid ?? 0) === 0
+    ? { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] }
+    : { ...(out.capabilities ?? {}), bounding: caps };
+  return out;
+}
+
 export interface SysContainerOptions {
   /** The exclusive range from sysbox-mgr, used when the spec brings no mapping. */
   range: IdRange;
@@ -134,14 +148,6 @@ export function toSystemContainerSpec(spec: Spec, opts: SysContainerOptions): { 
   linux.readonlyPaths = (linux.readonlyPaths ?? []).filter((p) => !UNREADONLY.has(p));
   if (linux.seccomp) linux.seccomp = widenSeccomp(linux.seccomp);
 
-  const process = spec.process ? { ...spec.process } : undefined;
-  if (process) {
-    delete process.apparmorProfile;
-    const caps = allCaps(opts.hostBounding);
-    // Root gets every capability; any other user keeps its own sets under a full bounding set.
-    process.capabilities = (process.user?.uid ?? 0) === 0
-      ? { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] }
-      : { ...(process.capabilities ?? {}), bounding: caps };
-  }
+  const process = spec.process ? systemContainerProcess(spec.process, opts.hostBounding) : undefined;
   return { spec: { ...spec, linux, ...(process ? { process } : {}) }, range };
 }
