@@ -49,6 +49,12 @@ describe("toSystemContainerSpec", () => {
     expect(() => toSystemContainerSpec(shared, { range, hostBounding: HOST_BOUNDING })).toThrow(SysContainerError);
   });
 
+  test("refuses --privileged with a message that says what to do", () => {
+    const allCaps = ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"];
+    const priv = { ...docker, process: { ...docker.process!, capabilities: { bounding: allCaps, effective: allCaps, permitted: allCaps } }, linux: { ...docker.linux, maskedPaths: [], readonlyPaths: [] } };
+    expect(() => toSystemContainerSpec(priv, { range, hostBounding: HOST_BOUNDING })).toThrow(/--privileged.*drop --privileged/);
+  });
+
   test("refuses the host network namespace", () => {
     const hostNet = { ...docker, linux: { ...docker.linux, namespaces: docker.linux!.namespaces!.filter((n) => n.type !== "network") } };
     expect(() => toSystemContainerSpec(hostNet, { range, hostBounding: HOST_BOUNDING })).toThrow(/network namespace with the host/);

@@ -111,7 +111,20 @@ export interface SysContainerOptions {
 }
 
 /** Returns the system container's spec and the ID range it runs in. */
+/**
+ * Docker's --privileged leaves no masked or read-only paths and grants
+ * CAP_SYS_ADMIN; its host devices and host-wide /sys make no sense here.
+ */
+export function isPrivilegedSpec(spec: Spec): boolean {
+  const l = spec.linux ?? {};
+  const bounding = spec.process?.capabilities?.bounding ?? [];
+  return !(l.maskedPaths?.length) && !(l.readonlyPaths?.length) && bounding.includes("CAP_SYS_ADMIN");
+}
+
 export function toSystemContainerSpec(spec: Spec, opts: SysContainerOptions): { spec: Spec; range: IdRange } {
+  if (isPrivilegedSpec(spec)) {
+    throw new SysContainerError("privileged containers (--privileged) are not supported by sysbox-runc: a system container's root already has every capability inside its own user namespace; drop --privileged");
+  }
   const linux = { ...(spec.linux ?? {}) };
   const namespaces = [...(linux.namespaces ?? [])];
   for (const t of REQUIRED_OWN) {
