@@ -1,0 +1,154 @@
+/**
+ * End to end, through the real dockerd: what makes a container a system
+ * container (issue "System containers"), Docker inside it, and systemd as its
+ * init. Needs root, dockerd with the sysbox-runc runtime, and the local images.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const IMAGE = "sysbox-test/debian:bookworm";
+const SYSCONT = "sysbox-test/syscont:bookworm";
+const RT = "--runtime=sysbox-runc";
+
+function docker(args: string[], opts: { stdin?: Uint8Array | Blob } = {}) {
+  const r = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe", ...(opts.stdin ? { stdin: opts.stdin } : {}) });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+function ok(args: string[]): string {
+  const r = docker(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.err}`);
+  return r.out;
+}
+
+const isRoot = process.getuid?.() === 0;
+const hasDocker = isRoot && docker(["info", "--format", "{{json .Runtimes}}"]).out.includes("sysbox-runc");
+const names: string[] = [];
+function name(prefix: string): string {
+  const n = `${prefix}-${process.pid}-${names.length}`;
+  names.push(n);
+  return n;
+}
+afterAll(() => {
+  if (names.length) docker(["rm", "-f", ...names]);
+});
+
+/** Parses "0 231072 65536" from a uid_map. */
+function mapping(text: string): number[] {
+  return text.trim().split(/\s+/).map(Number);
+}
+
+describe.skipIf(!hasDocker)("system containers [requires root, dockerd with sysbox-runc]", () => {
+  test("root inside is mapped to an unprivileged host range and has every capability", () => {
+    const out = ok(["run", RT, "--rm", IMAGE, "sh", "-c", "cat /proc/self/uid_map; id -u; grep CapEff /proc/self/status"]);
+    const [inside, host, size] = mapping(out.split("\n")[0]!);
+    expect(inside).toBe(0);
+    expect(host).toBeGreaterThan(0);
+    expect(size).toBe(65536);
+    expect(out).toContain("\n0\n");
+    // Every capability the host's bounding set has (it lacks CAP_SYS_RESOURCE here).
+    const capEff = BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(out)![1]}`);
+    expect(capEff & (1n << 21n)).not.toBe(0n); // CAP_SYS_ADMIN
+  });
+
+  test("the host sees the container's root as its range base", () => {
+    const n = name("sc-ps");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "300"]);
+    const base = mapping(ok(["exec", n, "cat", "/proc/self/uid_map"]))[1];
+    const pid = ok(["inspect", "-f", "{{.State.Pid}}", n]).trim();
+    const uid = Bun.spawnSync(["ps", "-o", "uid=", "-p", pid]).stdout.toString().trim();
+    expect(Number(uid)).toBe(base!);
+  });
+
+  test("a file created at / is owned by 0 inside and stored as 0 in the upper layer", () => {
+    const n = name("sc-upper");
+    ok(["run", RT, "--name", n, IMAGE, "sh", "-c", "touch /created && stat -c %u:%g /created"]);
+    expect(ok(["logs", n]).trim()).toBe("0:0");
+    const upper = ok(["inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", n]).trim();
+    const st = statSync(join(upper, "created"));
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+    expect(ok(["diff", n])).toContain("A /created");
+  });
+
+  test("a -v host dir is writable by the container's root, and files land owned by root on the host", () => {
+    const dir = mkdtempSync("/var/tmp/sysbox-vol-");
+    writeFileSync(join(dir, "hello"), "hi\n");
+    try {
+      const out = ok(["run", RT, "--rm", "-v", `${dir}:/data`, IMAGE, "sh", "-c", "cat /data/hello; stat -c %u /data/hello; echo x > /data/new && stat -c %u /data/new"]);
+      expect(out).toBe("hi\n0\n0\n");
+      expect(statSync(join(dir, "new")).uid).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--privileged and host namespaces are refused with a clear message", () => {
+    const priv = docker(["run", RT, "--rm", "--privileged", IMAGE, "true"]);
+    expect(priv.code).not.toBe(0);
+    expect(priv.err).toContain("--privileged");
+    const pid = docker(["run", RT, "--rm", "--pid=host", IMAGE, "true"]);
+    expect(pid.code).not.toBe(0);
+    expect(pid.err).toContain("pid namespace");
+  });
+
+  test("a runc container keeps running beside system containers", () => {
+    const r = name("runc-side");
+    ok(["run", "-d", "--name", r, IMAGE, "sleep", "300"]);
+    ok(["run", RT, "--rm", IMAGE, "true"]);
+    expect(ok(["inspect", "-f", "{{.State.Running}}", r]).trim()).toBe("true");
+    expect(ok(["exec", r, "cat", "/proc/self/uid_map"])).toMatch(/^\s+0\s+0\s+4294967295/);
+  });
+
+  test("cgroups are delegated: the container's root makes sub-cgroups but cannot raise its limit", () => {
+    const n = name("sc-cgroup");
+    ok(["run", RT, "-d", "--name", n, "--memory", "256m", IMAGE, "sleep", "300"]);
+    const out = ok(["exec", n, "sh", "-c",
+      "mkdir /sys/fs/cgroup/memory/inner && echo made && rmdir /sys/fs/cgroup/memory/inner; echo 999999999999 > /sys/fs/cgroup/memory/memory.limit_in_bytes && echo wrote"]);
+    expect(out).toContain("made");
+    // Whatever it wrote went to its own child cgroup: the limit Docker set is untouched.
+    const id = ok(["inspect", "-f", "{{.Id}}", n]).trim();
+    const hostLimit = Bun.spawnSync(["cat", `/sys/fs/cgroup/memory/docker/${id}/memory.limit_in_bytes`]).stdout.toString().trim();
+    expect(hostLimit).toBe(String(256 * 1024 * 1024));
+  });
+});
+
+describe.skipIf(!hasDocker)("Docker inside a system container [requires root, dockerd with sysbox-runc]", () => {
+  test("inner dockerd uses overlay2 and runs an inner container", () => {
+    const n = name("dind");
+    const store = mkdtempSync("/var/tmp/sysbox-inner-docker-");
+    try {
+      ok(["run", RT, "-d", "--name", n, "-v", `${store}:/var/lib/docker`, SYSCONT, "sleep", "infinity"]);
+      ok(["exec", "-d", n, "sh", "-c", "dockerd > /var/log/dockerd.log 2>&1"]);
+      let info = "";
+      for (let i = 0; i < 60 && !info.includes("Storage Driver"); i++) {
+        Bun.sleepSync(500);
+        info = docker(["exec", n, "docker", "info"]).out;
+      }
+      expect(info).toContain("Storage Driver: overlay2");
+      const image = Bun.spawnSync(["docker", "save", IMAGE]).stdout;
+      expect(docker(["exec", "-i", n, "docker", "load"], { stdin: image }).code).toBe(0);
+      expect(ok(["exec", n, "docker", "run", "--rm", IMAGE, "echo", "ok"]).trim()).toBe("ok");
+    } finally {
+      docker(["rm", "-f", n]);
+      rmSync(store, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+describe.skipIf(!hasDocker)("systemd as the container's init [requires root, dockerd with sysbox-runc]", () => {
+  test("boots to running and stops cleanly on docker stop", () => {
+    const n = name("systemd");
+    ok(["run", RT, "-d", "--name", n, SYSCONT]);
+    let state = "";
+    for (let i = 0; i < 60 && state !== "running" && state !== "degraded"; i++) {
+      Bun.sleepSync(500);
+      state = docker(["exec", n, "systemctl", "is-system-running"]).out.trim();
+    }
+    expect(state).toBe("running");
+    const t0 = performance.now();
+    ok(["stop", n]);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    // Exited on its own (SIGRTMIN+3 from STOPSIGNAL), not SIGKILLed (137).
+    expect(ok(["inspect", "-f", "{{.State.ExitCode}}", n]).trim()).not.toBe("137");
+  }, 120_000);
+});
