@@ -24,7 +24,22 @@ declare -A SOCKET=(
   [sysbox-fs]=$RUN_DIR/sysfs.sock
 )
 
+# The pid file each daemon keeps itself (it refuses to start while that
+# process runs), as opposed to the one this script writes.
+declare -A OWN_PIDFILE=(
+  [sysbox-mgr]=$RUN_DIR/sysmgr.pid
+  [sysbox-fs]=$RUN_DIR/sysfs.pid
+)
+
 pidfile() { echo "$RUN_DIR/$1.pid"; }
+
+# The pid of daemon $1 if it runs, whoever started it (systemd, a user).
+own_pid() {
+  local pid
+  [ -f "${OWN_PIDFILE[$1]}" ] || return 1
+  pid=$(cat "${OWN_PIDFILE[$1]}")
+  pid_alive "$pid" "$1" && echo "$pid"
+}
 
 # The pid of daemon $1 if this script started it and it still runs.
 running_pid() {
@@ -52,6 +67,10 @@ start_one() {
   fi
   if pid=$(running_pid "$name"); then
     log "$name: already running (pid $pid)"
+    return 0
+  fi
+  if pid=$(own_pid "$name"); then
+    log "$name: already running (pid $pid, not started by this script); left alone"
     return 0
   fi
   # A socket left by a daemon that died would look ready.
@@ -110,6 +129,8 @@ case "${1:-}" in
     for d in "${DAEMONS[@]}"; do
       if pid=$(running_pid "$d"); then
         echo "$d: running (pid $pid)$([ -S "${SOCKET[$d]}" ] && echo ", socket ${SOCKET[$d]}")"
+      elif pid=$(own_pid "$d"); then
+        echo "$d: running (pid $pid, not started by this script)"
       else
         echo "$d: not running"
         rc=3

@@ -7,10 +7,10 @@
 #
 # Exits non-zero if any check or test step failed; the last line sums up.
 # dockerd and the sysbox daemons it started are stopped on exit, even on
-# failure; a dockerd that was already running is left running.
+# failure; a dockerd or daemons that were already running are left running.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-LOG_NAME=test
+LOG_NAME="test"
 
 ROOT=$(project_root)
 cd "$ROOT" || exit 1
@@ -20,6 +20,10 @@ PASSED=()
 FAILED=()
 SKIPPED=()
 T_START=$(now_s)
+# Test counts summed over every `bun test` run (see bun_test).
+TESTS_PASSED=0
+TESTS_FAILED=0
+TESTS_SKIPPED=0
 
 # step NAME CMD...: run one step, record and print its outcome and time.
 step() {
@@ -44,12 +48,40 @@ skip() {
   log "=== $1: skipped ($2)"
 }
 
+# bun_test ARGS...: `bun test ARGS...`, with its output shown as it comes and
+# its " N pass" / " N fail" / " N skip" summary lines added to the totals. A
+# run that fails without reporting a failed test (a crash, a load error)
+# counts as one failed test, so the totals never look clean when it was not.
+bun_test() {
+  local out rc counts p f s
+  out=$(mktemp)
+  bun test "$@" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  counts=$(awk '
+    { gsub(/\033\[[0-9;]*m/, "") }
+    /^ *[0-9]+ pass$/ { p += $1 }
+    /^ *[0-9]+ fail$/ { f += $1 }
+    /^ *[0-9]+ skip$/ { s += $1 }
+    END { printf "%d %d %d", p, f, s }' "$out")
+  rm -f "$out"
+  read -r p f s <<<"$counts"
+  [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+  TESTS_PASSED=$((TESTS_PASSED + p))
+  TESTS_FAILED=$((TESTS_FAILED + f))
+  TESTS_SKIPPED=$((TESTS_SKIPPED + s))
+  return "$rc"
+}
+
 summary() {
-  local total
+  local total counts
   total=$(elapsed_since "$T_START")
   log "passed: ${PASSED[*]:-none}"
   [ "${#SKIPPED[@]}" -eq 0 ] || log "skipped: ${SKIPPED[*]}"
   [ "${#FAILED[@]}" -eq 0 ] || log "FAILED: ${FAILED[*]}"
+  # A plain totals line for CI systems that do not parse bun's output.
+  counts="$TESTS_PASSED passed, $TESTS_FAILED failed"
+  [ "$TESTS_SKIPPED" -eq 0 ] || counts+=", $TESTS_SKIPPED skipped"
+  echo "$counts"
   if [ "${#FAILED[@]}" -eq 0 ]; then
     echo "test.sh: PASS (${#PASSED[@]} steps passed, ${#SKIPPED[@]} skipped, ${total}s)"
   else
@@ -86,11 +118,11 @@ install_binaries() {
 }
 
 DOCKERD_OURS=0
-DAEMONS_STARTED=0
+DAEMONS_OURS=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  [ "$DAEMONS_STARTED" = 0 ] || bash scripts/daemons.sh stop || true
+  [ "$DAEMONS_OURS" = 0 ] || bash scripts/daemons.sh stop || true
   [ "$DOCKERD_OURS" = 0 ] || bash scripts/dockerd.sh stop || true
   summary
   [ "${#FAILED[@]}" -eq 0 ] && exit "$rc" || exit 1
@@ -109,7 +141,7 @@ step build bun run build || BUILD_OK=0
 # --- unit tests and tests against the real kernel ----------------------
 mapfile -t UNIT_DIRS < <(test_dirs internal cmd scripts)
 if [ "${#UNIT_DIRS[@]}" -gt 0 ]; then
-  step unit bun test "${UNIT_DIRS[@]}"
+  step unit bun_test "${UNIT_DIRS[@]}"
 else
   skip unit "no *.test.ts under internal/ cmd/ scripts/"
 fi
@@ -125,13 +157,19 @@ else
   [ "$E2E_OK" = 0 ] || step images bash scripts/images.sh all || E2E_OK=0
   [ "$E2E_OK" = 0 ] || step install install_binaries || E2E_OK=0
   if [ "$E2E_OK" = 1 ]; then
-    DAEMONS_STARTED=1
+    # An installation's daemons are restarted on the binaries just installed
+    # and left running afterwards.
+    if bash scripts/daemons.sh status >/dev/null 2>&1; then
+      bash scripts/daemons.sh stop || true
+    else
+      DAEMONS_OURS=1
+    fi
     step daemons bash scripts/daemons.sh start || E2E_OK=0
   fi
   if [ "$E2E_OK" = 0 ]; then
     skip e2e "a set-up step failed"
   elif [ -n "$(test_dirs test)" ]; then
-    step e2e bun test ./test/
+    step e2e bun_test ./test/
   else
     skip e2e "no *.test.ts under test/"
   fi
