@@ -3,7 +3,7 @@
  * dir; talks to them over their sockets with the real client.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENDPOINTS, connectDaemon, encodeFrame, waitForSocket, type DaemonKind } from "../internal/ipc/mod.ts";
@@ -39,7 +39,8 @@ describe.each(["mgr", "fs"] as const)("%s daemon", (kind) => {
   const procs: Proc[] = [];
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), `e2e-${kind}-`));
+    // Not /tmp: sysbox-mgr refuses a data root on tmpfs.
+    dir = mkdtempSync(join(existsSync("/var/tmp") ? "/var/tmp" : tmpdir(), `e2e-${kind}-`));
     runDir = join(dir, "run");
     sock = join(runDir, socket);
     pidPath = join(runDir, pidFile);
@@ -53,8 +54,17 @@ describe.each(["mgr", "fs"] as const)("%s daemon", (kind) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** sysbox-mgr's host files and data root, in the test's dir rather than the real ones. */
+  function hostArgs(): string[] {
+    if (kind !== "mgr") return [];
+    const etc = join(dir, "host", "etc");
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(join(etc, "passwd"), "sysbox:x:999:999::/nonexistent:/bin/false\n");
+    return ["--host-root", join(dir, "host"), "--data-root", join(dir, "data")];
+  }
+
   async function start(extra: string[] = []): Promise<Proc> {
-    const p = spawnDaemon(kind, ["--run-dir", runDir, ...extra]);
+    const p = spawnDaemon(kind, ["--run-dir", runDir, ...hostArgs(), ...extra]);
     procs.push(p);
     await waitForSocket(sock, { timeoutMs: 10_000 });
     return p;
@@ -93,7 +103,7 @@ describe.each(["mgr", "fs"] as const)("%s daemon", (kind) => {
     expect(after.uptimeSeconds).toBeGreaterThanOrEqual(before.uptimeSeconds);
 
     // Unknown types and bad bodies are per-request errors.
-    const unknown = await rawExchange(sock, encodeFrame({ id: 1, type: "register", body: {} }), { waitMs: 300 });
+    const unknown = await rawExchange(sock, encodeFrame({ id: 1, type: "frobnicate", body: {} }), { waitMs: 300 });
     expect(unknown.replies).toMatchObject([{ id: 1, ok: false, error: { code: "unknown-message" } }]);
     expect(unknown.closedByPeer).toBe(false);
 

@@ -7,6 +7,18 @@ import { VERSION } from "../version/mod.ts";
 import { AlreadyRunningError, isDaemonProcess } from "./pidfile.ts";
 import { startDaemon, statusHandler, untilSignal, type RunningDaemon } from "./run.ts";
 
+/** sysbox-mgr's table; these tests only ever send status. */
+const notServed = () => {
+  throw new Error("not served in this test");
+};
+const mgrHandlers = {
+  status: statusHandler("sysbox-mgr"),
+  register: notServed,
+  update: notServed,
+  prepareMounts: notServed,
+  unregister: notServed,
+};
+
 let dir: string;
 let runDir: string;
 let daemon: RunningDaemon | undefined;
@@ -48,7 +60,7 @@ describe("startDaemon", () => {
       for (let i = 0; i < 200 && !isDaemonProcess(other.pid, "sysbox-mgr"); i++) await Bun.sleep(5);
       mkdirSync(runDir);
       writeFileSync(join(runDir, "sysmgr.pid"), `${other.pid}\n`);
-      const err = await startDaemon("mgr", { runDir, handlers: { status: statusHandler("sysbox-mgr") } }).catch((e: unknown) => e);
+      const err = await startDaemon("mgr", { runDir, handlers: mgrHandlers }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AlreadyRunningError);
       expect(existsSync(join(runDir, "sysmgr.sock"))).toBe(false);
       expect(readFileSync(join(runDir, "sysmgr.pid"), "utf8")).toBe(`${other.pid}\n`);
@@ -61,9 +73,37 @@ describe("startDaemon", () => {
   test("a listen failure releases the pid file", async () => {
     mkdirSync(runDir);
     writeFileSync(join(runDir, "sysmgr.sock"), "not a socket");
-    const err = await startDaemon("mgr", { runDir, handlers: { status: statusHandler("sysbox-mgr") } }).catch((e: Error) => e);
+    const err = await startDaemon("mgr", { runDir, handlers: mgrHandlers }).catch((e: Error) => e);
     expect((err as Error).message).toContain("exists and is not a socket");
     expect(existsSync(join(runDir, "sysmgr.pid"))).toBe(false);
+  });
+
+  test("setup runs holding the pid file, before the socket; a throw releases the pid file", async () => {
+    let sawPid = "";
+    let sawSocket = true;
+    daemon = await startDaemon("mgr", {
+      runDir,
+      handlers: mgrHandlers,
+      setup: async () => {
+        sawPid = readFileSync(join(runDir, "sysmgr.pid"), "utf8");
+        sawSocket = existsSync(join(runDir, "sysmgr.sock"));
+      },
+    });
+    expect(sawPid).toBe(`${process.pid}\n`);
+    expect(sawSocket).toBe(false);
+    await daemon.close();
+    daemon = undefined;
+
+    const err = await startDaemon("mgr", {
+      runDir,
+      handlers: mgrHandlers,
+      setup: () => {
+        throw new Error("no subuid range");
+      },
+    }).catch((e: Error) => e);
+    expect((err as Error).message).toBe("no subuid range");
+    expect(existsSync(join(runDir, "sysmgr.pid"))).toBe(false);
+    expect(existsSync(join(runDir, "sysmgr.sock"))).toBe(false);
   });
 });
 

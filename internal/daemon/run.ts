@@ -1,7 +1,7 @@
 /**
  * The life of a daemon process, shared by sysbox-mgr and sysbox-fs:
  *
- *   startDaemon:  mkdir run dir (0700) -> pid file -> serve socket (0600)
+ *   startDaemon:  mkdir run dir (0700) -> pid file -> setup() -> serve socket (0600)
  *   untilSignal:  wait for SIGTERM or SIGINT
  *   close:        stop accepting, finish in-flight requests,
  *                 remove socket, remove pid file
@@ -11,7 +11,7 @@
  */
 import { mkdirSync, unlinkSync } from "node:fs";
 import { ENDPOINTS, pidFilePath, socketPath } from "../ipc/endpoints.ts";
-import type { DaemonKind, DaemonMessages, Handler, Handlers } from "../ipc/messages.ts";
+import type { DaemonKind, DaemonMessages, Handler, Handlers, ResponseInput } from "../ipc/messages.ts";
 import { serve, type IpcLogger, type Server } from "../ipc/server.ts";
 import { COMMIT, VERSION } from "../version/mod.ts";
 import { acquirePidFile } from "./pidfile.ts";
@@ -22,6 +22,12 @@ export interface StartOptions<K extends DaemonKind> {
   handlers: Handlers<DaemonMessages[K]>;
   logger?: IpcLogger;
   maxFrame?: number;
+  /**
+   * Runs once this process owns the pid file and before the socket is
+   * served, so a second instance never touches the first one's state. A
+   * throw releases the pid file and fails the start.
+   */
+  setup?: () => void | Promise<void>;
 }
 
 export interface RunningDaemon {
@@ -41,6 +47,7 @@ export async function startDaemon<K extends DaemonKind>(daemon: K, opts: StartOp
   const pid = acquirePidFile(pidFilePath(daemon, opts.runDir), name);
   let server: Server;
   try {
+    await opts.setup?.();
     server = await serve(sock, opts.handlers, {
       name,
       ...(opts.logger ? { logger: opts.logger } : {}),
@@ -96,13 +103,18 @@ export function untilSignal(signals: readonly NodeJS.Signals[] = ["SIGTERM", "SI
   });
 }
 
-/** The `status` handler every daemon serves. */
-export function statusHandler(name: string): Handler<"status"> {
-  return () => ({
+/** What every daemon's `status` reply says about the process. */
+export function statusBody(name: string) {
+  return {
     daemon: name,
     version: VERSION,
     commit: COMMIT,
     pid: process.pid,
     uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
-  });
+  } satisfies ResponseInput<"status">;
+}
+
+/** The `status` handler every daemon serves. */
+export function statusHandler(name: string): Handler<"status"> {
+  return () => statusBody(name);
 }

@@ -32,18 +32,97 @@ export interface MessageSpec {
 
 const uint = () => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 
+const IdSpanSchema = v.object({ start: uint(), size: uint() });
+
 const StatusResponse = v.object({
   daemon: v.string(),
   version: v.string(),
   commit: v.string(),
   pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
   uptimeSeconds: v.pipe(v.number(), v.minValue(0)),
+  /** sysbox-mgr only: what it holds. */
+  mgr: v.optional(
+    v.object({
+      containers: uint(),
+      /** Blocks of `rangeSize` ids handed out, and how many sysbox's subuid ranges hold. */
+      rangesUsed: uint(),
+      rangesTotal: uint(),
+      rangeSize: uint(),
+      /** Sysbox's ranges in /etc/subuid and /etc/subgid (the same for both). */
+      idRanges: v.array(IdSpanSchema),
+    }),
+  ),
+});
+
+// ---- sysbox-mgr: container registration (sequence in internal/mgr/mod.ts) ----
+
+/** A container id as sysbox-runc accepts it; it becomes a path component under the data root. */
+const ContainerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/, "must be letters, digits and _ . + - (not first)"), v.maxLength(1024));
+const AbsPath = v.pipe(v.string(), v.startsWith("/", "must be an absolute path"), v.check((s) => !s.includes("\0"), "must not contain NUL"));
+const IdMapping = v.object({ uid: uint(), gid: uint(), size: v.pipe(uint(), v.minValue(1)) });
+
+/** Host dirs sysbox-mgr keeps per container for inner engines' storage; see internal/mgr/dirs.ts. */
+export const MGR_MOUNT_KINDS = ["docker", "containerd", "kubelet", "buildkit", "rancher-k3s", "k0s"] as const;
+export type MgrMountKind = (typeof MGR_MOUNT_KINDS)[number];
+
+const MountSchema = v.object({
+  /** A host dir kind, or "kernel" for the read-only /lib/modules and header mounts. */
+  kind: v.string(),
+  source: v.string(),
+  destination: v.string(),
+  type: v.literal("bind"),
+  options: v.array(v.string()),
 });
 
 /** Every request type; key = the envelope's `type`. */
 export const MESSAGES = {
   // Liveness and identity of a daemon; every daemon answers it.
   status: { request: v.object({}), response: StatusResponse },
+  // mgr: before the container's init exists. Gives it an exclusive ID range,
+  // or the one it held before if the id is known (a restart).
+  register: {
+    request: v.object({
+      id: ContainerId,
+      /** The bundle's rootfs; while it (or, for ".../merged", its parent) exists, the container is kept after unregister. */
+      rootfs: v.optional(AbsPath),
+      /** The spec brings its own mapping (userns-remap): recorded, nothing allocated. */
+      mapping: v.optional(IdMapping),
+    }),
+    response: v.object({
+      uid: uint(),
+      gid: uint(),
+      size: uint(),
+      /** True when the id was already registered and keeps its range and dirs. */
+      reused: v.boolean(),
+    }),
+  },
+  // mgr: once the init process exists; its start time guards against pid reuse.
+  update: {
+    request: v.object({
+      id: ContainerId,
+      initPid: v.pipe(uint(), v.minValue(1)),
+      /** Field 22 of /proc/PID/stat. */
+      initStartTime: v.pipe(v.string(), v.regex(/^\d+$/, "must be decimal digits")),
+    }),
+    response: v.object({}),
+  },
+  // mgr: creates the host-backed dirs (kept across restarts) and lists the mounts to add.
+  prepareMounts: {
+    request: v.object({
+      id: ContainerId,
+      /** Owner of the new dirs: 0:0 when sysbox-runc ID-maps the binds, the range's first ids otherwise. */
+      uid: uint(),
+      gid: uint(),
+      /** Dirs to provide; default all. Leave out kinds whose destination the spec already mounts. */
+      kinds: v.optional(v.array(v.picklist(MGR_MOUNT_KINDS))),
+    }),
+    response: v.object({ mounts: v.array(MountSchema) }),
+  },
+  // mgr: at delete. Released now, or kept (range and dirs) while the rootfs exists.
+  unregister: {
+    request: v.object({ id: ContainerId }),
+    response: v.object({ result: v.picklist(["released", "kept", "unknown"]) }),
+  },
 } as const satisfies Record<string, MessageSpec>;
 
 export type MessageType = keyof typeof MESSAGES;
@@ -58,7 +137,7 @@ export type ResponseBody<T extends MessageType> = v.InferOutput<(typeof MESSAGES
 
 /** The request types each daemon serves; its handler table must implement exactly these. */
 export interface DaemonMessages {
-  mgr: "status";
+  mgr: "status" | "register" | "update" | "prepareMounts" | "unregister";
   fs: "status";
 }
 export type DaemonKind = keyof DaemonMessages;
