@@ -1,0 +1,61 @@
+/**
+ * Errno at the FUSE boundary. A handler answers with an error by throwing
+ * `FuseError(ERRNO.X)`; a `SysError` travels to the caller only when the
+ * handler opts in with `FuseError.from(sysErr)`. Anything else (a bug, a
+ * host error nobody chose to expose) becomes EIO, logged once per message,
+ * so host details never leak by accident.
+ */
+import { ERRNO, errnoName, isSysError } from "../sys/errno.ts";
+
+export { ERRNO, errnoName };
+
+export class FuseError extends Error {
+  readonly errno: number;
+  constructor(errno: number, message?: string) {
+    super(message ?? errnoName(errno));
+    this.name = "FuseError";
+    this.errno = errno;
+  }
+
+  /** Exposes a syscall's errno to the FUSE caller on purpose. */
+  static from(e: unknown): FuseError {
+    if (e instanceof FuseError) return e;
+    if (isSysError(e)) return new FuseError(e.errno, e.message);
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === "string" && ERRNO[code] !== undefined) return new FuseError(ERRNO[code]!, (e as Error).message);
+    throw e;
+  }
+}
+
+/** Shorthand: `throw fuseErr("ENOENT")`. */
+export function fuseErr(code: keyof typeof ERRNO_CODES, message?: string): FuseError {
+  return new FuseError(ERRNO_CODES[code], message);
+}
+
+const ERRNO_CODES = {
+  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, EACCES: 13, EBUSY: 16, EEXIST: 17, ENOTDIR: 20,
+  EISDIR: 21, EINVAL: 22, EFBIG: 27, ENOSPC: 28, EROFS: 30, ERANGE: 34, ENAMETOOLONG: 36, ENOSYS: 38,
+  ENOTEMPTY: 39, ENODATA: 61, EOPNOTSUPP: 95, EINTR: 4, ESTALE: 116,
+} as const;
+
+export interface ErrnoLogger {
+  warn(msg: string): void;
+}
+
+/**
+ * The errno to answer with. FuseError keeps its own; everything else is EIO,
+ * reported through `log` the first time its message is seen.
+ */
+export function toErrno(e: unknown, what: string, log?: ErrnoLogger, seen: Set<string> = defaultSeen): number {
+  if (e instanceof FuseError) return e.errno;
+  const msg = e instanceof Error ? e.message : String(e);
+  const key = `${what}: ${msg}`;
+  if (!seen.has(key)) {
+    if (seen.size > 1000) seen.clear();
+    seen.add(key);
+    log?.warn(`${key} (answered EIO)`);
+  }
+  return ERRNO_CODES.EIO;
+}
+
+const defaultSeen = new Set<string>();

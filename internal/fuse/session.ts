@@ -1,0 +1,218 @@
+/**
+ * One FUSE mount served over /dev/fuse: mount, the request loop, replies,
+ * and unmount. Many sessions share one event loop: the device is opened
+ * O_NONBLOCK and read through `Bun.file(fd).stream()`, so waiting for
+ * requests holds no thread, and each request runs as its own async task
+ * (a slow handler delays only its own reply).
+ *
+ *   kernel                               FuseSession
+ *     |--- INIT ----------------------------->|  negotiate (dispatch.ts)
+ *     |<-- init_out --------------------------|
+ *     |--- LOOKUP/GETATTR/READ ... ---------->|  dispatch, async
+ *     |<-- replies, in any order -------------|
+ *     |   (umount: read fails ENODEV) ------->|  loop ends: "unmounted"
+ *
+ * A session can also resume a connection whose fd an earlier process held
+ * (see internal/sysfs keeper.ts): no INIT comes then, and on kernels with
+ * FUSE_HAS_RESEND we ask the kernel to resend what the dead process had
+ * read but not answered.
+ */
+import { close as sysClose, open as sysOpen, O_FLAGS, write as sysWrite } from "../sys/fs.ts";
+import { MNT, MS } from "../sys/flags.ts";
+import { mount as sysMount, umount2 as sysUmount2 } from "../sys/mount.ts";
+import { encodeNotify, splitRequests } from "./codec.ts";
+import { Connection, dispatch, type ConnectionOptions, type FuseLogger, type Negotiated } from "./dispatch.ts";
+import type { FileSystem } from "./fs.ts";
+import { INIT, NOTIFY } from "./proto.ts";
+
+/** The privileged calls a session makes; tests may pass fakes. */
+export interface FuseSys {
+  open(path: string, flags: number): number;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data?: string | null): void;
+  umount2(target: string, flags?: number): void;
+  write(fd: number, buf: Uint8Array): number;
+  close(fd: number): void;
+}
+
+export const linuxFuseSys: FuseSys = { open: sysOpen, mount: sysMount, umount2: sysUmount2, write: sysWrite, close: sysClose };
+
+export interface MountOptions extends ConnectionOptions {
+  sys?: FuseSys;
+  /** Shown as the mount's source; default "sysboxfs". */
+  fsname?: string;
+  /** Mount type is `fuse.<subtype>`; default "sysboxfs". */
+  subtype?: string;
+}
+
+export type EndReason = "unmounted" | "closed" | "error";
+
+export interface SessionEnd {
+  reason: EndReason;
+  error?: unknown;
+}
+
+/** Mount flags: like /proc, nothing on it is a device or set-id program or executable. */
+const MOUNT_FLAGS = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+
+function code(e: unknown): string | undefined {
+  const c = (e as { code?: unknown } | null)?.code;
+  return typeof c === "string" ? c : undefined;
+}
+
+/** mount(2) data for a FUSE mount served on `fd` (see Documentation/filesystems/fuse.rst). */
+export function fuseMountData(fd: number): string {
+  // default_permissions: the kernel checks modes and owners itself from our attrs;
+  // allow_other: processes other than the mounter's user (container users) may enter.
+  return `fd=${fd},rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions`;
+}
+
+export class FuseSession {
+  readonly fd: number;
+  readonly mountpoint: string;
+  readonly conn: Connection;
+  /** Resolves once the request loop has stopped. */
+  readonly ended: Promise<SessionEnd>;
+  readonly #sys: FuseSys;
+  readonly #log: FuseLogger | undefined;
+  #reader: { cancel(): Promise<void> } | undefined;
+  #closing = false;
+  #closed = false;
+  #pending = new Set<Promise<void>>();
+
+  private constructor(fd: number, mountpoint: string, fs: FileSystem, opts: MountOptions) {
+    this.fd = fd;
+    this.mountpoint = mountpoint;
+    this.#sys = opts.sys ?? linuxFuseSys;
+    this.#log = opts.log;
+    this.conn = new Connection(fs, opts);
+    this.ended = this.#loop();
+  }
+
+  /** Opens /dev/fuse, mounts it on `mountpoint` (an existing directory) and starts serving. */
+  static mount(mountpoint: string, fs: FileSystem, opts: MountOptions = {}): FuseSession {
+    const sys = opts.sys ?? linuxFuseSys;
+    const fd = sys.open("/dev/fuse", O_FLAGS.RDWR | O_FLAGS.NONBLOCK | O_FLAGS.CLOEXEC);
+    try {
+      sys.mount(opts.fsname ?? "sysboxfs", mountpoint, `fuse.${opts.subtype ?? "sysboxfs"}`, MOUNT_FLAGS, fuseMountData(fd));
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
+    return new FuseSession(fd, mountpoint, fs, opts);
+  }
+
+  /**
+   * Serves a connection that is already mounted and initialized, on `fd`
+   * (O_NONBLOCK, e.g. taken back from a process that kept it).
+   */
+  static resume(fd: number, mountpoint: string, fs: FileSystem, opts: MountOptions & { negotiated: Negotiated }): FuseSession {
+    const s = new FuseSession(fd, mountpoint, fs, opts);
+    if (opts.negotiated.kernelFlags & INIT.HAS_RESEND) s.#send(encodeNotify(NOTIFY.RESEND), "NOTIFY_RESEND");
+    return s;
+  }
+
+  get negotiated(): Negotiated | undefined {
+    return this.conn.negotiated;
+  }
+
+  /** Requests being handled right now. */
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  async #loop(): Promise<SessionEnd> {
+    let restarts = 0;
+    for (;;) {
+      const reader = Bun.file(this.fd).stream().getReader();
+      this.#reader = reader;
+      let end: SessionEnd | undefined;
+      try {
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) {
+            end = { reason: this.#closing ? "closed" : "unmounted" };
+            break;
+          }
+          restarts = 0;
+          for (const req of splitRequests(r.value)) this.#serve(req);
+          if (this.conn.destroyed) {
+            end = { reason: "unmounted" };
+            break;
+          }
+        }
+      } catch (e) {
+        switch (code(e)) {
+          case "ENODEV": // unmounted, or the connection was aborted
+          case "ECONNABORTED":
+            end = { reason: this.#closing ? "closed" : "unmounted" };
+            break;
+          case "ENOENT": // the request we were about to read was interrupted
+          case "EINTR":
+          case "EAGAIN":
+            if (++restarts < 100 && !this.#closing) continue;
+            end = { reason: "error", error: e };
+            break;
+          default:
+            end = this.#closing ? { reason: "closed" } : { reason: "error", error: e };
+        }
+      }
+      await Promise.allSettled([...this.#pending]);
+      return end ?? { reason: "error" };
+    }
+  }
+
+  #serve(req: Uint8Array): void {
+    const p = dispatch(this.conn, req).then(
+      (reply) => {
+        if (reply) this.#send(reply, "reply");
+      },
+      (e) => this.#log?.warn(`fuse ${this.mountpoint}: dropped a request: ${(e as Error).message}`),
+    );
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  #send(bytes: Uint8Array, what: string): void {
+    if (this.#closed) return;
+    try {
+      this.#sys.write(this.fd, bytes);
+    } catch (e) {
+      // ENOENT: the request was interrupted and is gone; ENODEV: unmounted meanwhile.
+      if (code(e) === "ENOENT" || code(e) === "ENODEV") this.#log?.debug(`fuse ${this.mountpoint}: ${what}: ${code(e)}`);
+      else this.#log?.warn(`fuse ${this.mountpoint}: ${what}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Unmounts (lazily: open files and bind mounts elsewhere keep the
+   * filesystem until they go, and then read ENOTCONN), stops the loop and
+   * closes the device. Safe to call more than once.
+   */
+  async close({ unmount = true }: { unmount?: boolean } = {}): Promise<SessionEnd> {
+    if (!this.#closing) {
+      this.#closing = true;
+      if (unmount) {
+        try {
+          this.#sys.umount2(this.mountpoint, MNT.DETACH);
+        } catch (e) {
+          if (code(e) !== "EINVAL" && code(e) !== "ENOENT") this.#log?.warn(`fuse ${this.mountpoint}: unmount: ${(e as Error).message}`);
+        }
+      }
+      await this.#reader?.cancel().catch(() => {});
+    }
+    const end = await this.ended;
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#sys.close(this.fd);
+      } catch {
+        // Already closed by the stream; nothing holds it.
+      }
+    }
+    return end;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
