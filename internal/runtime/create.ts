@@ -21,7 +21,7 @@ import type { Logger } from "./logger.ts";
 import { loadSpec, type Spec } from "./spec.ts";
 import { setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
-import { systemContainerSpec, stageIdmappedMounts, removeStaged, FIXED_RANGE, type StagedMounts } from "./syscont.ts";
+import { prepareSystemContainer, stageIdmappedMounts, removeStaged, type StagedMounts, type SysContainer } from "./syscont.ts";
 
 export interface CreateOptions {
   root: string;
@@ -48,35 +48,37 @@ export function writePidFile(path: string, pid: number): void {
   renameSync(tmp, abs);
 }
 
-export function createContainer(opts: CreateOptions): ContainerState {
+export async function createContainer(opts: CreateOptions): Promise<ContainerState> {
   const bundle = resolve(opts.bundle);
   const spec = loadSpec(join(bundle, "config.json"));
   const undo: Undo = [];
+  let sc: SysContainer | undefined;
   try {
-    return doCreate(opts, bundle, spec, undo);
+    if (!spec.root?.path) throw new Error("config.json: root.path: required");
+    const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
+    if (!existsSync(rootfs)) throw new Error(`root.path: rootfs "${rootfs}" does not exist`);
+    const dir = makeContainerDir(opts.root, opts.id);
+    undo.push(() => removeState(opts.root, opts.id));
+    // System container: its own ID range and a spec rewritten for system software.
+    sc = await prepareSystemContainer(spec, { id: opts.id, rootfs, noMgr: opts.noSysboxMgr === true });
+    const st = doCreate(opts, bundle, sc.spec, rootfs, dir, undo);
+    await sc.initStarted(st.pid, st.pidStartTime);
+    return st;
   } catch (e) {
     for (const u of undo.reverse()) {
       try { u(); } catch (ue) { opts.log.debug(`cleanup after failed create: ${String(ue)}`); }
     }
+    if (sc) await sc.abandon().catch((ue) => opts.log.debug(`cleanup after failed create: ${String(ue)}`));
     throw e;
   }
 }
 
-function doCreate(opts: CreateOptions, bundle: string, ociSpec: Spec, undo: Undo): ContainerState {
+function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: string, dir: string, undo: Undo): ContainerState {
   const { root, id, log } = opts;
-  const dir = makeContainerDir(root, id);
-  undo.push(() => removeState(root, id));
-
-  // System container: its own ID range and a spec rewritten for system software.
-  const range = FIXED_RANGE;
-  const { spec, range: usedRange } = systemContainerSpec(ociSpec, range);
   // exec and delete read this copy, so exec'd processes get the same treatment.
   const configPath = join(dir, "config.json");
   writeFileSync(configPath, JSON.stringify(spec));
-
-  if (!spec.root?.path) throw new Error("config.json: root.path: required");
-  const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
-  if (!existsSync(rootfs)) throw new Error(`root.path: rootfs "${rootfs}" does not exist`);
+  const usedRange = { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings), size: 65536 };
   const ns = planNamespaces(spec.linux?.namespaces ?? []);
   const userns = (ns.flags & 0x10000000) !== 0 || ns.join.some((j) => j.type === "user");
 
@@ -133,7 +135,7 @@ function doCreate(opts: CreateOptions, bundle: string, ociSpec: Spec, undo: Undo
     id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
     created: new Date().toISOString(), owner: "",
     annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: ns.owned, userns,
-    configPath,
+    configPath, mgr: opts.noSysboxMgr !== true,
   };
   const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
   runHooks("prestart", spec.hooks?.prestart, hookState);

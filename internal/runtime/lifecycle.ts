@@ -8,7 +8,7 @@ import { destroyCgroup, listPids } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
 import { loadSpec } from "./spec.ts";
 import type { Logger } from "./logger.ts";
-import { removeStaged } from "./syscont.ts";
+import { removeStaged, releaseSystemContainer } from "./syscont.ts";
 
 export function containerState(root: string, id: string): object {
   const st = loadState(root, id);
@@ -67,6 +67,7 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
     }
   }
   removeStaged(id);
+  if (st.mgr) await releaseSystemContainer(id, log);
   removeState(root, id);
 }
 

@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import { chdir, closeRange, setCloexec, umask, CLOSE_RANGE } from "../sys/fs.ts";
 import { execve, prlimit, setresgid, setresuid, setgroups, setNoNewPrivs, setKeepCaps, RLIMIT } from "../sys/proc.ts";
 import { applyCapabilities } from "../sys/caps.ts";
+import { readPasswd, withHome } from "./passwd.ts";
 import type { Spec } from "./spec.ts";
 
 export type ProcessSpec = NonNullable<Spec["process"]>;
@@ -73,6 +74,8 @@ export function finalizeProcess(proc: ProcessSpec, path: string, opts: FinalizeO
     if (proc.noNewPrivileges) setNoNewPrivs();
     else loadSeccomp(opts.spec);
     const uid = proc.user?.uid ?? 0;
+    // The container's /etc/passwd, read while we are still root in it.
+    const env = withHome(proc.env ?? [], uid, readPasswd);
     const gid = proc.user?.gid ?? 0;
     setKeepCaps(true);
     setgroups(proc.user?.additionalGids ?? []);
@@ -91,7 +94,7 @@ export function finalizeProcess(proc: ProcessSpec, path: string, opts: FinalizeO
     // Everything but stdio and preserved fds is closed by the exec.
     closeRange(3, 0xffffffff, CLOSE_RANGE.CLOEXEC);
     for (let i = 0; i < opts.preserveFds; i++) setCloexec(3 + i, false);
-    execve(path, proc.args ?? [], proc.env ?? []);
+    execve(path, proc.args ?? [], env);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     opts.onExecError?.(msg);

@@ -10,7 +10,7 @@ import { killProcess } from "./signals.ts";
 
 export async function runContainer(opts: CreateOptions & { detach: boolean; keep: boolean }): Promise<number> {
   if (!opts.detach) prctl(PR.SET_CHILD_SUBREAPER, 1);
-  const st = createContainer(opts);
+  const st = await createContainer(opts);
   await startContainer(opts.root, opts.id, opts.log);
   if (opts.detach) return 0;
   const forward = (sig: NodeJS.Signals) => () => killProcess(st.pid, sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15);

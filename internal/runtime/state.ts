@@ -33,6 +33,8 @@ export interface ContainerState {
   userns: boolean;
   /** Stored config path for exec defaults and hooks. */
   configPath: string;
+  /** Registered with sysbox-mgr (unregister at delete). */
+  mgr?: boolean;
   /** Set once `start` has run the user process. */
   started?: boolean;
 }

@@ -26,10 +26,59 @@ export const FIXED_RANGE: IdRange = { uid: 231072, gid: 231072, size: RANGE_SIZE
 export interface SysContainer {
   spec: Spec;
   range: IdRange;
+  /** Tells sysbox-mgr the init exists (null without sysbox-mgr). */
+  initStarted(pid: number, startTime: string): Promise<void>;
+  /** Gives the range and host dirs back when create fails. */
+  abandon(): Promise<void>;
 }
 
-export function systemContainerSpec(spec: Spec, range: IdRange): SysContainer {
-  return toSystemContainerSpec(spec, { range, hostBounding: boundingSet() });
+/**
+ * The system container's ID range and spec. With sysbox-mgr: an exclusive
+ * range, and host-backed dirs for inner engines bind-mounted at
+ * /var/lib/docker and friends (dirs the spec already mounts are left out).
+ */
+export async function prepareSystemContainer(spec: Spec, opts: { id: string; rootfs: string; noMgr: boolean }): Promise<SysContainer> {
+  if (opts.noMgr) {
+    const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet() });
+    return { ...sc, initStarted: async () => {}, abandon: async () => {} };
+  }
+  const { openMgr } = await import("../mgr/client.ts");
+  const { HOST_DIRS } = await import("../mgr/dirs.ts");
+  const { MGR_MOUNT_KINDS } = await import("../ipc/messages.ts");
+  const mgr = await openMgr({ what: "failed to register with sysbox-mgr" });
+  try {
+    const l = spec.linux;
+    const mapping = l?.uidMappings?.length ? { uid: l.uidMappings[0]!.hostID, gid: l.gidMappings?.[0]?.hostID ?? l.uidMappings[0]!.hostID, size: l.uidMappings[0]!.size } : undefined;
+    const got = await mgr.register(opts.id, { rootfs: opts.rootfs, ...(mapping ? { mapping } : {}) });
+    const mounted = new Set((spec.mounts ?? []).map((m) => m.destination.replace(/\/+$/, "")));
+    const kinds = MGR_MOUNT_KINDS.filter((k) => !mounted.has(HOST_DIRS[k].destination));
+    // Owned by 0 on disk: the binds are ID-mapped, so that is the container's root.
+    const extra = await mgr.prepareMounts(opts.id, { uid: 0, gid: 0 }, { kinds });
+    const withDirs = { ...spec, mounts: [...(spec.mounts ?? []), ...extra.map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options }))] };
+    const sc = toSystemContainerSpec(withDirs, { range: { uid: got.uid, gid: got.gid, size: got.size }, hostBounding: boundingSet() });
+    return {
+      ...sc,
+      initStarted: async (pid, startTime) => {
+        try { await mgr.update(opts.id, { pid, startTime }); } finally { mgr.close(); }
+      },
+      abandon: async () => {
+        try { await mgr.unregister(opts.id); } finally { mgr.close(); }
+      },
+    };
+  } catch (e) {
+    mgr.close();
+    throw e;
+  }
+}
+
+/** At delete: sysbox-mgr frees the range and dirs, or keeps them while Docker keeps the container. */
+export async function releaseSystemContainer(id: string, log: Logger): Promise<void> {
+  const { unregisterFromMgr } = await import("../mgr/client.ts");
+  try {
+    log.debug(`sysbox-mgr unregister ${id}: ${await unregisterFromMgr(id)}`);
+  } catch (e) {
+    log.warn(e instanceof Error ? e.message : String(e));
+  }
 }
 
 export interface StagedMounts {

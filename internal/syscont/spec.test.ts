@@ -96,3 +96,24 @@ describe("widenSeccomp", () => {
   });
   test("the default action is kept", () => expect(w.defaultAction).toBe(s.defaultAction));
 });
+
+describe("systemd containers", () => {
+  const init = { ...docker, process: { ...docker.process!, args: ["/sbin/init"] } };
+  const { spec } = toSystemContainerSpec(init, { range, hostBounding: HOST_BOUNDING });
+  test("get tmpfs /run and /run/lock and $container", () => {
+    const dests = spec.mounts!.map((m) => `${m.destination}:${m.type}`);
+    expect(dests).toContain("/run:tmpfs");
+    expect(dests).toContain("/run/lock:tmpfs");
+    expect(spec.process!.env).toContain("container=private-users");
+  });
+  test("a spec that mounts /run keeps its own", () => {
+    const own = { ...init, mounts: [...(init.mounts ?? []), { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["size=1m"] }] };
+    const out = toSystemContainerSpec(own, { range, hostBounding: HOST_BOUNDING }).spec;
+    expect(out.mounts!.filter((m) => m.destination === "/run")).toHaveLength(1);
+  });
+  test("other containers get no /run tmpfs, but every one gets /dev/kmsg as /dev/null", () => {
+    const plain = toSystemContainerSpec(docker, { range, hostBounding: HOST_BOUNDING }).spec;
+    expect(plain.mounts!.some((m) => m.destination === "/run")).toBe(false);
+    expect(plain.mounts!.find((m) => m.destination === "/dev/kmsg")?.source).toBe("/dev/null");
+  });
+});

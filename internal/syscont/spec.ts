@@ -103,6 +103,29 @@ export function systemContainerProcess(proc: Process, hostBounding: bigint): Pro
   return out;
 }
 
+/** Sysbox's rule: systemd is the init when the process is /sbin/init (or systemd itself). */
+export function runsSystemd(spec: Spec): boolean {
+  const cmd = spec.process?.args?.[0] ?? "";
+  return cmd === "/sbin/init" || cmd === "init" || /(^|\/)systemd$/.test(cmd);
+}
+
+type Mount = NonNullable<Spec["mounts"]>[number];
+
+/** What systemd needs without user flags: tmpfs /run and /run/lock, unless the spec mounts them. */
+function systemdMounts(mounts: Mount[]): Mount[] {
+  const has = (d: string) => mounts.some((m) => m.destination.replace(/\/+$/, "") === d);
+  const add: Mount[] = [];
+  if (!has("/run")) add.push({ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["rw", "nosuid", "nodev", "mode=755", "size=64m"] });
+  if (!has("/run/lock")) add.push({ destination: "/run/lock", type: "tmpfs", source: "tmpfs", options: ["rw", "nosuid", "nodev", "noexec", "size=4m"] });
+  return [...mounts, ...add];
+}
+
+/** Every system container: the kernel log is not the container's to read; /dev/kmsg is /dev/null. */
+function kmsgMount(mounts: Mount[]): Mount[] {
+  if (mounts.some((m) => m.destination === "/dev/kmsg")) return mounts;
+  return [...mounts, { destination: "/dev/kmsg", type: "bind", source: "/dev/null", options: ["rbind", "rw"] }];
+}
+
 export interface SysContainerOptions {
   /** The exclusive range from sysbox-mgr, used when the spec brings no mapping. */
   range: IdRange;
@@ -161,6 +184,17 @@ export function toSystemContainerSpec(spec: Spec, opts: SysContainerOptions): { 
   linux.readonlyPaths = (linux.readonlyPaths ?? []).filter((p) => !UNREADONLY.has(p));
   if (linux.seccomp) linux.seccomp = widenSeccomp(linux.seccomp);
 
-  const process = spec.process ? systemContainerProcess(spec.process, opts.hostBounding) : undefined;
-  return { spec: { ...spec, linux, ...(process ? { process } : {}) }, range };
+  let process = spec.process ? systemContainerProcess(spec.process, opts.hostBounding) : undefined;
+  let mounts = kmsgMount(spec.mounts ?? []);
+  if (runsSystemd(spec)) {
+    mounts = systemdMounts(mounts);
+    const keep = new Set(["/run", "/run/lock", "/tmp", "/sys/kernel"]);
+    linux.maskedPaths = linux.maskedPaths.filter((p) => !keep.has(p));
+    linux.readonlyPaths = linux.readonlyPaths.filter((p) => !keep.has(p));
+    // systemd reads $container to know it runs in one.
+    if (process && !(process.env ?? []).some((e) => e.startsWith("container="))) {
+      process = { ...process, env: [...(process.env ?? []), "container=private-users"] };
+    }
+  }
+  return { spec: { ...spec, linux, mounts, ...(process ? { process } : {}) }, range };
 }
