@@ -10,11 +10,12 @@
 #
 # Steps: host checks (if one fails, the reason and the fix are printed and
 # nothing is installed); Bun (from npm, with nodejs/npm from apt if missing);
-# npm ci; bun run build; the three binaries to /usr/bin; the sysbox user and
-# its subordinate id range; the daemons (systemd units when systemd is PID 1,
-# else scripts/daemons.sh); Docker (docker.io from apt if missing) with the
-# runtime merged into /etc/docker/daemon.json; the local image
-# sysbox-test/syscont:bookworm (scripts/images.sh); the container sysbox-demo.
+# npm ci; bun run build; the three binaries to /usr/bin; the daemons (systemd
+# units when systemd is PID 1, else scripts/daemons.sh; sysbox-mgr creates
+# the sysbox user and its subordinate id range when it starts); Docker
+# (docker.io from apt if missing) with the runtime merged into
+# /etc/docker/daemon.json; the local image sysbox-test/syscont:bookworm
+# (scripts/images.sh); the container sysbox-demo.
 #
 # Re-running is harmless: each step keeps what is in place. Binaries that
 # differ from the installed ones replace them (copy, then rename) and the
@@ -37,9 +38,6 @@ BINARIES=(sysbox-runc sysbox-mgr sysbox-fs)
 BIN_DIR=/usr/bin
 UNIT_DIR=/lib/systemd/system
 SYSBOX_USER=sysbox
-# Subordinate ids for system containers: 2^28 of them, as Sysbox reserves.
-SUBID_COUNT=268435456
-SUBID_MIN_START=165536
 DEMO_NAME=sysbox-demo
 DEMO_IMAGE=sysbox-test/syscont:bookworm
 # How long the demo must stay up to count as started.
@@ -225,8 +223,8 @@ host_checks() {
 # --- install steps --------------------------------------------------------
 
 STEP_N=0
-STEP_TOTAL=9
-[ "$DEMO" = 1 ] || STEP_TOTAL=7
+STEP_TOTAL=8
+[ "$DEMO" = 1 ] || STEP_TOTAL=6
 stage() { STEP_N=$((STEP_N + 1)); log "[$STEP_N/$STEP_TOTAL] $*"; }
 
 systemd_is_init() { [ -d /run/systemd/system ]; }
@@ -262,31 +260,22 @@ install_binaries() {
   done
 }
 
-# Prints the first id after every range in the subordinate-id file $1.
-next_subid_start() {
-  awk -F: -v min="$SUBID_MIN_START" '
-    NF >= 3 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { end = $2 + $3; if (end > max) max = end }
-    END { print (max > min ? max : min) }' "$1"
-}
-
-ensure_user() {
+# sysbox-mgr creates the sysbox user and adds its subordinate id range to
+# /etc/subuid and /etc/subgid when it starts (it owns that policy); this
+# reports what it found or made.
+report_user() {
+  local f line
   if getent passwd "$SYSBOX_USER" >/dev/null; then
-    log "user $SYSBOX_USER exists"
+    log "user $SYSBOX_USER: $(getent passwd "$SYSBOX_USER")"
   else
-    useradd --system --user-group --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin --comment "sysbox-ts system containers" "$SYSBOX_USER"
-    log "created system user $SYSBOX_USER"
+    warn "user $SYSBOX_USER does not exist; sysbox-mgr creates it when it starts (see its log)"
   fi
-  local f start
   for f in /etc/subuid /etc/subgid; do
-    [ -f "$f" ] || install -m 0644 /dev/null "$f"
-    if grep -q "^$SYSBOX_USER:" "$f"; then
-      log "$f: $(grep "^$SYSBOX_USER:" "$f" | head -n1)"
-      continue
+    if line=$(grep "^$SYSBOX_USER:" "$f" 2>/dev/null); then
+      log "$f: $(echo "$line" | paste -sd' ')"
+    else
+      warn "$f has no $SYSBOX_USER entry; sysbox-mgr adds one when it starts (see its log)"
     fi
-    start=$(next_subid_start "$f")
-    echo "$SYSBOX_USER:$start:$SUBID_COUNT" >>"$f"
-    log "$f: added $SYSBOX_USER:$start:$SUBID_COUNT"
   done
 }
 
@@ -427,7 +416,10 @@ start_demo() {
     local cmd
     cmd=$(docker inspect --format '{{json .Config.Cmd}}' "$DEMO_NAME")
     log "$DEMO_NAME is already running ($(docker inspect --format '{{.HostConfig.Runtime}}' "$DEMO_NAME"): $cmd); reusing it"
-    [ "$cmd" != '["sleep","infinity"]' ] || DEMO_NOTE=" (running 'sleep infinity'; docker rm -f $DEMO_NAME and run this again to retry systemd as init)"
+    case $cmd in
+      '["sleep","infinity"]') DEMO_NOTE=" (running 'sleep infinity'; docker rm -f $DEMO_NAME and run this again to retry systemd as init)" ;;
+      '["/sbin/init"]') DEMO_NOTE=" (systemd as init)" ;;
+    esac
     return
   fi
   if [ -n "$state" ]; then
@@ -436,7 +428,8 @@ start_demo() {
   fi
   log "docker run --runtime=sysbox-runc -d --name $DEMO_NAME $DEMO_IMAGE"
   if why=$(run_demo); then
-    log "$DEMO_NAME is running (systemd as init)"
+    DEMO_NOTE=" (systemd as init)"
+    log "$DEMO_NAME is running$DEMO_NOTE"
     return
   fi
   printf '%s\n' "$why" >&2
@@ -450,6 +443,11 @@ start_demo() {
   log "$DEMO_NAME is running$DEMO_NOTE"
 }
 
+# hint COMMAND [WHAT]: one line of the next things to try.
+hint() {
+  if [ -n "${2:-}" ]; then printf '  %-48s # %s\n' "$1" "$2"; else printf '  %s\n' "$1"; fi
+}
+
 next_steps() {
   local logs="/var/log/sysbox-mgr.log, /var/log/sysbox-fs.log"
   systemd_is_init && logs="journalctl -u sysbox-mgr -u sysbox-fs"
@@ -460,17 +458,14 @@ next_steps() {
   echo
   echo "Next things to try:"
   if [ "$DEMO" = 1 ]; then
-    cat <<EOF
-  docker exec -it $DEMO_NAME bash       a shell in the container
-  docker exec $DEMO_NAME ps -ef         its processes
-  docker rm -f $DEMO_NAME               remove it
-EOF
+    hint "docker exec -it $DEMO_NAME bash" "a shell in the system container"
+    hint "docker exec $DEMO_NAME systemctl status" "its services"
+    hint "docker exec $DEMO_NAME cat /proc/self/uid_map" "root inside, an unprivileged range outside"
+    hint "docker rm -f $DEMO_NAME" "remove it"
   fi
-  cat <<EOF
-  docker run --runtime=sysbox-runc --rm -it sysbox-test/debian:bookworm bash
-  sudo bash scripts/test.sh                 the whole test suite
-  daemon logs: $logs
-EOF
+  hint "docker run --runtime=sysbox-runc --rm -it sysbox-test/debian:bookworm bash"
+  hint "sudo bash scripts/test.sh" "the whole test suite"
+  echo "  daemon logs: $logs"
 }
 
 main() {
@@ -491,10 +486,9 @@ main() {
   bun run build
   stage "binaries to $BIN_DIR"
   install_binaries
-  stage "user $SYSBOX_USER and its subordinate ids"
-  ensure_user
   stage "daemons"
   start_daemons
+  report_user
   # dockerd.sh registers the runtime by merging it into daemon.json (other
   # keys kept) and starts dockerd, or makes a running one reload.
   stage "Docker"
