@@ -60,6 +60,28 @@ describe.skipIf(!hasDocker)("system containers [requires root, dockerd with sysb
     expect(Number(uid)).toBe(base!);
   });
 
+  test("two system containers get different ranges; 20 in parallel get 20 disjoint ranges, all freed by rm -f", async () => {
+    const batch = Array.from({ length: 20 }, () => name("sc-par"));
+    await Promise.all(batch.map((n) => Bun.spawn(["docker", "run", RT, "-d", "--name", n, IMAGE, "sleep", "300"], { stdout: "ignore", stderr: "inherit" }).exited));
+    const bases = batch.map((n) => mapping(ok(["exec", n, "cat", "/proc/self/uid_map"]))[1]!);
+    expect(new Set(bases).size).toBe(20);
+    const sorted = [...bases].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(65536);
+    const ids = batch.map((n) => ok(["inspect", "-f", "{{.Id}}", n]).trim());
+    ok(["rm", "-f", ...batch]);
+    // sysbox-mgr frees ranges and dirs once Docker has removed the containers.
+    const status = () => Bun.spawnSync(["ls", "/var/lib/sysbox/docker"]).stdout.toString();
+    let left: string[] = ids;
+    for (let i = 0; i < 80 && left.length; i++) {
+      await Bun.sleep(500);
+      // A register or status request makes sysbox-mgr sweep at once.
+      ok(["run", RT, "--rm", IMAGE, "true"]);
+      const dirs = status();
+      left = ids.filter((id) => dirs.includes(id));
+    }
+    expect(left).toEqual([]);
+  }, 180_000);
+
   test("a file created at / is owned by 0 inside and stored as 0 in the upper layer", () => {
     const n = name("sc-upper");
     ok(["run", RT, "--name", n, IMAGE, "sh", "-c", "touch /created && stat -c %u:%g /created"]);
