@@ -13,7 +13,7 @@ const RT = "--runtime=sysbox-runc";
 
 function docker(args: string[], opts: { stdin?: Uint8Array | Blob } = {}) {
   const r = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe", ...(opts.stdin ? { stdin: opts.stdin } : {}) });
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() + (r.signalCode ? ` (killed by ${r.signalCode})` : "") };
 }
 function ok(args: string[]): string {
   const r = docker(args);
@@ -81,6 +81,23 @@ describe.skipIf(!hasDocker)("system containers [requires root, dockerd with sysb
     }
     expect(left).toEqual([]);
   }, 180_000);
+
+  test("sysbox-mgr killed with SIGKILL and restarted: running containers keep their ranges, the next one gets a fresh one", () => {
+    const a = name("sc-mgr-a");
+    ok(["run", RT, "-d", "--name", a, IMAGE, "sleep", "300"]);
+    const baseA = mapping(ok(["exec", a, "cat", "/proc/self/uid_map"]))[1]!;
+    const pid = Bun.spawnSync(["cat", "/run/sysbox/sysmgr.pid"]).stdout.toString().trim();
+    expect(Number(pid)).toBeGreaterThan(0);
+    process.kill(Number(pid), "SIGKILL");
+    for (let i = 0; i < 100 && Bun.spawnSync(["kill", "-0", pid]).exitCode === 0; i++) Bun.sleepSync(50);
+    const restart = Bun.spawnSync(["bash", "scripts/daemons.sh", "start"], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "pipe" });
+    expect(restart.exitCode).toBe(0);
+    const b = name("sc-mgr-b");
+    ok(["run", RT, "-d", "--name", b, IMAGE, "sleep", "300"]);
+    const baseB = mapping(ok(["exec", b, "cat", "/proc/self/uid_map"]))[1]!;
+    expect(baseB).not.toBe(baseA);
+    expect(mapping(ok(["exec", a, "cat", "/proc/self/uid_map"]))[1]).toBe(baseA);
+  });
 
   test("a file created at / is owned by 0 inside and stored as 0 in the upper layer", () => {
     const n = name("sc-upper");
