@@ -1,0 +1,46 @@
+/**
+ * What the emulated files know about the container they serve, and the
+ * per-container state they keep (sysctl values), which the daemon saves so
+ * a restarted sysbox-fs serves the same values.
+ */
+import type { Host } from "./host.ts";
+import type { PassThrough } from "./passthrough.ts";
+
+export interface ContainerInfo {
+  id: string;
+  /** The init process, on the host. */
+  initPid: number;
+  /** When the container started, in seconds since host boot. */
+  startBoot: number;
+  /** Host ids of the container's uid/gid 0, and the range sizes. */
+  uidFirst: number;
+  uidSize: number;
+  gidFirst: number;
+  gidSize: number;
+}
+
+export interface ContainerState {
+  /** Per-container sysctl values, keyed by path under /proc/sys ("kernel/panic"). */
+  sysctls: Record<string, string>;
+}
+
+export interface EmulationLogger {
+  debug(msg: string): void;
+  warn(msg: string): void;
+}
+
+/** Everything a handler module needs; one per container. */
+export interface Emulation {
+  readonly info: ContainerInfo;
+  readonly state: ContainerState;
+  /** Called after `state` changed, so it can be saved. */
+  changed(): void;
+  readonly host: Host;
+  readonly passThrough: PassThrough;
+  readonly log?: EmulationLogger;
+}
+
+/** Owner of emulated nodes: the container's root. */
+export function containerRoot(info: ContainerInfo): { uid: number; gid: number } {
+  return { uid: info.uidFirst, gid: info.gidFirst };
+}

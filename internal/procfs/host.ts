@@ -1,0 +1,79 @@
+/**
+ * The seam between the emulated files and the machine: reading and writing
+ * host files (as the daemon sees them, in the host's namespaces) and the
+ * boot clock. Tests pass a fake (`fakeHost` in _testing.ts).
+ */
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+
+export type NodeKind = "dir" | "file";
+
+export interface HostStat {
+  kind: NodeKind;
+  /** Permission bits only. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface HostEntry {
+  name: string;
+  kind: NodeKind;
+}
+
+export interface Host {
+  /** A host file's text; throws (code ENOENT, EACCES...) like node:fs. */
+  readFile(path: string): string;
+  writeFile(path: string, data: string): void;
+  /** undefined when absent; symlinks and special files count as "file". */
+  stat(path: string): HostStat | undefined;
+  list(path: string): HostEntry[];
+  /** /proc/uptime of the host: seconds since boot, and idle seconds summed over CPUs. */
+  uptime(): { up: number; idle: number };
+  /** Start of a process in seconds since boot (field 22 of /proc/PID/stat), or undefined if gone. */
+  processStart(pid: number): number | undefined;
+}
+
+/** USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture we run on. */
+export const CLK_TCK = 100;
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), as text. */
+export function parseStatStartTime(stat: string): string | undefined {
+  // comm (field 2) may hold spaces and parens: split after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return rest[19];
+}
+
+export function parseUptime(text: string): { up: number; idle: number } {
+  const [up, idle] = text.trim().split(/\s+/).map(Number);
+  if (!Number.isFinite(up) || !Number.isFinite(idle)) throw new Error(`unparsable /proc/uptime: ${JSON.stringify(text)}`);
+  return { up: up!, idle: idle! };
+}
+
+export const linuxHost: Host = {
+  readFile: (path) => readFileSync(path, "utf8"),
+  writeFile: (path, data) => writeFileSync(path, data),
+  stat(path) {
+    try {
+      const st = lstatSync(path);
+      return { kind: st.isDirectory() ? "dir" : "file", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    } catch {
+      return undefined;
+    }
+  },
+  list: (path) =>
+    readdirSync(path, { withFileTypes: true }).map((d) => ({ name: d.name, kind: d.isDirectory() ? "dir" : "file" })),
+  uptime: () => parseUptime(readFileSync("/proc/uptime", "utf8")),
+  processStart(pid) {
+    try {
+      const t = parseStatStartTime(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      return t === undefined ? undefined : Number(t) / CLK_TCK;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** Whether `path` exists on the host. */
+export function hostHas(host: Host, path: string): boolean {
+  return host.stat(path) !== undefined;
+}
