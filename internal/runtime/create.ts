@@ -11,7 +11,7 @@
 import { readFileSync, existsSync, writeFileSync, renameSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
-import { open, close, mkfifo, chown, setCloexec, O_FLAGS } from "../sys/fs.ts";
+import { open, close, mkfifo, chmod, chown, setCloexec, O_FLAGS } from "../sys/fs.ts";
 import { planNamespaces } from "./namespaces.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
 import { recvSync, sendSync } from "./sync.ts";
@@ -84,6 +84,8 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: strin
 
   const fifo = join(dir, EXEC_FIFO);
   mkfifo(fifo, 0o622);
+  // Whatever our umask: a non-root user process must be able to open it for writing.
+  chmod(fifo, 0o622);
   // The container's root opens it from inside its user namespace (runc chowns it the same way).
   chown(fifo, hostIdOf(spec.linux?.uidMappings), hostIdOf(spec.linux?.gidMappings));
 

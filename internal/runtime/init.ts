@@ -11,7 +11,7 @@ import { open, close, write, setCloexec, closeRange, dup3, chdir, umask, O_FLAGS
 import { sendSync, recvSync, type SyncMessage } from "./sync.ts";
 import { setupRootfs, type CgroupMountInfo } from "./rootfs.ts";
 import { runHooks } from "./hooks.ts";
-import { finalizeProcess, lookPath, type ProcessSpec } from "./process.ts";
+import { execProcess, finalizeProcess, lookPath, prepareProcess, type ProcessSpec } from "./process.ts";
 import type { Spec } from "./spec.ts";
 import { sethostname, setdomainname, setsid } from "../sys/proc.ts";
 
@@ -102,9 +102,12 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
   });
   const proc = spec.process;
   if (!proc) throw new Error("process: the container has no process to run");
-  const path = lookPath(proc);
   if (proc.terminal) setupConsole(m.consoleFd, true);
   else setsid();
+  // As runc: rlimits, user, capabilities and cwd are set, and the program
+  // found as that user, before create returns, so their errors fail create.
+  const env = prepareProcess(proc, { spec, warn });
+  const path = lookPath(proc);
   const fifoFd = m.fifoFd;
   sendSync(syncFd, { t: "ready", pid: process.pid });
   close(syncFd);
@@ -115,7 +118,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
   close(fifo);
   close(fifoFd);
   runHooks("startContainer", spec.hooks?.startContainer, hookState(spec, "running"));
-  finalizeProcess(proc, path, { spec, preserveFds: m.preserveFds, warn: () => {} });
+  execProcess(proc, path, env, { spec, preserveFds: m.preserveFds, warn: () => {} });
 }
 
 function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void): never {

@@ -2,9 +2,10 @@
  * The last steps before the user process runs, in runc's order: rlimits,
  * no_new_privs, seccomp (early when the process keeps CAP_SYS_ADMIN rights to
  * load it, last under no_new_privs), user and groups with capabilities kept
- * across setuid, the capability sets, cwd, and execve with fds >= 3 closed.
+ * across setuid, the capability sets, cwd (prepareProcess, which may fail on
+ * the spec's values), then execve with fds >= 3 closed (execProcess).
  */
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { posix } from "node:path";
 import { chdir, closeRange, setCloexec, umask, CLOSE_RANGE } from "../sys/fs.ts";
 import { execve, prlimit, setresgid, setresuid, setgroups, setNoNewPrivs, setKeepCaps, RLIMIT } from "../sys/proc.ts";
@@ -41,7 +42,14 @@ export function lookPath(proc: ProcessSpec): string {
   if (!name) throw new Error("process.args: must name a program to run");
   if (name.includes("/")) {
     const abs = posix.isAbsolute(name) ? name : posix.join(proc.cwd || "/", name);
-    if (!existsSync(abs)) throw new Error(`exec: "${name}": stat ${name}: no such file or directory`);
+    try {
+      statSync(abs);
+    } catch (e) {
+      // Go's wording, which Docker turns into exit codes (127 not found, 126 permission denied).
+      const code = (e as { code?: string }).code;
+      const why = code === "EACCES" ? "permission denied" : code === "ENOTDIR" ? "not a directory" : "no such file or directory";
+      throw new Error(`exec: "${name}": stat ${name}: ${why}`);
+    }
     if (!isExecutableFile(abs)) throw new Error(`exec: "${name}": permission denied`);
     return abs;
   }
@@ -68,37 +76,84 @@ function loadSeccomp(spec: Spec): void {
   loadOciSeccomp(profile);
 }
 
-export function finalizeProcess(proc: ProcessSpec, path: string, opts: FinalizeOptions): never {
+/**
+ * The steps that may fail on the spec's values, run as root in the container
+ * before it reports ready (runc does them before `create` returns, so a bad
+ * rlimit, user or cwd fails `create`): rlimits, no_new_privs, early seccomp,
+ * user and groups, capabilities, umask and cwd. Returns the env to exec with.
+ */
+export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "spec" | "warn">): string[] {
+  applyRlimits(proc);
+  if (proc.noNewPrivileges) setNoNewPrivs();
+  else loadSeccomp(opts.spec);
+  const uid = proc.user?.uid ?? 0;
+  // The container's /etc/passwd, read while we are still root in it.
+  const env = withHome(proc.env ?? [], uid, readPasswd);
+  const gid = proc.user?.gid ?? 0;
+  // runc's order: cwd first as root (a dir only root can enter still works),
+  // again as the user only when root was refused (a root-squashed volume).
+  const cwd = proc.cwd || "/";
+  const chdirLater = !tryChdir(cwd);
+  setKeepCaps(true);
+  setgroups(proc.user?.additionalGids ?? []);
+  setresgid(gid, gid, gid);
+  setresuid(uid, uid, uid);
+  setKeepCaps(false);
+  const caps = proc.capabilities ?? {};
+  const dropped = applyCapabilities({
+    bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [],
+    inheritable: caps.inheritable ?? [], ambient: caps.ambient ?? [],
+  });
+  if (dropped.length) opts.warn(`capabilities not in the host's bounding set were dropped: ${dropped.join(", ")}`);
+  if (proc.user?.umask !== undefined) umask(proc.user.umask);
+  if (chdirLater && !tryChdir(cwd)) throw cwdError(cwd, "EACCES");
+  return env;
+}
+
+/** chdir that returns false on a permission error and throws on any other. */
+function tryChdir(cwd: string): boolean {
   try {
-    applyRlimits(proc);
-    if (proc.noNewPrivileges) setNoNewPrivs();
-    else loadSeccomp(opts.spec);
-    const uid = proc.user?.uid ?? 0;
-    // The container's /etc/passwd, read while we are still root in it.
-    const env = withHome(proc.env ?? [], uid, readPasswd);
-    const gid = proc.user?.gid ?? 0;
-    setKeepCaps(true);
-    setgroups(proc.user?.additionalGids ?? []);
-    setresgid(gid, gid, gid);
-    setresuid(uid, uid, uid);
-    setKeepCaps(false);
-    const caps = proc.capabilities ?? {};
-    const dropped = applyCapabilities({
-      bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [],
-      inheritable: caps.inheritable ?? [], ambient: caps.ambient ?? [],
-    });
-    if (dropped.length) opts.warn(`capabilities not in the host's bounding set were dropped: ${dropped.join(", ")}`);
-    if (proc.user?.umask !== undefined) umask(proc.user.umask);
-    chdir(proc.cwd || "/");
+    chdir(cwd);
+    return true;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "EACCES" || code === "EPERM") return false;
+    throw cwdError(cwd, code ?? String(e));
+  }
+}
+
+function cwdError(cwd: string, code: string): Error {
+  return new Error(`chdir to cwd (${JSON.stringify(cwd)}) set in config.json failed: ${code}`);
+}
+
+/** After prepareProcess: seccomp under no_new_privs, fds >= 3 closed, execve. Never returns. */
+export function execProcess(proc: ProcessSpec, path: string, env: string[], opts: FinalizeOptions): never {
+  try {
     if (proc.noNewPrivileges) loadSeccomp(opts.spec);
     // Everything but stdio and preserved fds is closed by the exec.
     closeRange(3, 0xffffffff, CLOSE_RANGE.CLOEXEC);
     for (let i = 0; i < opts.preserveFds; i++) setCloexec(3 + i, false);
     execve(path, proc.args ?? [], env);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    opts.onExecError?.(msg);
-    process.stderr.write(`sysbox-runc: ${msg}\n`);
+    failExec(e, opts);
   }
   process.exit(127);
+}
+
+function failExec(e: unknown, opts: FinalizeOptions): never {
+  const msg = e instanceof Error ? e.message : String(e);
+  opts.onExecError?.(msg);
+  process.stderr.write(`sysbox-runc: ${msg}\n`);
+  process.exit(127);
+}
+
+/** prepareProcess then execProcess, for a process whose errors are reported through onExecError (exec). */
+export function finalizeProcess(proc: ProcessSpec, path: string, opts: FinalizeOptions): never {
+  let env: string[];
+  try {
+    env = prepareProcess(proc, opts);
+  } catch (e) {
+    failExec(e, opts);
+  }
+  execProcess(proc, path, env, opts);
 }
