@@ -53,10 +53,18 @@ skip() {
 # run that fails without reporting a failed test (a crash, a load error)
 # counts as one failed test, so the totals never look clean when it was not.
 bun_test() {
-  local out rc counts p f s
+  local out rc counts p f s pid tail_pid
   out=$(mktemp)
-  bun test "$@" 2>&1 | tee "$out"
-  rc=${PIPESTATUS[0]}
+  # Output goes to a file that `tail` follows, not through a pipe: a process a
+  # test left behind with bun's stdout or stderr would hold a pipe open, and
+  # the step would wait for it after bun has exited.
+  bun test "$@" >"$out" 2>&1 &
+  pid=$!
+  tail -n +1 -s 0.2 -f --pid="$pid" "$out" &
+  tail_pid=$!
+  wait "$pid"
+  rc=$?
+  wait "$tail_pid" 2>/dev/null || true
   counts=$(awk '
     { gsub(/\033\[[0-9;]*m/, "") }
     /^ *[0-9]+ pass$/ { p += $1 }
