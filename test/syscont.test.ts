@@ -175,7 +175,7 @@ describe.skipIf(!hasDocker)("Docker inside a system container [requires root, do
 });
 
 describe.skipIf(!hasDocker)("systemd as the container's init [requires root, dockerd with sysbox-runc]", () => {
-  test("boots to running and stops cleanly on docker stop", () => {
+  test("boots to running, runs Docker as a service, and stops cleanly on docker stop", () => {
     const n = name("systemd");
     ok(["run", RT, "-d", "--name", n, SYSCONT]);
     let state = "";
@@ -184,6 +184,13 @@ describe.skipIf(!hasDocker)("systemd as the container's init [requires root, doc
       state = docker(["exec", n, "systemctl", "is-system-running"]).out.trim();
     }
     expect(state).toBe("running");
+    // Docker as a systemd service, on sysbox-mgr's host-backed /var/lib/docker.
+    ok(["exec", n, "systemctl", "start", "docker"]);
+    expect(ok(["exec", n, "docker", "info"])).toContain("Storage Driver: overlay2");
+    const image = Bun.spawnSync(["docker", "save", IMAGE]).stdout;
+    expect(docker(["exec", "-i", n, "docker", "load"], { stdin: image }).code).toBe(0);
+    expect(ok(["exec", n, "docker", "run", "--rm", IMAGE, "true"])).toBe("");
+    expect(ok(["exec", n, "journalctl", "-b", "--no-pager"])).toContain("Journal started");
     const t0 = performance.now();
     ok(["stop", n]);
     expect(performance.now() - t0).toBeLessThan(10_000);
