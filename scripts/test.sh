@@ -20,6 +20,9 @@ PASSED=()
 FAILED=()
 SKIPPED=()
 T_START=$(now_s)
+# Per-test timeout: tests that start containers need more than bun's default
+# 5 s (bunfig.toml has no setting for it; a test's own timeout still wins).
+TEST_TIMEOUT_MS=120000
 # Test counts summed over every `bun test` run (see bun_test).
 TESTS_PASSED=0
 TESTS_FAILED=0
@@ -58,7 +61,7 @@ bun_test() {
   # Output goes to a file that `tail` follows, not through a pipe: a process a
   # test left behind with bun's stdout or stderr would hold a pipe open, and
   # the step would wait for it after bun has exited.
-  bun test "$@" >"$out" 2>&1 &
+  bun test --timeout "$TEST_TIMEOUT_MS" "$@" >"$out" 2>&1 &
   pid=$!
   tail -n +1 -s 0.2 -f --pid="$pid" "$out" &
   tail_pid=$!
