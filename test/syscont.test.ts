@@ -152,26 +152,37 @@ describe.skipIf(!hasDocker)("system containers [requires root, dockerd with sysb
 });
 
 describe.skipIf(!hasDocker)("Docker inside a system container [requires root, dockerd with sysbox-runc]", () => {
-  test("inner dockerd uses overlay2 and runs an inner container", () => {
+  test("inner dockerd: overlay2 on the host-backed store, run, build, OOM inside, nothing of the host's Docker", () => {
     const n = name("dind");
-    const store = mkdtempSync("/var/tmp/sysbox-inner-docker-");
-    try {
-      ok(["run", RT, "-d", "--name", n, "-v", `${store}:/var/lib/docker`, SYSCONT, "sleep", "infinity"]);
-      ok(["exec", "-d", n, "sh", "-c", "dockerd > /var/log/dockerd.log 2>&1"]);
-      let info = "";
-      for (let i = 0; i < 60 && !info.includes("Storage Driver"); i++) {
-        Bun.sleepSync(500);
-        info = docker(["exec", n, "docker", "info"]).out;
-      }
-      expect(info).toContain("Storage Driver: overlay2");
-      const image = Bun.spawnSync(["docker", "save", IMAGE]).stdout;
-      expect(docker(["exec", "-i", n, "docker", "load"], { stdin: image }).code).toBe(0);
-      expect(ok(["exec", n, "docker", "run", "--rm", IMAGE, "echo", "ok"]).trim()).toBe("ok");
-    } finally {
-      docker(["rm", "-f", n]);
-      rmSync(store, { recursive: true, force: true });
+    // No -v: sysbox-mgr provides /var/lib/docker.
+    ok(["run", RT, "-d", "--name", n, "--memory", "512m", SYSCONT, "sleep", "infinity"]);
+    // Before the inner dockerd starts, nothing of the host's engine is there.
+    expect(docker(["exec", n, "test", "-e", "/var/run/docker.sock"]).code).not.toBe(0);
+    expect(ok(["exec", n, "ls", "-A", "/var/lib/docker"]).trim()).toBe("");
+    ok(["exec", "-d", n, "sh", "-c", "dockerd > /var/log/dockerd.log 2>&1"]);
+    let info = "";
+    for (let i = 0; i < 60 && !info.includes("Storage Driver"); i++) {
+      Bun.sleepSync(500);
+      info = docker(["exec", n, "docker", "info"]).out;
     }
-  }, 180_000);
+    expect(info).toContain("Storage Driver: overlay2");
+    const image = Bun.spawnSync(["docker", "save", IMAGE]).stdout;
+    expect(docker(["exec", "-i", n, "docker", "load"], { stdin: image }).code).toBe(0);
+    expect(ok(["exec", n, "docker", "run", "--rm", IMAGE, "echo", "ok"]).trim()).toBe("ok");
+    // The inner engine sees only its own containers.
+    expect(ok(["exec", n, "docker", "ps", "-aq"]).trim()).toBe("");
+
+    const build = docker(["exec", n, "sh", "-c",
+      `mkdir -p /b && printf 'FROM ${IMAGE}\\nRUN echo one > /one\\nRUN cat /one && echo two > /two\\n' > /b/Dockerfile && DOCKER_BUILDKIT=0 docker build -q -t inner-built /b && docker run --rm inner-built cat /two`]);
+    expect(build.code).toBe(0);
+    expect(build.out.trim().split("\n").at(-1)).toBe("two");
+
+    // An inner container that outgrows the outer limit is OOM-killed; both engines stay up.
+    const oom = docker(["exec", n, "docker", "run", "--rm", IMAGE, "sh", "-c", "tail /dev/zero"]);
+    expect(oom.code).toBe(137);
+    expect(docker(["exec", n, "docker", "info"]).code).toBe(0);
+    expect(ok(["inspect", "-f", "{{.State.Running}}", n]).trim()).toBe("true");
+  }, 240_000);
 });
 
 describe.skipIf(!hasDocker)("systemd as the container's init [requires root, dockerd with sysbox-runc]", () => {
