@@ -58,6 +58,8 @@ export class Connection {
   readonly inflight = new Map<bigint, AbortController>();
   /** toErrno's once-per-message memory, per connection. */
   readonly seenErrors = new Set<string>();
+  /** Called when INIT has been negotiated (before its reply is written). */
+  onInit: ((n: Negotiated) => void) | undefined;
 
   constructor(fs: FileSystem, opts: ConnectionOptions = {}) {
     this.fs = fs;
@@ -105,6 +107,7 @@ function init(c: Connection, _ctx: RequestContext, args: InitRequest): Body {
     maxReadahead: args.maxReadahead,
   };
   c.negotiated = n;
+  c.onInit?.(n);
   c.log?.debug(`INIT: kernel 7.${args.minor} offers ${formatInitFlags(args.flags)}; using 7.${n.minor} with ${formatInitFlags(n.flags)}, max_write ${n.maxWrite}`);
   return [encodeInitOut({ ...n, maxBackground: 64, congestionThreshold: 48, timeGran: 1, maxPages: 0 })];
 }

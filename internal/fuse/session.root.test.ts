@@ -14,6 +14,8 @@ import { FuseSession } from "./session.ts";
 import { dir, file, TreeFs } from "./tree.ts";
 
 const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
+/** Generous: child processes start slowly on a busy machine. */
+const TIMEOUT = 30_000;
 
 async function sh(script: string): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn(["sh", "-c", script], { stdout: "pipe", stderr: "pipe" });
@@ -108,7 +110,7 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     const md5 = new Bun.CryptoHasher("md5").update(big).digest("hex");
     expect((await sh(`md5sum < ${mnt}/proc/big`)).out).toBe(`${md5}  -\n`);
     expect(s.negotiated?.minor).toBe(31);
-  });
+  }, TIMEOUT);
 
   test("a slow handler does not block reads of other files", async () => {
     let release!: () => void;
@@ -122,7 +124,7 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     expect(performance.now() - t0).toBeLessThan(2000);
     release();
     expect((await slow).out).toBe("slow\n");
-  });
+  }, TIMEOUT);
 
   test("a signal to a blocked reader interrupts the request; the mount keeps working", async () => {
     let aborted = false;
@@ -145,7 +147,7 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     expect(r.out).toContain("ok\n");
     expect(r.out).toMatch(/status (124|138)/);
     expect(aborted).toBe(true);
-  });
+  }, TIMEOUT);
 
   test("32 mounts served by one process at once", async () => {
     const n = 32;
@@ -158,7 +160,7 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     // And again, in a loop, while all stay mounted.
     const loop = await sh(mnts.map((m) => `for i in 1 2 3 4 5; do cat ${m}/id; done > /dev/null &`).join("\n") + "\nwait; echo done");
     expect(loop.out).toBe("done\n");
-  });
+  }, TIMEOUT);
 
   test("an unmount from outside ends the session cleanly; close() after it is harmless", async () => {
     const { mnt, s } = mountAt("mnt", new TreeFs(dir({ a: file(() => "a\n") })));
@@ -167,7 +169,7 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     expect(await s.ended).toEqual({ reason: "unmounted" });
     expect(await s.close()).toEqual({ reason: "unmounted" });
     expect(mounted(mnt)).toBe(false);
-  });
+  }, TIMEOUT);
 
   test("close() unmounts and stops serving", async () => {
     const fs = new TreeFs(dir({ a: file(() => "a\n") }));
@@ -176,5 +178,5 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     expect(await s.close()).toEqual({ reason: "closed" });
     expect(mounted(mnt)).toBe(false);
     expect(fs.openHandles).toBe(0);
-  });
+  }, TIMEOUT);
 });

@@ -72,6 +72,8 @@ export class FuseSession {
   readonly conn: Connection;
   /** Resolves once the request loop has stopped. */
   readonly ended: Promise<SessionEnd>;
+  /** Resolves when the connection is initialized (INIT answered, or resumed); rejects if the loop ends first. */
+  readonly ready: Promise<Negotiated>;
   readonly #sys: FuseSys;
   readonly #log: FuseLogger | undefined;
   #reader: { cancel(): Promise<void> } | undefined;
@@ -85,7 +87,13 @@ export class FuseSession {
     this.#sys = opts.sys ?? linuxFuseSys;
     this.#log = opts.log;
     this.conn = new Connection(fs, opts);
+    const init = Promise.withResolvers<Negotiated>();
+    if (opts.negotiated) init.resolve(opts.negotiated);
+    else this.conn.onInit = (n) => init.resolve(n);
+    this.ready = init.promise;
+    this.ready.catch(() => {});
     this.ended = this.#loop();
+    void this.ended.then((end) => init.reject(new Error(`FUSE session on ${mountpoint} ended (${end.reason}) before INIT`)));
   }
 
   /** Opens /dev/fuse, mounts it on `mountpoint` (an existing directory) and starts serving. */

@@ -102,6 +102,15 @@ export function pidfdSendSignal(pidfd: number, sig: number): void {
   rawSyscall("pidfd_send_signal", SYS.pidfd_send_signal, [pidfd, sig, 0, 0], `pidfd ${pidfd}`);
 }
 
+/**
+ * pidfd_getfd(2): a duplicate, in this process, of fd `targetFd` of the
+ * process behind `pidfd` (same open file description; the new fd is
+ * close-on-exec). Needs ptrace access to that process.
+ */
+export function pidfdGetfd(pidfd: number, targetFd: number): number {
+  return Number(rawSyscall("pidfd_getfd", SYS.pidfd_getfd, [pidfd, targetFd, 0], `pidfd ${pidfd} fd ${targetFd}`));
+}
+
 // ---- rlimits ----
 
 /** Resource numbers (asm-generic; same on x86_64 and arm64), keyed by OCI's names. */
