@@ -1,26 +1,34 @@
 /**
  * sysbox-fs: the filesystem daemon sysbox-runc registers containers with.
- * Thin: parse flags, set up logging, let internal/daemon claim the pid file
- * and serve <run-dir>/sysfs.sock until SIGTERM/SIGINT.
+ * Thin: parse flags, set up logging, let internal/daemon claim the pid file,
+ * let internal/sysboxfs serve again the containers of an earlier run, then
+ * serve <run-dir>/sysfs.sock until SIGTERM/SIGINT.
  */
-import { startDaemon, statusHandler, untilSignal, parseDaemonFlags, usageText, UsageError, type DaemonFlags, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { join } from "node:path";
+import { startDaemon, untilSignal, parseDaemonFlags, usageText, UsageError, type DaemonFlags, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
+import { DEFAULT_MOUNT_ROOT, fsHandlers, STATE_FILE, SysboxFs } from "../../internal/sysboxfs/mod.ts";
 import { versionText } from "../../internal/version/mod.ts";
 
 const NAME = "sysbox-fs";
 const DESCRIPTION = "The Sysbox filesystem daemon: serves sysbox-runc on <run-dir>/sysfs.sock.";
 
+const FLAGS: readonly FlagSpec[] = [
+  { name: "mountpoint", kind: "string", arg: "DIR", default: DEFAULT_MOUNT_ROOT, help: "where each container's FUSE dir is mounted (DIR/<id>)" },
+  { name: "no-keepers", kind: "boolean", help: "do not keep FUSE connections open across restarts (a restart then breaks running containers' binds)" },
+];
+
 async function main(argv: string[]): Promise<number> {
   let flags: DaemonFlags;
   try {
-    flags = parseDaemonFlags(argv);
+    flags = parseDaemonFlags(argv, { extra: FLAGS });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`${NAME}: ${e.message}\nRun '${NAME} --help' for usage.\n`);
     return 2;
   }
   if (flags.help) {
-    process.stdout.write(usageText(NAME, DESCRIPTION));
+    process.stdout.write(usageText(NAME, DESCRIPTION, { extra: FLAGS }));
     return 0;
   }
   if (flags.version) {
@@ -29,18 +37,25 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const log = setupLogging({ ...(flags.log ? { file: flags.log } : {}), format: flags.logFormat, level: flags.logLevel });
+  const fs = new SysboxFs({
+    mountRoot: flags.values.mountpoint as string,
+    stateFile: join(flags.runDir, STATE_FILE),
+    keepers: flags.values["no-keepers"] !== true,
+    log,
+  });
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon("fs", { runDir: flags.runDir, handlers: { status: statusHandler(NAME) }, logger: log });
+    daemon = await startDaemon("fs", { runDir: flags.runDir, handlers: fsHandlers(fs, NAME), logger: log, setup: () => fs.open() });
   } catch (e) {
     log.error(`cannot start: ${(e as Error).message}`);
     return 1;
   }
-  log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}`);
+  log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}, ${fs.counts().containers} containers`);
   const sig = await untilSignal();
   log.info(`${NAME}: received ${sig}, shutting down`);
   try {
     await daemon.close();
+    await fs.close();
   } catch (e) {
     log.error(`${NAME}: shutdown: ${(e as Error).message}`);
     return 1;

@@ -18,6 +18,8 @@ const mgrHandlers = {
   prepareMounts: notServed,
   unregister: notServed,
 };
+/** sysbox-fs's table, likewise. */
+const fsHandlers = { status: statusHandler("sysbox-fs"), fsRegister: notServed, fsUnregister: notServed };
 
 let dir: string;
 let runDir: string;
@@ -36,7 +38,7 @@ afterEach(async () => {
 
 describe("startDaemon", () => {
   test("creates the run dir, pid file and socket; serves status; close removes them", async () => {
-    daemon = await startDaemon("fs", { runDir, handlers: { status: statusHandler("sysbox-fs") } });
+    daemon = await startDaemon("fs", { runDir, handlers: fsHandlers });
     expect(daemon.socketPath).toBe(join(runDir, "sysfs.sock"));
     expect(daemon.pidFile).toBe(join(runDir, "sysfs.pid"));
     expect(statSync(runDir).mode & 0o777).toBe(0o700);

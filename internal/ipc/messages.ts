@@ -52,6 +52,8 @@ const StatusResponse = v.object({
       idRanges: v.array(IdSpanSchema),
     }),
   ),
+  /** sysbox-fs only: containers with a FUSE mount. */
+  fs: v.optional(v.object({ containers: uint() })),
 });
 
 // ---- sysbox-mgr: container registration (sequence in internal/mgr/mod.ts) ----
@@ -123,6 +125,33 @@ export const MESSAGES = {
     request: v.object({ id: ContainerId }),
     response: v.object({ result: v.picklist(["released", "kept", "unknown"]) }),
   },
+  // fs: once the init process exists, before its /proc is bound (sequence in
+  // internal/sysboxfs/mod.ts). Mounts the container's FUSE dir and says what
+  // to bind where. Registering a known id with a new init starts it afresh.
+  fsRegister: {
+    request: v.object({
+      id: ContainerId,
+      initPid: v.pipe(uint(), v.minValue(1)),
+      /** When the container started, ms since the epoch; default: the init's start time. */
+      startTime: v.optional(uint()),
+      /** The container's root on the host and the range sizes. */
+      uidFirst: uint(),
+      uidSize: v.pipe(uint(), v.minValue(1)),
+      gidFirst: uint(),
+      gidSize: v.pipe(uint(), v.minValue(1)),
+    }),
+    response: v.object({
+      /** The container's FUSE mount on the host. */
+      mountpoint: v.string(),
+      /** Bind mounts to make in the container: host source (under mountpoint) -> container destination. */
+      binds: v.array(v.object({ source: v.string(), destination: v.string() })),
+    }),
+  },
+  // fs: at delete. Unmounts the container's FUSE dir and forgets its values.
+  fsUnregister: {
+    request: v.object({ id: ContainerId }),
+    response: v.object({ result: v.picklist(["released", "unknown"]) }),
+  },
 } as const satisfies Record<string, MessageSpec>;
 
 export type MessageType = keyof typeof MESSAGES;
@@ -138,7 +167,7 @@ export type ResponseBody<T extends MessageType> = v.InferOutput<(typeof MESSAGES
 /** The request types each daemon serves; its handler table must implement exactly these. */
 export interface DaemonMessages {
   mgr: "status" | "register" | "update" | "prepareMounts" | "unregister";
-  fs: "status";
+  fs: "status" | "fsRegister" | "fsUnregister";
 }
 export type DaemonKind = keyof DaemonMessages;
 

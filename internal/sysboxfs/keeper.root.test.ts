@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readlinkSync } from "node:fs";
+import { close, open, O_FLAGS } from "../sys/fs.ts";
+import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, stopKeeper, type KeeperRecord } from "./keeper.ts";
+
+const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
+
+describe.skipIf(!canFuse)("keepers [requires root and /dev/fuse]", () => {
+  const started: KeeperRecord[] = [];
+  afterEach(() => {
+    for (const k of started.splice(0)) stopKeeper(k);
+  });
+
+  test("a keeper holds the fd; pidfd_getfd takes it back; stop ends it", async () => {
+    const fd = open("/dev/fuse", O_FLAGS.RDWR | O_FLAGS.NONBLOCK | O_FLAGS.CLOEXEC);
+    const k = await spawnKeeper(fd);
+    started.push(k);
+    close(fd);
+    expect(k.startTime).toBe(processStartTime(k.pid)!);
+    expect(keeperAlive(k)).toBe(true);
+    expect(readlinkSync(`/proc/${k.pid}/fd/3`)).toBe("/dev/fuse");
+    expect(readFileSyncSafe(`/proc/${k.pid}/cmdline`)).toBe("sysbox-fs-keeper\0infinity\0");
+
+    const back = reclaimFd(k);
+    expect(back).toBeNumber();
+    expect(readlinkSync(`/proc/self/fd/${back}`)).toBe("/dev/fuse");
+    close(back!);
+
+    // A record whose start time does not match is someone else's process: left alone.
+    const impostor = { pid: k.pid, startTime: "1" };
+    expect(keeperAlive(impostor)).toBe(false);
+    expect(reclaimFd(impostor)).toBeUndefined();
+    stopKeeper(impostor);
+    expect(keeperAlive(k)).toBe(true);
+
+    stopKeeper(k);
+    for (let i = 0; i < 200 && processStartTime(k.pid) !== undefined; i++) await Bun.sleep(5);
+    expect(keeperAlive(k)).toBe(false);
+    expect(reclaimFd(k)).toBeUndefined();
+  });
+
+  test("a keeper that cannot hold the fd is an error", async () => {
+    const fd = open("/dev/fuse", O_FLAGS.RDWR | O_FLAGS.CLOEXEC);
+    try {
+      await expect(spawnKeeper(fd, { command: ["true"] })).rejects.toThrow("did not come up holding /dev/fuse");
+    } finally {
+      close(fd);
+    }
+  });
+});
+
+function readFileSyncSafe(path: string): string {
+  return require("node:fs").readFileSync(path, "utf8");
+}

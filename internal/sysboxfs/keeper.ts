@@ -1,0 +1,127 @@
+/**
+ * Keepers: what lets a container's FUSE mount outlive sysbox-fs.
+ *
+ * A FUSE connection dies when the last fd of its /dev/fuse file closes, and
+ * with it every bind mount of it inside containers ("Transport endpoint is
+ * not connected"). So for each container sysbox-fs starts a tiny process
+ * that does nothing but hold a copy of that fd:
+ *
+ *   sysbox-fs                    keeper (`sleep infinity`, own session)
+ *     fd 17 = /dev/fuse  ------>   fd 3 = the same open file
+ *   (killed; its fd closes)        (still open: the connection lives,
+ *                                   requests wait in the kernel queue)
+ *   sysbox-fs, restarted
+ *     pidfd_getfd(keeper, 3) --->  fd 21 = the same open file again;
+ *     FUSE_NOTIFY_RESEND           the kernel resends what the dead process
+ *                                  had read but not answered (Linux 6.9+)
+ *
+ * The state file records each keeper's pid and start time, so a reused pid
+ * is never mistaken for it. Under systemd, the unit needs KillMode=process
+ * (or the keepers moved out of its cgroup) for them to survive a restart.
+ */
+import { readFileSync, readlinkSync } from "node:fs";
+import { close } from "../sys/fs.ts";
+import { pidfdGetfd, pidfdOpen } from "../sys/proc.ts";
+import { CLK_TCK, parseStatStartTime } from "../procfs/host.ts";
+
+/** The fd number the keeper holds the device at. */
+export const KEEPER_FD = 3;
+
+export interface KeeperRecord {
+  pid: number;
+  /** Field 22 of /proc/PID/stat, against pid reuse. */
+  startTime: string;
+}
+
+export interface KeeperOptions {
+  /** The program a keeper runs; it must keep inherited fds and live forever. Default `sleep infinity`. */
+  command?: readonly string[];
+  /** argv[0] the keeper shows in ps; default "sysbox-fs-keeper". */
+  argv0?: string;
+}
+
+const DEFAULT_COMMAND = ["sleep", "infinity"] as const;
+
+export function processStartTime(pid: number): string | undefined {
+  try {
+    return parseStatStartTime(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds since boot at which `pid` started, from its start time in ticks. */
+export function startTimeSeconds(ticks: string): number {
+  return Number(ticks) / CLK_TCK;
+}
+
+/** Starts a keeper holding a copy of `fd`; it outlives this process. */
+export async function spawnKeeper(fd: number, opts: KeeperOptions = {}): Promise<KeeperRecord> {
+  const cmd = [...(opts.command ?? DEFAULT_COMMAND)];
+  const child = Bun.spawn(cmd, {
+    stdio: ["ignore", "ignore", "ignore", fd],
+    detached: true,
+    argv0: opts.argv0 ?? "sysbox-fs-keeper",
+  });
+  child.unref();
+  for (let i = 0; i < 200; i++) {
+    const startTime = processStartTime(child.pid);
+    if (startTime !== undefined && holdsFuse(child.pid)) {
+      // Still there a moment later: the program runs and keeps the fd (not one that exits at once).
+      await Bun.sleep(20);
+      const k = { pid: child.pid, startTime };
+      if (keeperAlive(k)) return k;
+      break;
+    }
+    if (child.exitCode !== null) break;
+    await Bun.sleep(5);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`keeper ${cmd.join(" ")} (pid ${child.pid}) did not come up holding /dev/fuse`);
+}
+
+function holdsFuse(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${KEEPER_FD}`) === "/dev/fuse";
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `k` is still our keeper: the same process, still holding a /dev/fuse fd. */
+export function keeperAlive(k: KeeperRecord): boolean {
+  return processStartTime(k.pid) === k.startTime && holdsFuse(k.pid);
+}
+
+/**
+ * A duplicate of the keeper's device fd in this process, or undefined if
+ * the keeper is gone or is not ours.
+ */
+export function reclaimFd(k: KeeperRecord): number | undefined {
+  if (!keeperAlive(k)) return undefined;
+  let pidfd: number;
+  try {
+    pidfd = pidfdOpen(k.pid);
+  } catch {
+    return undefined;
+  }
+  try {
+    // Checked again with the pidfd held: the pid cannot be reused under it now.
+    if (!keeperAlive(k)) return undefined;
+    return pidfdGetfd(pidfd, KEEPER_FD);
+  } catch {
+    return undefined;
+  } finally {
+    close(pidfd);
+  }
+}
+
+/** Ends a keeper if it is still ours; its copy of the fd closes with it. */
+export function stopKeeper(k: KeeperRecord): void {
+  if (processStartTime(k.pid) !== k.startTime) return;
+  try {
+    process.kill(k.pid, "SIGKILL");
+  } catch {
+    // Gone already.
+  }
+}

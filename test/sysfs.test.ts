@@ -1,0 +1,280 @@
+/**
+ * End to end: sysbox-fs as a real process with its own run dir and mount
+ * root, driven through the client sysbox-runc uses. Container inits are
+ * `sleep` processes (some in their own namespaces); every read through a
+ * FUSE mount is made by a child process.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectDaemon, waitForSocket } from "../internal/ipc/mod.ts";
+import { MNT } from "../internal/sys/flags.ts";
+import { umount2 } from "../internal/sys/mount.ts";
+import { loadState, registerWithFs, STATE_FILE, unregisterFromFs, type FsContainer } from "../internal/sysboxfs/mod.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const MAIN = join(ROOT, "cmd", "sysbox-fs", "main.ts");
+const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
+/** Each test starts sysbox-fs once or twice (about a second each on a busy machine). */
+const TIMEOUT = 60_000;
+
+type Proc = ReturnType<typeof Bun.spawn>;
+
+let dir = "";
+let runDir = "";
+let mountRoot = "";
+let logFile = "";
+const daemons: Proc[] = [];
+const inits: Proc[] = [];
+const keeperPids = new Set<number>();
+
+async function sh(script: string, timeoutMs = 10_000): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(["sh", "-c", script], { stdout: "pipe", stderr: "pipe" });
+  const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(t);
+  return { code, out, err };
+}
+
+function noteKeepers(): void {
+  const file = join(runDir, STATE_FILE);
+  if (!existsSync(file)) return;
+  for (const c of loadState(file).containers) if (c.keeper) keeperPids.add(c.keeper.pid);
+}
+
+async function startFs(extra: string[] = []): Promise<Proc> {
+  const p = Bun.spawn([process.execPath, MAIN, "--run-dir", runDir, "--mountpoint", mountRoot, "--log", logFile, "--log-level", "debug", ...extra], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  daemons.push(p);
+  await waitForSocket(join(runDir, "sysfs.sock"), { timeoutMs: 15_000 });
+  return p;
+}
+
+async function kill9(p: Proc): Promise<void> {
+  noteKeepers();
+  p.kill("SIGKILL");
+  await p.exited;
+}
+
+/** A stand-in for a container's init: `sleep`, optionally in new namespaces via unshare(1). */
+async function fakeInit(unshare: string[] = []): Promise<Proc> {
+  const p = Bun.spawn(unshare.length ? ["unshare", ...unshare, "--", "sleep", "1000"] : ["sleep", "1000"], { stdout: "ignore", stderr: "inherit" });
+  inits.push(p);
+  // With unshare, sleep replaces it (exec) in the same pid once namespaces exist.
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (readFileSync(`/proc/${p.pid}/comm`, "utf8").trim() === "sleep") break;
+    } catch {}
+    await Bun.sleep(5);
+  }
+  return p;
+}
+
+const ids: FsContainer = { initPid: 0, uidFirst: 165536, uidSize: 65536, gidFirst: 165536, gidSize: 65536 };
+
+function mountsUnder(path: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .filter((mp) => mp.startsWith(`${path}/`) || mp === path);
+}
+
+describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", () => {
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "e2e-fs-"));
+    runDir = join(dir, "run");
+    mountRoot = join(dir, "mnt");
+    logFile = join(dir, "fs.log");
+  });
+
+  afterEach(async () => {
+    noteKeepers();
+    for (const p of daemons.splice(0)) {
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+    // Unmount before the keepers go, so nothing can block on a mount nobody serves.
+    for (const mp of mountsUnder(dir).reverse()) {
+      try {
+        umount2(mp, MNT.DETACH);
+      } catch {}
+    }
+    for (const pid of keeperPids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    keeperPids.clear();
+    for (const p of inits.splice(0)) {
+      p.kill("SIGKILL");
+      await p.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a registered container reads its own uptime and sysctls; the host's stay", async () => {
+    await startFs();
+    const init = await fakeInit();
+    await Bun.sleep(1200);
+    const hostPanic = readFileSync("/proc/sys/kernel/panic", "utf8");
+    const reg = await registerWithFs("ctr-a", { ...ids, initPid: init.pid }, { runDir });
+    const m = reg.mountpoint;
+    expect(m).toBe(join(mountRoot, "ctr-a"));
+    expect(reg.binds).toEqual([
+      { source: `${m}/proc/uptime`, destination: "/proc/uptime" },
+      { source: `${m}/proc/swaps`, destination: "/proc/swaps" },
+      { source: `${m}/proc/sys`, destination: "/proc/sys" },
+      { source: `${m}/sys/devices/virtual/dmi/id`, destination: "/sys/devices/virtual/dmi/id" },
+    ]);
+
+    const r = await sh(`
+      cat ${m}/proc/uptime
+      cat /proc/uptime
+      echo 7 > ${m}/proc/sys/kernel/panic && cat ${m}/proc/sys/kernel/panic
+      (echo 99999999 > ${m}/proc/sys/kernel/pid_max) 2>/dev/null; echo "pid_max out of range: $?"
+      cat ${m}/sys/devices/virtual/dmi/id/product_uuid
+      head -1 ${m}/proc/swaps
+      stat -c '%u %a' ${m}/proc/sys/kernel/panic ${m}/proc/sys/kernel/randomize_va_space
+    `);
+    expect(r.err).toBe("");
+    const [ctrUp, hostUp, panic, pidMax, uuid, swaps, own1, own2] = r.out.trimEnd().split("\n");
+    const up = Number(ctrUp!.split(" ")[0]);
+    // The init started ~1.2 s before registration; the host booted long before.
+    expect(up).toBeGreaterThanOrEqual(1);
+    expect(up).toBeLessThan(30);
+    expect(Number(hostUp!.split(" ")[0])).toBeGreaterThan(up);
+    expect(panic).toBe("7");
+    expect(pidMax).toBe("pid_max out of range: 1");
+    expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(swaps).toBe("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority");
+    expect(own1).toBe("165536 644");
+    expect(own2).toMatch(/^0 /);
+    expect(readFileSync("/proc/sys/kernel/panic", "utf8")).toBe(hostPanic);
+
+    // A second container has its own value; the same id again is idempotent.
+    const init2 = await fakeInit();
+    const reg2 = await registerWithFs("ctr-b", { ...ids, initPid: init2.pid }, { runDir });
+    expect((await sh(`cat ${reg2.mountpoint}/proc/sys/kernel/panic`)).out).toBe(hostPanic);
+    expect(await registerWithFs("ctr-a", { ...ids, initPid: init.pid }, { runDir })).toEqual(reg);
+    expect((await sh(`cat ${m}/proc/sys/kernel/panic`)).out).toBe("7\n");
+
+    using c = await connectDaemon("fs", { runDir });
+    expect((await c.request("status", {})).fs).toEqual({ containers: 2 });
+    expect(await unregisterFromFs("ctr-a", { runDir })).toBe("released");
+    expect(await unregisterFromFs("ctr-a", { runDir })).toBe("unknown");
+    expect(mountsUnder(m)).toEqual([]);
+    expect(existsSync(m)).toBe(false);
+    expect((await c.request("status", {})).fs).toEqual({ containers: 1 });
+
+    // An init that does not exist is refused.
+    await expect(registerWithFs("ctr-c", { ...ids, initPid: 999999999 }, { runDir })).rejects.toThrow("init process 999999999 is not running");
+  }, TIMEOUT);
+
+  test("kill -9 and restart: the mount, its values and a bind made from it keep working", async () => {
+    const first = await startFs();
+    const init = await fakeInit();
+    const { mountpoint: m } = await registerWithFs("ctr-k", { ...ids, initPid: init.pid }, { runDir });
+    await sh(`echo 3 > ${m}/proc/sys/kernel/panic`);
+    // What sysbox-runc does inside the container, here on a host file.
+    const target = join(dir, "uptime-bind");
+    writeFileSync(target, "");
+    expect((await sh(`mount --bind ${m}/proc/uptime ${target} && cat ${target}`)).code).toBe(0);
+
+    await kill9(first);
+    // A read while sysbox-fs is down waits for the next one instead of failing.
+    const during = sh(`cat ${target}`, 20_000);
+    await Bun.sleep(300);
+    await startFs();
+    const d = await during;
+    expect(d.code).toBe(0);
+    expect(d.out).toMatch(/^\d+\.\d\d \d+\.\d\d\n$/);
+
+    const r = await sh(`cat ${target}; cat ${m}/proc/sys/kernel/panic`);
+    expect(r.err).toBe("");
+    expect(r.out.split("\n")[1]).toBe("3");
+    expect(readFileSync(logFile, "utf8")).toContain("container ctr-k: resumed its FUSE connection from keeper");
+    await sh(`umount ${target}`);
+  }, TIMEOUT);
+
+  test("kill -9 and restart without keepers: mounted afresh (old binds are dead)", async () => {
+    const first = await startFs(["--no-keepers"]);
+    const init = await fakeInit();
+    const { mountpoint: m } = await registerWithFs("ctr-n", { ...ids, initPid: init.pid }, { runDir });
+    await sh(`echo 5 > ${m}/proc/sys/kernel/panic`);
+    const target = join(dir, "uptime-bind");
+    writeFileSync(target, "");
+    expect((await sh(`mount --bind ${m}/proc/uptime ${target}`)).code).toBe(0);
+
+    await kill9(first);
+    expect((await sh(`cat ${m}/proc/uptime`)).err).toContain("Transport endpoint is not connected");
+    await startFs(["--no-keepers"]);
+    const r = await sh(`cat ${m}/proc/uptime && cat ${m}/proc/sys/kernel/panic`);
+    expect(r.code).toBe(0);
+    expect(r.out.split("\n")[1]).toBe("5");
+    expect((await sh(`cat ${target}`)).err).toContain("Transport endpoint is not connected");
+    expect(mountsUnder(m)).toHaveLength(1);
+    expect(readFileSync(logFile, "utf8")).toContain("bind mounts made from the old one read ENOTCONN until rebound");
+    await sh(`umount -l ${target}`);
+  }, TIMEOUT);
+
+  test("a restart forgets containers whose init is gone; SIGTERM leaves mounts for the next start", async () => {
+    const first = await startFs();
+    const gone = await fakeInit();
+    const stays = await fakeInit();
+    const a = await registerWithFs("ctr-gone", { ...ids, initPid: gone.pid }, { runDir });
+    const b = await registerWithFs("ctr-stays", { ...ids, initPid: stays.pid }, { runDir });
+    noteKeepers();
+    gone.kill("SIGKILL");
+    await gone.exited;
+
+    first.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    // With keepers, a graceful stop leaves the mounts in place.
+    expect(mountsUnder(b.mountpoint)).toHaveLength(1);
+
+    await startFs();
+    expect(mountsUnder(a.mountpoint)).toEqual([]);
+    expect(existsSync(a.mountpoint)).toBe(false);
+    expect((await sh(`cat ${b.mountpoint}/proc/swaps`)).code).toBe(0);
+    expect(loadState(join(runDir, STATE_FILE)).containers.map((c) => c.id)).toEqual(["ctr-stays"]);
+  }, TIMEOUT);
+
+  test("namespaced entries follow the reader's own namespaces", async () => {
+    await startFs();
+    const init = await fakeInit(["--uts", "--net"]);
+    const { mountpoint: m } = await registerWithFs("ctr-ns", { ...ids, initPid: init.pid }, { runDir });
+    const inside = `nsenter -t ${init.pid} --uts --net`;
+    const r = await sh(`
+      ${inside} hostname ctr-host
+      ${inside} cat ${m}/proc/sys/kernel/hostname
+      cat ${m}/proc/sys/kernel/hostname
+      hostname
+      ${inside} ls ${m}/proc/sys/net/ipv4/conf | tr '\\n' ' '; echo
+      ${inside} sh -c 'echo 1 > ${m}/proc/sys/net/ipv4/ip_forward'
+      ${inside} cat /proc/sys/net/ipv4/ip_forward
+    `);
+    expect(r.err).toBe("");
+    const [own, hostSeen, host, conf, fwd] = r.out.trimEnd().split("\n");
+    expect(own).toBe("ctr-host");
+    expect(hostSeen).toBe(host);
+    expect(conf).toBe("all default lo ");
+    expect(fwd).toBe("1");
+  }, TIMEOUT);
+
+  test("24 containers served by one sysbox-fs", async () => {
+    await startFs();
+    const n = 24;
+    const regs = [];
+    for (let i = 0; i < n; i++) {
+      const init = await fakeInit();
+      regs.push(await registerWithFs(`many-${i}`, { ...ids, initPid: init.pid }, { runDir }));
+    }
+    const script = regs.map((r, i) => `(echo ${i + 1} > ${r.mountpoint}/proc/sys/kernel/panic; cat ${r.mountpoint}/proc/uptime > /dev/null; cat ${r.mountpoint}/proc/sys/kernel/panic > ${dir}/out${i}) &`).join("\n") + "\nwait";
+    expect((await sh(script, 30_000)).code).toBe(0);
+    for (let i = 0; i < n; i++) expect(readFileSync(join(dir, `out${i}`), "utf8")).toBe(`${i + 1}\n`);
+  }, TIMEOUT);
+});
