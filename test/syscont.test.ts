@@ -209,3 +209,39 @@ describe.skipIf(!hasDocker)("systemd as the container's init [requires root, doc
     expect(ok(["inspect", "-f", "{{.State.ExitCode}}", n]).trim()).not.toBe("137");
   }, 120_000);
 });
+
+describe.skipIf(!hasDocker)("inner images survive commit and restart [requires root, dockerd with sysbox-runc]", () => {
+  /** Starts the inner dockerd (a committed image may carry the old pid file) and waits for it. */
+  function startInnerDockerd(n: string): void {
+    ok(["exec", n, "rm", "-f", "/var/run/docker.pid"]);
+    ok(["exec", "-d", n, "sh", "-c", "dockerd > /var/log/dockerd.log 2>&1"]);
+    for (let i = 0; i < 60 && docker(["exec", n, "docker", "info"]).code !== 0; i++) Bun.sleepSync(500);
+  }
+
+  test("docker commit of a system container keeps its inner images; stop/start keeps them too", () => {
+    const a = name("commit-src");
+    const committed = `sysbox-test/committed-${process.pid}`;
+    try {
+      ok(["run", RT, "-d", "--name", a, SYSCONT, "sleep", "infinity"]);
+      startInnerDockerd(a);
+      const image = Bun.spawnSync(["docker", "save", IMAGE]).stdout;
+      expect(docker(["exec", "-i", a, "docker", "load"], { stdin: image }).code).toBe(0);
+
+      // Stop and start: the inner image is still there, with no load.
+      ok(["stop", "-t", "2", a]);
+      ok(["start", a]);
+      startInnerDockerd(a);
+      expect(ok(["exec", a, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}"])).toContain(IMAGE);
+
+      ok(["commit", a, committed]);
+      const b = name("commit-dst");
+      ok(["run", RT, "-d", "--name", b, committed, "sleep", "infinity"]);
+      startInnerDockerd(b);
+      expect(ok(["exec", b, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}"])).toContain(IMAGE);
+      expect(ok(["exec", b, "docker", "run", "--rm", IMAGE, "echo", "ok"]).trim()).toBe("ok");
+    } finally {
+      docker(["rm", "-f", ...names.filter((n) => n.startsWith("commit-"))]);
+      docker(["rmi", "-f", committed]);
+    }
+  }, 300_000);
+});

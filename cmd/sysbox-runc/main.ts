@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(await rt.formatPs(rt.containerPids(root, id), str(f, "format") ?? "table", cli.args.slice(1)));
         return 0;
       case "pause":
-        await rt.pauseContainer(root, id);
+        await rt.pauseContainer(root, id, log);
         return 0;
       case "resume":
         await rt.resumeContainer(root, id);

@@ -7,8 +7,8 @@ import { basename } from "node:path";
 import { readdirSync, readlinkSync, lstatSync } from "node:fs";
 import {
   detectLayout, createCgroup, openCgroup, addProcess, applyResources, destroyCgroup, parseCgroupsPath, cgroupfsPath,
-  delegateV1, delegateV2,
-  type Cgroup, type CgroupLayout,
+  delegateV1, delegateV2, connectSystemd, startTransientScope, stopUnit, systemdCgroupPath, systemdUnitName, SystemdUnavailableError,
+  type Cgroup, type CgroupLayout, type CgroupsPathSpec, type SystemdBus, type SystemdConnectOptions,
 } from "../cgroups/mod.ts";
 import type { CgroupMountInfo } from "./rootfs.ts";
 import type { Logger } from "./logger.ts";
@@ -51,6 +51,8 @@ export interface CgroupSetupOptions {
   log: Logger;
   /** Hand a child cgroup to this owner (the system container's root) for inner engines to manage. */
   delegateTo?: { uid: number; gid: number };
+  /** Where and how to reach systemd for --systemd-cgroup; default its private socket, then the system bus. */
+  systemdConnect?: SystemdConnectOptions;
 }
 
 /**
@@ -73,9 +75,7 @@ function delegatedChild(layout: CgroupLayout, cg: Cgroup, owner: { uid: number; 
 export function setupContainerCgroup(id: string, spec: Spec, opts: CgroupSetupOptions): ContainerCgroup {
   const layout = hostLayout();
   const parsed = parseCgroupsPath(spec.linux?.cgroupsPath ?? "", id, { systemd: opts.systemd });
-  if (parsed.driver === "systemd") {
-    throw new Error(`linux.cgroupsPath "${spec.linux?.cgroupsPath}": the systemd cgroup driver (--systemd-cgroup) is not supported yet; configure Docker with "exec-opts": ["native.cgroupdriver=cgroupfs"]`);
-  }
+  if (parsed.driver === "systemd") return systemdContainerCgroup(id, spec, parsed, layout, opts);
   const cg = createCgroup(layout, cgroupfsPath(parsed));
   const resources = spec.linux?.resources ?? {};
   const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
@@ -89,6 +89,67 @@ export function setupContainerCgroup(id: string, spec: Spec, opts: CgroupSetupOp
     v2Path: cg.paths.unified ?? "",
     add: (pid) => addProcess(procs, pid),
     destroy: () => { void destroyCgroup(cg); },
+  };
+}
+
+/**
+ * --systemd-cgroup: the cgroup is a transient scope that systemd creates with
+ * the init pid in it, so nothing exists until `add(pid)`; limits, delegation
+ * and everything later go through cgroupfs on the scope's path, as runc does.
+ * systemd is reached here, before init is spawned, so a host without it
+ * fails `create` at once with the way out named.
+ */
+function systemdContainerCgroup(
+  id: string, spec: Spec, parsed: Extract<CgroupsPathSpec, { driver: "systemd" }>, layout: CgroupLayout, opts: CgroupSetupOptions,
+): ContainerCgroup {
+  let bus: SystemdBus | undefined;
+  try {
+    bus = connectSystemd(opts.systemdConnect);
+  } catch (e) {
+    if (!(e instanceof SystemdUnavailableError)) throw e;
+    throw new Error(`${e.message} (start systemd, or configure Docker for the cgroupfs driver: "exec-opts": ["native.cgroupdriver=cgroupfs"])`, { cause: e });
+  }
+  const unit = systemdUnitName(parsed);
+  const cg = openCgroup(layout, systemdCgroupPath(parsed));
+  const resources = spec.linux?.resources ?? {};
+  const leaf = layout.mode === "v2" ? SYSCONT_LEAF_V2 : SYSCONT_CHILD_V1;
+  let started = false;
+  const closeBus = () => { bus?.close(); bus = undefined; };
+  return {
+    cg,
+    procsPath: opts.delegateTo ? `${cg.path}/${leaf}` : cg.path,
+    paths: cg.paths,
+    v1Mounts: layout.mode === "v2" ? null : v1MountInfo(layout, cg),
+    v2Path: cg.paths.unified ?? "",
+    add(pid) {
+      if (!bus) throw new Error(`systemd unit ${unit} was already created`);
+      try {
+        const scope = startTransientScope(
+          { slice: parsed.slice, unitName: unit, pid, resources, delegate: true, description: `libcontainer container ${id}` },
+          { bus, cgroupMode: layout.mode },
+        );
+        started = true;
+        opts.log.debug(`systemd scope ${scope.unit} at ${scope.cgroupPath}: ${scope.properties.map(([k]) => k).join(" ")}`);
+      } finally {
+        closeBus();
+      }
+      // systemd made the directories of the hierarchies it manages; the others (v1) are made here, as runc does.
+      createCgroup(layout, cg.path);
+      const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
+      for (const w of result.warnings ?? []) opts.log.warn(w);
+      addProcess(opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg, pid);
+    },
+    destroy() {
+      closeBus();
+      if (started) {
+        try {
+          stopUnit(unit, opts.systemdConnect ? { connect: opts.systemdConnect } : {});
+        } catch (e) {
+          opts.log.debug(`stop systemd unit ${unit}: ${String(e)}`);
+        }
+      }
+      void destroyCgroup(cg);
+    },
   };
 }
 

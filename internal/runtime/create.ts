@@ -21,7 +21,7 @@ import type { Logger } from "./logger.ts";
 import { loadSpec, type Spec } from "./spec.ts";
 import { setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
-import { prepareSystemContainer, stageIdmappedMounts, removeStaged, type StagedMounts, type SysContainer } from "./syscont.ts";
+import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
 
 export interface CreateOptions {
   root: string;
@@ -61,7 +61,8 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
     undo.push(() => removeState(opts.root, opts.id));
     // System container: its own ID range and a spec rewritten for system software.
     sc = await prepareSystemContainer(spec, { id: opts.id, rootfs, noMgr: opts.noSysboxMgr === true });
-    const st = doCreate(opts, bundle, sc.spec, rootfs, dir, undo);
+    syncInnerImagesIn(sc.stores, rootfs, opts.log);
+    const st = doCreate(opts, bundle, sc.spec, rootfs, dir, undo, sc.stores);
     await sc.initStarted(st.pid, st.pidStartTime);
     return st;
   } catch (e) {
@@ -73,7 +74,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
   }
 }
 
-function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: string, dir: string, undo: Undo): ContainerState {
+function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: string, dir: string, undo: Undo, stores: ContainerState["stores"]): ContainerState {
   const { root, id, log } = opts;
   // exec and delete read this copy, so exec'd processes get the same treatment.
   const configPath = join(dir, "config.json");
@@ -137,7 +138,7 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: strin
     id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
     created: new Date().toISOString(), owner: "",
     annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: ns.owned, userns,
-    configPath, mgr: opts.noSysboxMgr !== true,
+    configPath, mgr: opts.noSysboxMgr !== true, stores, upperDir: upperDirOf(rootfs),
   };
   const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
   runHooks("prestart", spec.hooks?.prestart, hookState);

@@ -8,7 +8,7 @@ import { destroyCgroup, listPids } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
 import { loadSpec } from "./spec.ts";
 import type { Logger } from "./logger.ts";
-import { removeStaged, releaseSystemContainer } from "./syscont.ts";
+import { removeStaged, releaseSystemContainer, syncInnerImagesOut } from "./syscont.ts";
 
 export function containerState(root: string, id: string): object {
   const st = loadState(root, id);
@@ -67,6 +67,11 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
     }
   }
   removeStaged(id);
+  try {
+    await syncInnerImagesOut(id, st.stores ?? [], st.upperDir, log, { stopping: true });
+  } catch (e) {
+    log.warn(e instanceof Error ? e.message : String(e));
+  }
   if (st.mgr) await releaseSystemContainer(id, log);
   removeState(root, id);
 }

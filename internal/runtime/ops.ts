@@ -8,17 +8,20 @@ import { statusOf } from "./status.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { defaultSpec } from "./specgen.ts";
 import type { Logger } from "./logger.ts";
+import { syncInnerImagesOut } from "./syscont.ts";
 
 function cgroupOrThrow(st: ContainerState) {
   if (!st.cgroupPath) throw new Error(`container ${st.id} has no cgroup`);
   return reopenCgroup(st.cgroupPath);
 }
 
-export async function pauseContainer(root: string, id: string): Promise<void> {
+export async function pauseContainer(root: string, id: string, log: Logger): Promise<void> {
   const st = loadState(root, id);
   const status = statusOf(root, st);
   if (status !== "running" && status !== "created") throw new Error(`container not running`);
   await freeze(cgroupOrThrow(st));
+  // `docker commit` pauses first: the frozen inner engines' stores go into the snapshot.
+  await syncInnerImagesOut(id, st.stores ?? [], st.upperDir, log, { stopping: false });
 }
 
 export async function resumeContainer(root: string, id: string): Promise<void> {

@@ -33,6 +33,9 @@ export interface ContainerState {
   userns: boolean;
   /** Stored config path for exec defaults and hooks. */
   configPath: string;
+  /** Inner engines' host-backed stores and Docker's upper dir, for syncing inner images out. */
+  stores?: Array<{ source: string; destination: string }>;
+  upperDir?: string;
   /** Registered with sysbox-mgr (unregister at delete). */
   mgr?: boolean;
   /** Set once `start` has run the user process. */

@@ -15,6 +15,7 @@ import { moveMount, umount2 } from "../sys/mount.ts";
 import { MNT } from "../sys/flags.ts";
 import { isSysError } from "../sys/errno.ts";
 import type { Spec } from "./spec.ts";
+import { syncIn, syncOut, dockerAutoRemove, type InnerStore } from "../syscont/innerimages.ts";
 import type { Logger } from "./logger.ts";
 
 /** Where ID-mapped rootfs and bind mounts are staged; a private mount. */
@@ -26,6 +27,8 @@ export const FIXED_RANGE: IdRange = { uid: 231072, gid: 231072, size: RANGE_SIZE
 export interface SysContainer {
   spec: Spec;
   range: IdRange;
+  /** The inner engines' host-backed stores, for sync in/out of inner images. */
+  stores: InnerStore[];
   /** Tells sysbox-mgr the init exists (null without sysbox-mgr). */
   initStarted(pid: number, startTime: string): Promise<void>;
   /** Gives the range and host dirs back when create fails. */
@@ -40,7 +43,7 @@ export interface SysContainer {
 export async function prepareSystemContainer(spec: Spec, opts: { id: string; rootfs: string; noMgr: boolean }): Promise<SysContainer> {
   if (opts.noMgr) {
     const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet() });
-    return { ...sc, initStarted: async () => {}, abandon: async () => {} };
+    return { ...sc, stores: [], initStarted: async () => {}, abandon: async () => {} };
   }
   const { openMgr } = await import("../mgr/client.ts");
   const { HOST_DIRS } = await import("../mgr/dirs.ts");
@@ -58,6 +61,7 @@ export async function prepareSystemContainer(spec: Spec, opts: { id: string; roo
     const sc = toSystemContainerSpec(withDirs, { range: { uid: got.uid, gid: got.gid, size: got.size }, hostBounding: boundingSet() });
     return {
       ...sc,
+      stores: extra.filter((m) => m.kind !== "kernel").map((m) => ({ source: m.source, destination: m.destination })),
       initStarted: async (pid, startTime) => {
         try { await mgr.update(opts.id, { pid, startTime }); } finally { mgr.close(); }
       },
@@ -156,4 +160,27 @@ export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opt
 /** Removes what create staged for the container; run at delete, after its processes are gone. */
 export function removeStaged(id: string): void {
   removeStage(STAGE_DIR, id);
+}
+
+/** The upper dir of Docker's overlay rootfs, where inner images are synced out to. */
+export function upperDirOf(rootfs: string): string | undefined {
+  return overlayLayers(readFileSync("/proc/self/mountinfo", "utf8"), rootfs)?.upper;
+}
+
+/** At create: fresh stores get the inner images the image carries. */
+export function syncInnerImagesIn(stores: InnerStore[], rootfs: string, log: Logger): void {
+  for (const s of stores) {
+    const r = syncIn(s, rootfs);
+    if (r.copied) log.info(`inner images: copied ${s.destination} from the image into ${s.source} in ${r.ms.toFixed(0)} ms (${r.tool})`);
+  }
+}
+
+/** At pause and stop: inner images go into the upper dir, so commits and restarts keep them. Skipped for --rm containers. */
+export async function syncInnerImagesOut(id: string, stores: InnerStore[], upperDir: string | undefined, log: Logger, opts: { stopping: boolean }): Promise<void> {
+  if (!upperDir || stores.length === 0) return;
+  if (opts.stopping && (await dockerAutoRemove(id))) return;
+  for (const s of stores) {
+    const r = syncOut(s, upperDir);
+    if (r.copied) log.info(`inner images: copied ${s.source} into the container's ${s.destination} in ${r.ms.toFixed(0)} ms (${r.tool})`);
+  }
 }

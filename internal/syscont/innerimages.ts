@@ -1,0 +1,79 @@
+/**
+ * Inner images survive `docker commit`, `docker build` and stop/start: the
+ * inner engines' host-backed stores (sysbox-mgr's /var/lib/sysbox/<kind>/<id>)
+ * are copied into the container's overlay upper dir when it pauses or stops
+ * ("sync out"), so Docker's snapshot of the upper dir carries them, and
+ * copied from the image into a fresh store when a container is created
+ * ("sync in"). Both sides hold in-container ownership (the rootfs and the
+ * stores are ID-mapped, nothing is shifted), so a plain copy is right.
+ * rsync makes the copy incremental; without it, cp copies it whole.
+ */
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+export interface InnerStore {
+  /** Host dir, e.g. /var/lib/sysbox/docker/<id>. */
+  source: string;
+  /** Where the container sees it, e.g. /var/lib/docker. */
+  destination: string;
+}
+
+export interface SyncResult {
+  copied: boolean;
+  ms: number;
+  tool: "rsync" | "cp" | "none";
+}
+
+function isEmptyDir(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+/** Copies the contents of `from` into `to`, which ends up an exact copy. */
+export function mirrorDir(from: string, to: string): SyncResult["tool"] {
+  mkdirSync(to, { recursive: true });
+  const rsync = Bun.which("rsync");
+  const argv = rsync
+    ? [rsync, "-aHX", "--numeric-ids", "--delete", "--no-devices", `${from}/`, `${to}/`]
+    : ["sh", "-c", 'find "$2" -mindepth 1 -maxdepth 1 -exec rm -rf {} + && cp -a "$1/." "$2/"', "sh", from, to];
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`copying ${from} to ${to} failed: ${r.stderr.toString().trim()}`);
+  return rsync ? "rsync" : "cp";
+}
+
+/** At create: a fresh (empty) store gets what the image holds at its destination. */
+export function syncIn(store: InnerStore, imageRootfs: string): SyncResult {
+  const t0 = performance.now();
+  const inImage = join(imageRootfs, store.destination);
+  if (!isEmptyDir(store.source) || isEmptyDir(inImage)) return { copied: false, ms: 0, tool: "none" };
+  const tool = mirrorDir(inImage, store.source);
+  return { copied: true, ms: performance.now() - t0, tool };
+}
+
+/** At pause and stop: the upper dir gets the store's contents at its destination. */
+export function syncOut(store: InnerStore, upperDir: string): SyncResult {
+  const t0 = performance.now();
+  const target = join(upperDir, store.destination);
+  if (isEmptyDir(store.source) && !existsSync(target)) return { copied: false, ms: 0, tool: "none" };
+  const tool = mirrorDir(store.source, target);
+  return { copied: true, ms: performance.now() - t0, tool };
+}
+
+/**
+ * Docker removes a `--rm` container right after it stops: copying its stores
+ * would only cost time. Asks the Docker API; anything unknown means "copy".
+ */
+export async function dockerAutoRemove(id: string, socket = "/var/run/docker.sock"): Promise<boolean> {
+  if (!existsSync(socket)) return false;
+  try {
+    const res = await fetch(`http://docker/containers/${encodeURIComponent(id)}/json`, { unix: socket, signal: AbortSignal.timeout(2000) } as RequestInit);
+    if (!res.ok) return false;
+    const body = (await res.json()) as { HostConfig?: { AutoRemove?: boolean } };
+    return body.HostConfig?.AutoRemove === true;
+  } catch {
+    return false;
+  }
+}
