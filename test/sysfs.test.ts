@@ -127,6 +127,9 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
     expect(reg.binds).toEqual([
       { source: `${m}/proc/uptime`, destination: "/proc/uptime" },
       { source: `${m}/proc/swaps`, destination: "/proc/swaps" },
+      { source: `${m}/proc/meminfo`, destination: "/proc/meminfo" },
+      { source: `${m}/proc/cpuinfo`, destination: "/proc/cpuinfo" },
+      { source: `${m}/proc/stat`, destination: "/proc/stat" },
       { source: `${m}/proc/sys`, destination: "/proc/sys" },
       { source: `${m}/sys/devices/virtual/dmi/id`, destination: "/sys/devices/virtual/dmi/id" },
     ]);
@@ -264,6 +267,46 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
     expect(conf).toBe("all default lo ");
     expect(fwd).toBe("1");
   }, TIMEOUT);
+
+  test.skipIf(!existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") || !existsSync("/sys/fs/cgroup/cpuset/cpuset.cpus"))(
+    "meminfo and cpuinfo follow the init's v1 memory and cpuset cgroups [requires cgroup v1]",
+    async () => {
+      await startFs();
+      const name = `sysfs-e2e-${process.pid}-${Date.now()}`;
+      const mem = `/sys/fs/cgroup/memory/${name}`;
+      const cpuset = `/sys/fs/cgroup/cpuset/${name}`;
+      const init = await fakeInit();
+      try {
+        const r0 = await sh(`
+          mkdir ${mem} ${cpuset}
+          echo ${512 * 1024 * 1024} > ${mem}/memory.limit_in_bytes
+          echo 0 > ${cpuset}/cpuset.cpus
+          cat /sys/fs/cgroup/cpuset/cpuset.mems > ${cpuset}/cpuset.mems
+          echo ${init.pid} > ${mem}/cgroup.procs
+          echo ${init.pid} > ${cpuset}/cgroup.procs
+        `);
+        expect(r0.err).toBe("");
+        const { mountpoint: m } = await registerWithFs("ctr-cg", { ...ids, initPid: init.pid }, { runDir });
+        const r = await sh(`
+          grep MemTotal ${m}/proc/meminfo
+          grep -c ^processor ${m}/proc/cpuinfo
+          grep -c '^cpu[0-9]' ${m}/proc/stat
+          grep -c ^processor /proc/cpuinfo
+        `);
+        expect(r.err).toBe("");
+        const [memTotal, cpus, statCpus, hostCpus] = r.out.trimEnd().split("\n");
+        expect(memTotal).toBe("MemTotal:         524288 kB");
+        expect(cpus).toBe("1");
+        expect(statCpus).toBe("1");
+        expect(Number(hostCpus)).toBeGreaterThanOrEqual(1);
+      } finally {
+        init.kill("SIGKILL");
+        await init.exited;
+        await sh(`rmdir ${mem} ${cpuset}`);
+      }
+    },
+    TIMEOUT,
+  );
 
   test("24 containers served by one sysbox-fs", async () => {
     await startFs();

@@ -5,6 +5,9 @@
  *
  *   proc/uptime                  proc_uptime.ts
  *   proc/swaps                   proc_swaps.ts
+ *   proc/meminfo                 proc_meminfo.ts   (from the container's memory cgroup)
+ *   proc/cpuinfo                 proc_cpuinfo.ts   (its cpuset and CPU quota)
+ *   proc/stat                    proc_stat.ts      (its CPUs and CPU time)
  *   proc/sys/...                 proc_sys.ts (+ proc_sys_{kernel,vm,fs,net}.ts tables)
  *   sys/devices/virtual/dmi/id   sys_dmi.ts
  *
@@ -12,6 +15,9 @@
  */
 import { dir, type DirSpec } from "../fuse/tree.ts";
 import type { Emulation } from "./container.ts";
+import { procCpuinfo } from "./proc_cpuinfo.ts";
+import { procMeminfo } from "./proc_meminfo.ts";
+import { procStat } from "./proc_stat.ts";
 import { procSwaps } from "./proc_swaps.ts";
 import { procSysTree } from "./proc_sys.ts";
 import { procUptime } from "./proc_uptime.ts";
@@ -23,7 +29,11 @@ export * from "./passthrough.ts";
 export * from "./sysctl.ts";
 export { SYSCTLS, isNamespaced, presentSysctls, procSysTree } from "./proc_sys.ts";
 export { uptimeText } from "./proc_uptime.ts";
-export { SWAPS_HEADER } from "./proc_swaps.ts";
+export { SWAPS_HEADER, swapsText } from "./proc_swaps.ts";
+export { meminfoText, memoryFigures, parseMeminfo, type MemoryFigures } from "./proc_meminfo.ts";
+export { cpuinfoText } from "./proc_cpuinfo.ts";
+export { statText } from "./proc_stat.ts";
+export { containerCpus, controllerDirs, cpuQuota, parseCpuList } from "./cgroup_view.ts";
 export { productUuid } from "./sys_dmi.ts";
 
 /**
@@ -35,6 +45,9 @@ export { productUuid } from "./sys_dmi.ts";
 export const BINDS: ReadonlyArray<{ source: string; destination: string }> = [
   { source: "proc/uptime", destination: "/proc/uptime" },
   { source: "proc/swaps", destination: "/proc/swaps" },
+  { source: "proc/meminfo", destination: "/proc/meminfo" },
+  { source: "proc/cpuinfo", destination: "/proc/cpuinfo" },
+  { source: "proc/stat", destination: "/proc/stat" },
   { source: "proc/sys", destination: "/proc/sys" },
   { source: "sys/devices/virtual/dmi/id", destination: "/sys/devices/virtual/dmi/id" },
 ];
@@ -43,7 +56,17 @@ export const BINDS: ReadonlyArray<{ source: string; destination: string }> = [
 export function containerTree(em: Emulation): DirSpec {
   return dir(
     {
-      proc: dir({ uptime: procUptime(em), swaps: procSwaps(em), sys: procSysTree(em) }, { mode: 0o555 }),
+      proc: dir(
+        {
+          uptime: procUptime(em),
+          swaps: procSwaps(em),
+          meminfo: procMeminfo(em),
+          cpuinfo: procCpuinfo(em),
+          stat: procStat(em),
+          sys: procSysTree(em),
+        },
+        { mode: 0o555 },
+      ),
       sys: dir({ devices: dir({ virtual: dir({ dmi: dir({ id: sysDmiId(em) }) }) }) }, { mode: 0o555 }),
     },
     { mode: 0o555 },
