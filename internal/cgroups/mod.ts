@@ -2,8 +2,9 @@
  * cgroup management for sysbox-runc: layout detection (v1, hybrid, v2),
  * OCI cgroupsPath handling, and a manager as plain functions over a `Cgroup`
  * data object (create, apply resources, join, freeze, kill, stats, destroy,
- * delegate). Everything is file I/O on cgroupfs through the `CgroupIo` seam;
- * functions that wait (freezer, kill, destroy) are async, the rest synchronous.
+ * delegate). Everything is file I/O on cgroupfs through the `CgroupIo` seam,
+ * except the systemd driver's transient units, asked of systemd over D-Bus
+ * (systemd.ts); functions that wait (freezer, kill, destroy) are async, the rest synchronous.
  */
 export { realIo, type CgroupIo, type DirEntry, type IoOptions } from "./_io.ts";
 export {
@@ -67,3 +68,20 @@ export {
   type StatsEvent,
 } from "./stats.ts";
 export { delegateV1, delegateV2, V2_DELEGATE_FILES, type DelegateV2Options, type Owner } from "./delegate.ts";
+export { cpuQuotaPerSecUSec, cpusetMask, scopeProperties, type PropertyOptions, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
+export {
+  connectSystemd,
+  defaultAddresses,
+  resetFailedUnit,
+  startTransientScope,
+  stopUnit,
+  SystemdBus,
+  SystemdJobError,
+  SystemdUnavailableError,
+  SYSTEMD_PRIVATE_SOCKET,
+  SYSTEM_BUS_SOCKET,
+  type ScopeOptions,
+  type SystemdAddress,
+  type SystemdConnectOptions,
+  type TransientScope,
+} from "./systemd.ts";

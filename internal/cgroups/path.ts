@@ -2,7 +2,8 @@
  * OCI `linux.cgroupsPath` handling. The cgroupfs driver takes an absolute path
  * (Docker: `/docker/<id>`) or one relative to the runtime's own cgroup; empty
  * means `/sysbox/<id>`. The systemd driver form `slice:prefix:name` is parsed
- * here, but driving systemd is not: `cgroupfsPath` rejects it with a clear error.
+ * here and named by `systemdUnitName`/`systemdCgroupPath`; systemd.ts asks
+ * systemd for the unit, and `cgroupfsPath` refuses the form.
  */
 import * as posix from "node:path/posix";
 import { ioOf, type IoOptions } from "./_io.ts";
@@ -62,13 +63,12 @@ export function parseCgroupsPath(
   return { driver: "cgroupfs", path };
 }
 
-/** The cgroupfs path of a parsed spec; the systemd form is refused until a systemd driver exists. */
+/** The cgroupfs path of a parsed spec; a systemd unit's comes from `systemdCgroupPath` once systemd made it. */
 export function cgroupfsPath(spec: CgroupsPathSpec): string {
   if (spec.driver === "cgroupfs") return spec.path;
-  throw new Error(
-    `systemd cgroup driver requested (--systemd-cgroup) but it is not supported yet ` +
-      `(cgroupsPath "${spec.slice}:${spec.prefix}:${spec.name}"); configure the manager for the cgroupfs driver, ` +
-      `e.g. dockerd --exec-opt native.cgroupdriver=cgroupfs`,
+  throw new TypeError(
+    `systemd cgroup driver requested (--systemd-cgroup) but cgroupsPath "${spec.slice}:${spec.prefix}:${spec.name}" ` +
+      `was handed to the cgroupfs driver; the unit's cgroup is systemdCgroupPath()`,
   );
 }
 

@@ -21,6 +21,7 @@ export const libc = dlopen("libc.so.6", {
   dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   mknod: { args: ["ptr", "u32", "u64"], returns: "i32" },
   mkfifo: { args: ["ptr", "u32"], returns: "i32" },
   symlink: { args: ["ptr", "ptr"], returns: "i32" },
