@@ -38,7 +38,7 @@ enum {
 
 struct nr_table {
   long clone, unshare, setns, read, write, exit_group, setresuid, setresgid,
-      setgroups, execveat, fcntl, getpid, setsid, dup3;
+      setgroups, execveat, fcntl, getpid, setsid, dup3, pipe2, close;
 };
 
 struct nsexec_args {
@@ -106,6 +106,7 @@ static void become_root(struct nsexec_args *a, int *errno_loc) {
 long nsexec_spawn(struct nsexec_args *a, int *errno_loc) {
   syscall_fn sys = (syscall_fn)a->syscall_ptr;
   long i;
+  int gate[2];
   long pid = sys(a->nr.clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
   if (pid != 0) return pid < 0 ? -last_errno(errno_loc) : pid;
 
@@ -121,6 +122,11 @@ long nsexec_spawn(struct nsexec_args *a, int *errno_loc) {
   if (a->flags & ~(long)CLONE_NEWUSER)
     if (sys(a->nr.unshare, a->flags & ~(long)CLONE_NEWUSER) < 0) die(a, STEP_UNSHARE, last_errno(errno_loc));
 
+  /*
+   * Stage 2 waits on this pipe until stage 1 has reported its pid, so the
+   * parent always reads CHILD before anything stage 2 says (an exec error).
+   */
+  if (sys(a->nr.pipe2, (long)gate, 0L) < 0) die(a, STEP_CLONE, last_errno(errno_loc));
   pid = sys(a->nr.clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
   if (pid < 0) die(a, STEP_CLONE, last_errno(errno_loc));
   if (pid > 0) {
@@ -129,6 +135,9 @@ long nsexec_spawn(struct nsexec_args *a, int *errno_loc) {
   }
 
   /* stage 2 */
+  sys(a->nr.close, (long)gate[1]);
+  while (sys(a->nr.read, (long)gate[0], (long)&gate[1], 1L) > 0) {}
+  sys(a->nr.close, (long)gate[0]);
   /*
    * A terminal container must not keep the caller's stdio: whoever waits for
    * `create` to finish would wait on the pipes forever.

@@ -52,12 +52,16 @@ describe.skipIf(!isRoot)("namespace stage [requires root]", () => {
     expect(s.pid).toBeGreaterThan(1);
   });
 
-  test("a failed exec is reported with the step and errno", () => {
-    let err: unknown;
-    // Stage 2's ERROR can beat stage 1's CHILD, so either call may throw it.
-    try { awaitExec(spawnInNamespaces({ flags: CLONE.NEWUTS, execFd: 999, argv: ["x"], env: [], setIds: false }).syncFd); } catch (e) { err = e; }
-    expect(isSysError(err, "EBADF")).toBe(true);
-    expect(String(err)).toContain("execveat");
+  test("a failed exec is reported by awaitExec with the step and errno, every time", () => {
+    // Stage 2 is held until stage 1 has reported its pid: spawn never sees the exec error.
+    for (let i = 0; i < 30; i++) {
+      const s = spawnInNamespaces({ flags: CLONE.NEWUTS, execFd: 999, argv: ["x"], env: [], setIds: false });
+      let err: unknown;
+      try { awaitExec(s.syncFd); } catch (e) { err = e; }
+      libc.symbols.close(s.syncFd);
+      expect(isSysError(err, "EBADF")).toBe(true);
+      expect(String(err)).toContain("execveat");
+    }
   });
 
   test("a bad namespace fd to join fails with setns and EBADF or EINVAL", () => {

@@ -22,8 +22,8 @@ const STEP_NAMES: Record<number, string> = {
 };
 
 /** Generic syscall numbers that libc exports no symbol for on every arch. */
-const NR_X86_64 = { clone: 56, unshare: 272, setns: 308, read: 0, write: 1, exit_group: 231, fcntl: 72, getpid: 39, setsid: 112, dup3: 292 };
-const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exit_group: 94, fcntl: 25, getpid: 172, setsid: 157, dup3: 24 };
+const NR_X86_64 = { clone: 56, unshare: 272, setns: 308, read: 0, write: 1, exit_group: 231, fcntl: 72, getpid: 39, setsid: 112, dup3: 292, pipe2: 293, close: 3 };
+const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exit_group: 94, fcntl: 25, getpid: 172, setsid: 157, dup3: 24, pipe2: 59, close: 57 };
 
 type Stage = { spawn: (args: Pointer, errnoLoc: Pointer) => bigint };
 let compiled: Stage | undefined;
@@ -129,7 +129,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   const join = opts.join ?? [];
   if (join.length > 8) throw new RangeError("at most 8 namespaces can be joined");
 
-  const a = new BigInt64Array(208 / 8 + 14);
+  const a = new BigInt64Array(208 / 8 + 16);
   a[0] = BigInt(syscallPtr);
   a[1] = BigInt(opts.flags);
   a[2] = BigInt(childFd);
@@ -142,7 +142,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   join.forEach((j, i) => { a[9 + i] = BigInt(j.fd); a[17 + i] = BigInt(j.type); });
   a[25] = BigInt(opts.stdioFd ?? -1);
   const table = [nr.clone, nr.unshare, nr.setns, nr.read, nr.write, nr.exit_group,
-    SYS.setresuid, SYS.setresgid, SYS.setgroups, SYS.execveat, nr.fcntl, nr.getpid, nr.setsid, nr.dup3];
+    SYS.setresuid, SYS.setresgid, SYS.setgroups, SYS.execveat, nr.fcntl, nr.getpid, nr.setsid, nr.dup3, nr.pipe2, nr.close];
   table.forEach((n, i) => { a[26 + i] = BigInt(n); });
 
   const errnoLoc = libc.symbols.__errno_location() as Pointer;
