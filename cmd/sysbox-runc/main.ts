@@ -40,10 +40,10 @@ async function main(argv: string[]): Promise<number> {
     const rt = await import("../../internal/runtime/mod.ts");
     switch (cli.command) {
       case "create":
-        await rt.createContainer({ root, id, noSysboxMgr: g["no-sysbox-mgr"] === true, bundle: str(f, "bundle") ?? ".", pidFile: str(f, "pid-file"), consoleSocket: str(f, "console-socket"), noPivot: f["no-pivot"] === true, preserveFds: Number(f["preserve-fds"] ?? 0), systemdCgroup: g["systemd-cgroup"] === true, log });
+        await rt.createContainer({ root, id, noSysboxMgr: g["no-sysbox-mgr"] === true, noSysboxFs: g["no-sysbox-fs"] === true, bundle: str(f, "bundle") ?? ".", pidFile: str(f, "pid-file"), consoleSocket: str(f, "console-socket"), noPivot: f["no-pivot"] === true, preserveFds: Number(f["preserve-fds"] ?? 0), systemdCgroup: g["systemd-cgroup"] === true, log });
         return 0;
       case "run":
-        return await rt.runContainer({ root, id, noSysboxMgr: g["no-sysbox-mgr"] === true, bundle: str(f, "bundle") ?? ".", pidFile: str(f, "pid-file"), consoleSocket: str(f, "console-socket"), noPivot: f["no-pivot"] === true, preserveFds: Number(f["preserve-fds"] ?? 0), systemdCgroup: g["systemd-cgroup"] === true, log, detach: f.detach === true, keep: f.keep === true });
+        return await rt.runContainer({ root, id, noSysboxMgr: g["no-sysbox-mgr"] === true, noSysboxFs: g["no-sysbox-fs"] === true, bundle: str(f, "bundle") ?? ".", pidFile: str(f, "pid-file"), consoleSocket: str(f, "console-socket"), noPivot: f["no-pivot"] === true, preserveFds: Number(f["preserve-fds"] ?? 0), systemdCgroup: g["systemd-cgroup"] === true, log, detach: f.detach === true, keep: f.keep === true });
       case "start":
         await rt.startContainer(root, id, log);
         return 0;

@@ -41,15 +41,27 @@ export function overlayLayers(mountinfo: string, rootfs: string): OverlayLayers 
   return { lower: lower.split(":"), upper, work };
 }
 
-/** A private mount point holding every container's staging dir, made once per boot. */
+/**
+ * Makes `dir` a mount point of its own with the given propagation, once per
+ * boot: PRIVATE for the staging dir (the host's copies can go without
+ * touching the container's), SHARED for sysbox-fs's mount root (FUSE mounts
+ * made there reach containers created just before).
+ */
+export function ensureMountPropagation(dir: string, propagation: "private" | "shared"): void {
+  const mi = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
+  const own = mi.findLast((m) => m.mountPoint === dir);
+  if (!own) mount(dir, dir, null, MS.BIND);
+  const shared = own?.optionalFields.some((f) => f.startsWith("shared:")) ?? false;
+  if (propagation === "private" && (!own || shared)) mount(null, dir, null, MS.PRIVATE);
+  if (propagation === "shared" && !shared) mount(null, dir, null, MS.SHARED);
+}
+
+/** A private mount point holding every container's staging dir. */
 export function ensurePrivateStage(stage: string): void {
   mkdirSync(stage, { recursive: true, mode: 0o711 });
   // Container roots must traverse it to reach their rootfs; listing stays private.
   chmodSync(stage, 0o711);
-  const mi = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
-  const own = mi.findLast((m) => m.mountPoint === stage);
-  if (!own) mount(stage, stage, null, MS.BIND);
-  if (!own || own.optionalFields.some((f) => f.startsWith("shared:"))) mount(null, stage, null, MS.PRIVATE);
+  ensureMountPropagation(stage, "private");
 }
 
 /** Removes a container's staging dir once nothing uses it (at delete). */

@@ -8,7 +8,8 @@
  * System-container work (sysbox-mgr ID ranges, ID-mapped rootfs, sysbox-fs
  * mounts) plugs in at `prepareSpec` and `onInitReady`.
  */
-import { readFileSync, existsSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync, chmodSync } from "node:fs";
+import { ensureMountPropagation } from "../idmap/rootfs.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
 import { open, close, mkfifo, chmod, chown, setCloexec, O_FLAGS } from "../sys/fs.ts";
@@ -25,6 +26,8 @@ import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerIma
 
 export interface CreateOptions {
   root: string;
+  /** Skip sysbox-fs: /proc and /sys are not virtualized (--no-sysbox-fs). */
+  noSysboxFs?: boolean;
   /** Skip sysbox-mgr and use Sysbox's fixed ID range (--no-sysbox-mgr). */
   noSysboxMgr?: boolean;
   id: string;
@@ -38,7 +41,7 @@ export interface CreateOptions {
 }
 
 /** Undo steps run in reverse order when create fails. */
-type Undo = Array<() => void>;
+type Undo = Array<() => void | Promise<unknown>>;
 
 export function writePidFile(path: string, pid: number): void {
   // Written then renamed: the shim reads it as soon as we exit.
@@ -62,19 +65,41 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
     // System container: its own ID range and a spec rewritten for system software.
     sc = await prepareSystemContainer(spec, { id: opts.id, rootfs, noMgr: opts.noSysboxMgr === true });
     syncInnerImagesIn(sc.stores, rootfs, opts.log);
-    const st = doCreate(opts, bundle, sc.spec, rootfs, dir, undo, sc.stores);
+    const range = sc.range;
+    // FUSE mounts sysbox-fs makes under its root must propagate into this container's mount namespace.
+    if (!opts.noSysboxFs) {
+      mkdirSync(SYSBOXFS_ROOT, { recursive: true, mode: 0o711 });
+      // Container roots must reach their files through it; they may not list it.
+      chmodSync(SYSBOXFS_ROOT, 0o711);
+      ensureMountPropagation(SYSBOXFS_ROOT, "shared");
+    }
+    const fsRegister = opts.noSysboxFs ? undefined : async (pid: number) => {
+      const { registerWithFs, unregisterFromFs } = await import("../sysboxfs/client.ts");
+      const reg = await registerWithFs(opts.id, { initPid: pid, uidFirst: range.uid, uidSize: range.size, gidFirst: range.gid, gidSize: range.size });
+      undo.push(() => unregisterFromFs(opts.id));
+      return reg.binds;
+    };
+    const st = await doCreate(opts, bundle, sc.spec, rootfs, dir, undo, sc.stores, fsRegister);
     await sc.initStarted(st.pid, st.pidStartTime);
     return st;
   } catch (e) {
     for (const u of undo.reverse()) {
-      try { u(); } catch (ue) { opts.log.debug(`cleanup after failed create: ${String(ue)}`); }
+      try { await u(); } catch (ue) { opts.log.debug(`cleanup after failed create: ${String(ue)}`); }
     }
     if (sc) await sc.abandon().catch((ue) => opts.log.debug(`cleanup after failed create: ${String(ue)}`));
     throw e;
   }
 }
 
-function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: string, dir: string, undo: Undo, stores: ContainerState["stores"]): ContainerState {
+type FsBinds = Array<{ source: string; destination: string }>;
+
+/** sysbox-fs's default mount root (its --mountpoint). */
+export const SYSBOXFS_ROOT = "/var/lib/sysboxfs";
+
+async function doCreate(
+  opts: CreateOptions, bundle: string, spec: Spec, rootfs: string, dir: string, undo: Undo,
+  stores: ContainerState["stores"], fsRegister: ((pid: number) => Promise<FsBinds>) | undefined,
+): Promise<ContainerState> {
   const { root, id, log } = opts;
   // exec and delete read this copy, so exec'd processes get the same treatment.
   const configPath = join(dir, "config.json");
@@ -138,14 +163,18 @@ function doCreate(opts: CreateOptions, bundle: string, spec: Spec, rootfs: strin
     id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
     created: new Date().toISOString(), owner: "",
     annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: ns.owned, userns,
-    configPath, mgr: opts.noSysboxMgr !== true, stores, upperDir: upperDirOf(rootfs),
+    configPath, mgr: opts.noSysboxMgr !== true, fs: fsRegister !== undefined, stores, upperDir: upperDirOf(rootfs),
   };
   const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
   runHooks("prestart", spec.hooks?.prestart, hookState);
   runHooks("createRuntime", spec.hooks?.createRuntime, hookState);
 
+  // sysbox-fs mounts the container's FUSE dir now; it propagates into the
+  // container's mount namespace, which init has not pivoted out of yet.
+  const fsBinds = fsRegister ? await fsRegister(pid) : [];
+
   sendSync(spawned.syncFd, {
-    t: "create", spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
+    t: "create", fsBinds, spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupDelegated: true, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
     preserveFds: opts.preserveFds,
   });

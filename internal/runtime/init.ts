@@ -17,6 +17,8 @@ import { sethostname, setdomainname, setsid } from "../sys/proc.ts";
 
 interface CreateMsg {
   t: "create";
+  /** sysbox-fs files to bind over /proc and /sys entries (skipped where the container has no such entry). */
+  fsBinds: Array<{ source: string; destination: string }>;
   spec: Spec;
   rootfs: string;
   fifoFd: number;
@@ -86,6 +88,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
     cgroupV2Path: m.cgroupV2Path,
     cgroupns: m.cgroupns,
     cgroupDelegated: m.cgroupDelegated,
+    optionalBinds: m.fsBinds ?? [],
     userns: m.userns,
     beforePivot: () => runHooks("createContainer", spec.hooks?.createContainer, hookState(spec, "created")),
     afterPivot: () => {

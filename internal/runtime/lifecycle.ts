@@ -72,6 +72,10 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
   } catch (e) {
     log.warn(e instanceof Error ? e.message : String(e));
   }
+  if (st.fs) {
+    const { unregisterFromFs } = await import("../sysboxfs/client.ts");
+    await unregisterFromFs(id).catch((e: unknown) => log.warn(e instanceof Error ? e.message : String(e)));
+  }
   if (st.mgr) await releaseSystemContainer(id, log);
   removeState(root, id);
 }

@@ -59,6 +59,8 @@ export interface RootfsPlan {
   cgroupDelegated?: boolean;
   /** In a user namespace device nodes cannot be made: bind-mount the host's instead. */
   userns: boolean;
+  /** Binds made after the spec's mounts where their target exists (sysbox-fs's /proc and /sys files). */
+  optionalBinds?: Array<{ source: string; destination: string }>;
   /** Called between mounts and pivot_root (createContainer hooks). */
   beforePivot?: () => void;
   /** Called after pivot_root while /proc/sys is still writable (sysctls, hostname). */
@@ -254,6 +256,10 @@ export function setupRootfs(plan: RootfsPlan): void {
   mount(null, "/", null, MS.SLAVE | MS.REC);
   mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC);
   for (const m of plan.mounts) mountOne(plan, m);
+  for (const b of plan.optionalBinds ?? []) {
+    const target = secureJoin(plan.rootfs, b.destination);
+    if (existsSync(target) && existsSync(b.source)) mount(b.source, target, null, MS.BIND);
+  }
   setupDev(plan);
   plan.beforePivot?.();
   if (plan.noPivot) moveRoot(plan.rootfs);

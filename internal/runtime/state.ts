@@ -36,6 +36,8 @@ export interface ContainerState {
   /** Inner engines' host-backed stores and Docker's upper dir, for syncing inner images out. */
   stores?: Array<{ source: string; destination: string }>;
   upperDir?: string;
+  /** Registered with sysbox-fs (unregister at delete). */
+  fs?: boolean;
   /** Registered with sysbox-mgr (unregister at delete). */
   mgr?: boolean;
   /** Set once `start` has run the user process. */
