@@ -15,7 +15,7 @@ import { moveMount, umount2 } from "../sys/mount.ts";
 import { MNT } from "../sys/flags.ts";
 import { isSysError } from "../sys/errno.ts";
 import type { Spec } from "./spec.ts";
-import { syncIn, syncOut, dockerAutoRemove, type InnerStore } from "../syscont/innerimages.ts";
+import { syncIn, syncOut, needsSyncOut, dockerAutoRemove, type InnerStore } from "../syscont/innerimages.ts";
 import type { Logger } from "./logger.ts";
 
 /** Where ID-mapped rootfs and bind mounts are staged; a private mount. */
@@ -177,7 +177,7 @@ export function syncInnerImagesIn(stores: InnerStore[], rootfs: string, log: Log
 
 /** At pause and stop: inner images go into the upper dir, so commits and restarts keep them. Skipped for --rm containers. */
 export async function syncInnerImagesOut(id: string, stores: InnerStore[], upperDir: string | undefined, log: Logger, opts: { stopping: boolean }): Promise<void> {
-  if (!upperDir || stores.length === 0) return;
+  if (!upperDir || !stores.some((s) => needsSyncOut(s, upperDir))) return;
   if (opts.stopping && (await dockerAutoRemove(id))) return;
   for (const s of stores) {
     const r = syncOut(s, upperDir);

@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { syncIn, syncOut } from "./innerimages.ts";
+import { dockerAutoRemove, needsSyncOut, syncIn, syncOut } from "./innerimages.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,4 +48,31 @@ test("an empty store with nothing in the upper dir copies nothing", () => {
   const t = tree();
   expect(syncOut({ source: t.store, destination: "/var/lib/docker" }, t.upper).copied).toBe(false);
   expect(existsSync(join(t.upper, "var/lib/docker"))).toBe(false);
+});
+
+test("needsSyncOut: only a store with data, or an old copy in the upper dir, needs a copy", () => {
+  const t = tree();
+  const store = { source: t.store, destination: "/var/lib/docker" };
+  expect(needsSyncOut(store, t.upper)).toBe(false);
+  mkdirSync(join(t.upper, "var/lib/docker"), { recursive: true });
+  expect(needsSyncOut(store, t.upper)).toBe(true);
+  rmSync(join(t.upper, "var"), { recursive: true });
+  writeFileSync(join(t.store, "a"), "1");
+  expect(needsSyncOut(store, t.upper)).toBe(true);
+});
+
+test("dockerAutoRemove reads hostconfig.json under the data root, without asking the API", async () => {
+  const t = tree();
+  const ctr = (id: string, hostconfig: string) => {
+    mkdirSync(join(t.rootfs, "containers", id), { recursive: true });
+    writeFileSync(join(t.rootfs, "containers", id, "hostconfig.json"), hostconfig);
+  };
+  ctr("rm", JSON.stringify({ AutoRemove: true, Memory: 0 }));
+  ctr("keep", JSON.stringify({ AutoRemove: false }));
+  ctr("garbled", "{");
+  const opts = { dataRoot: t.rootfs, socket: join(t.rootfs, "no.sock") };
+  expect(await dockerAutoRemove("rm", opts)).toBe(true);
+  expect(await dockerAutoRemove("keep", opts)).toBe(false);
+  expect(await dockerAutoRemove("garbled", opts)).toBe(false);
+  expect(await dockerAutoRemove("unknown", opts)).toBe(false);
 });

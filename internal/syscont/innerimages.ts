@@ -8,7 +8,7 @@
  * stores are ID-mapped, nothing is shifted), so a plain copy is right.
  * rsync makes the copy incremental; without it, cp copies it whole.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface InnerStore {
@@ -53,20 +53,37 @@ export function syncIn(store: InnerStore, imageRootfs: string): SyncResult {
   return { copied: true, ms: performance.now() - t0, tool };
 }
 
+/** Whether syncOut would copy anything: the store holds something, or the upper dir holds an old copy. */
+export function needsSyncOut(store: InnerStore, upperDir: string): boolean {
+  return !isEmptyDir(store.source) || existsSync(join(upperDir, store.destination));
+}
+
 /** At pause and stop: the upper dir gets the store's contents at its destination. */
 export function syncOut(store: InnerStore, upperDir: string): SyncResult {
   const t0 = performance.now();
   const target = join(upperDir, store.destination);
-  if (isEmptyDir(store.source) && !existsSync(target)) return { copied: false, ms: 0, tool: "none" };
+  if (!needsSyncOut(store, upperDir)) return { copied: false, ms: 0, tool: "none" };
   const tool = mirrorDir(store.source, target);
   return { copied: true, ms: performance.now() - t0, tool };
 }
 
 /**
  * Docker removes a `--rm` container right after it stops: copying its stores
- * would only cost time. Asks the Docker API; anything unknown means "copy".
+ * would only cost time. Reads the container's hostconfig.json under Docker's
+ * data root: the API cannot answer during `delete`, because dockerd holds the
+ * container's lock while it waits for the runtime (an inspect then blocks
+ * until its timeout). Anything unknown means "copy".
  */
-export async function dockerAutoRemove(id: string, socket = "/var/run/docker.sock"): Promise<boolean> {
+export async function dockerAutoRemove(id: string, opts: { dataRoot?: string; socket?: string } = {}): Promise<boolean> {
+  const file = join(opts.dataRoot ?? "/var/lib/docker", "containers", id, "hostconfig.json");
+  if (existsSync(file)) {
+    try {
+      return (JSON.parse(readFileSync(file, "utf8")) as { AutoRemove?: boolean }).AutoRemove === true;
+    } catch {
+      return false;
+    }
+  }
+  const socket = opts.socket ?? "/var/run/docker.sock";
   if (!existsSync(socket)) return false;
   try {
     const res = await fetch(`http://docker/containers/${encodeURIComponent(id)}/json`, { unix: socket, signal: AbortSignal.timeout(2000) } as RequestInit);
