@@ -245,3 +245,34 @@ describe.skipIf(!hasDocker)("inner images survive commit and restart [requires r
     }
   }, 300_000);
 });
+
+describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires root, dockerd with sysbox-runc, sysbox-fs]", () => {
+  const hostUptime = () => Number(Bun.spawnSync(["cat", "/proc/uptime"]).stdout.toString().split(" ")[0]);
+
+  test("/proc/uptime counts from the container's start", () => {
+    const n = name("fs-uptime");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "300"]);
+    const inside = Number(ok(["exec", n, "cat", "/proc/uptime"]).split(" ")[0]);
+    expect(inside).toBeLessThan(60);
+    expect(hostUptime()).toBeGreaterThan(inside + 60);
+  });
+
+  test("sysctl kernel.panic is per container: the host and a second container keep theirs", () => {
+    const a = name("fs-sysctl-a");
+    const b = name("fs-sysctl-b");
+    ok(["run", RT, "-d", "--name", a, IMAGE, "sleep", "300"]);
+    ok(["run", RT, "-d", "--name", b, IMAGE, "sleep", "300"]);
+    const host = Bun.spawnSync(["cat", "/proc/sys/kernel/panic"]).stdout.toString().trim();
+    const before = ok(["exec", b, "cat", "/proc/sys/kernel/panic"]).trim();
+    ok(["exec", a, "sh", "-c", "echo 7 > /proc/sys/kernel/panic"]);
+    expect(ok(["exec", a, "cat", "/proc/sys/kernel/panic"]).trim()).toBe("7");
+    expect(ok(["exec", b, "cat", "/proc/sys/kernel/panic"]).trim()).toBe(before);
+    expect(Bun.spawnSync(["cat", "/proc/sys/kernel/panic"]).stdout.toString().trim()).toBe(host);
+  });
+
+  test("/proc/meminfo shows the container's memory limit", () => {
+    const out = ok(["run", RT, "--rm", "--memory", "300m", IMAGE, "head", "-1", "/proc/meminfo"]);
+    expect(out).toMatch(/^MemTotal:\s+307200 kB/);
+  });
+
+});
