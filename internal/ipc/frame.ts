@@ -10,7 +10,11 @@
  * `len` counts the payload only, never the prefix, and must be 1..maxFrame.
  * A zero length is malformed: CBOR has no empty item.
  */
-import { Decoder, Encoder } from "cbor-x";
+// The subpaths, not "cbor-x": its Node entry probes for the optional native
+// cbor-extract addon, which costs ~18 ms per process in a compiled binary and
+// buys nothing for frames this small.
+import { Decoder } from "cbor-x/decode";
+import { Encoder } from "cbor-x/encode";
 
 /** Default largest payload either side accepts: 1 MiB. */
 export const MAX_FRAME = 1024 * 1024;

@@ -16,7 +16,9 @@
  *
  * Both ends use blocking reads: each side has nothing else to do meanwhile.
  */
-import { decode, encode } from "cbor-x";
+// Subpaths: the "cbor-x" entry probes for a native addon (~18 ms per process; see internal/ipc/frame.ts).
+import { decode } from "cbor-x/decode";
+import { encode } from "cbor-x/encode";
 import { read, writeAll } from "../sys/fs.ts";
 
 const MAX_SYNC_FRAME = 16 << 20;
