@@ -174,3 +174,17 @@ export function memfdCreate(name: string, flags: number = MFD.CLOEXEC): number {
   const nameBuf = cstr(name);
   return Number(pinned([nameBuf], () => rawSyscall("memfd_create", SYS.memfd_create, [BigInt(ptr(nameBuf)), flags], name)));
 }
+
+const linkBuf = new Uint8Array(4096);
+const linkDecoder = new TextDecoder();
+
+/**
+ * readlink(2) that returns null instead of throwing when `path` is not a
+ * symlink or cannot be read: for hot paths that probe many components,
+ * where an exception per plain directory would cost more than the syscall.
+ */
+export function tryReadlink(path: string): string | null {
+  const n = Number(libc.symbols.readlink(cstr(path), linkBuf, BigInt(linkBuf.length)));
+  if (n < 0 || n >= linkBuf.length) return null;
+  return linkDecoder.decode(linkBuf.subarray(0, n));
+}

@@ -21,10 +21,12 @@ export const libc = dlopen("libc.so.6", {
   dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   mknod: { args: ["ptr", "u32", "u64"], returns: "i32" },
   mkfifo: { args: ["ptr", "u32"], returns: "i32" },
   symlink: { args: ["ptr", "ptr"], returns: "i32" },
+  readlink: { args: ["ptr", "ptr", "u64"], returns: "i64" },
   chown: { args: ["ptr", "u32", "u32"], returns: "i32" },
   lchown: { args: ["ptr", "u32", "u32"], returns: "i32" },
   fchown: { args: ["i32", "u32", "u32"], returns: "i32" },
@@ -51,6 +53,7 @@ export const libc = dlopen("libc.so.6", {
   execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
   prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
   prlimit64: { args: ["i32", "i32", "ptr", "ptr"], returns: "i32" },
+  process_vm_readv: { args: ["i32", "ptr", "u64", "ptr", "u64", "u64"], returns: "i64" },
   // sockets
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
@@ -60,6 +63,7 @@ export const libc = dlopen("libc.so.6", {
   accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
   sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
   recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
   // ptys
   posix_openpt: { args: ["i32"], returns: "i32" },
   grantpt: { args: ["i32"], returns: "i32" },

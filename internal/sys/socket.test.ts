@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import {
-  CMSG_LEN, CMSG_SPACE, UNIX_PATH_MAX, decodeRights, encodeIovec, encodeMsghdr, encodeRights, encodeSockaddrUn,
+  CMSG_LEN, CMSG_SPACE, UNIX_PATH_MAX, decodeCreds, decodeRights, encodeIovec, encodeMsghdr, encodeRights, encodeSockaddrUn,
 } from "./socket.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -72,5 +72,25 @@ describe("sockaddr_un", () => {
     expect(encodeSockaddrUn("/" + "a".repeat(UNIX_PATH_MAX - 2)).len).toBe(2 + UNIX_PATH_MAX);
     expect(() => encodeSockaddrUn("/" + "a".repeat(UNIX_PATH_MAX - 1))).toThrow(RangeError);
     expect(() => encodeSockaddrUn("")).toThrow(RangeError);
+  });
+});
+
+describe("SCM_CREDENTIALS", () => {
+  test("decodes pid, uid and gid after an SCM_RIGHTS message", () => {
+    const rights = encodeRights([5]);
+    const creds = new Uint8Array(CMSG_SPACE(12));
+    const v = new DataView(creds.buffer);
+    v.setBigUint64(0, BigInt(CMSG_LEN(12)), true);
+    v.setInt32(8, 1, true); // SOL_SOCKET
+    v.setInt32(12, 2, true); // SCM_CREDENTIALS
+    v.setInt32(16, 4242, true);
+    v.setUint32(20, 100000, true);
+    v.setUint32(24, 100001, true);
+    const both = new Uint8Array(creds.length + rights.length);
+    both.set(creds);
+    both.set(rights, creds.length);
+    expect(decodeCreds(both, both.length)).toEqual({ pid: 4242, uid: 100000, gid: 100001 });
+    expect(decodeRights(both, both.length)).toEqual([5]);
+    expect(decodeCreds(rights, rights.length)).toBeUndefined();
   });
 });

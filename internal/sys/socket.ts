@@ -204,3 +204,65 @@ export function recv(sock: number, buf: Uint8Array): number {
     Number(check({ syscall: "recvmsg", path: fdDesc(sock) }, () => libc.symbols.recvmsg(sock, hdr, 0))),
   );
 }
+
+// ---- SCM_CREDENTIALS ----
+
+const SO_PASSCRED = 16;
+const SCM_CREDENTIALS = 2;
+const UCRED_SIZE = 12; // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+
+/** The sender of a message as the kernel reports it, translated into the receiver's namespaces. */
+export interface Ucred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * SO_PASSCRED: every message received on `sock` (and on sockets accepted
+ * from it) carries its sender's pid, uid and gid (unix(7)).
+ */
+export function setPassCred(sock: number, on = true): void {
+  const v = new Int32Array([on ? 1 : 0]);
+  check({ syscall: "setsockopt(SO_PASSCRED)", path: fdDesc(sock) }, () => libc.symbols.setsockopt(sock, SOL_SOCKET, SO_PASSCRED, v, 4));
+}
+
+/** The first SCM_CREDENTIALS message in the first `len` bytes of a control buffer. */
+export function decodeCreds(control: Uint8Array, len: number): Ucred | undefined {
+  const v = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  for (let off = 0; off + CMSG_HDR <= len; ) {
+    const cmsgLen = Number(v.getBigUint64(off, true));
+    if (cmsgLen < CMSG_HDR || off + cmsgLen > len) break;
+    if (v.getInt32(off + 8, true) === SOL_SOCKET && v.getInt32(off + 12, true) === SCM_CREDENTIALS && cmsgLen >= CMSG_LEN(UCRED_SIZE)) {
+      return { pid: v.getInt32(off + 16, true), uid: v.getUint32(off + 20, true), gid: v.getUint32(off + 24, true) };
+    }
+    off += CMSG_SPACE(cmsgLen - CMSG_HDR);
+  }
+  return undefined;
+}
+
+/**
+ * One recvmsg() of up to `bufSize` bytes and `maxFds` fds on a socket with
+ * SO_PASSCRED, also returning the sender's credentials. `flags` may add
+ * MSG.DONTWAIT (EAGAIN then throws SysError).
+ */
+export function recvFdsCreds(sock: number, maxFds: number, bufSize = 4096, flags = 0): Received & { creds?: Ucred } {
+  const data = new Uint8Array(bufSize);
+  // The kernel writes SCM_CREDENTIALS before SCM_RIGHTS; CMSG_LEN for the
+  // rights part keeps it from passing more than maxFds (see recvFds).
+  const control = new Uint8Array(CMSG_SPACE(UCRED_SIZE) + CMSG_SPACE(4 * maxFds));
+  const iov = encodeIovec(ptr(data), data.length);
+  const hdr = encodeMsghdr({ iov: ptr(iov), iovlen: 1, control: ptr(control), controllen: CMSG_SPACE(UCRED_SIZE) + CMSG_LEN(4 * maxFds) });
+  const n = pinned([data, iov, control], () =>
+    Number(check({ syscall: "recvmsg", path: fdDesc(sock) }, () => libc.symbols.recvmsg(sock, hdr, MSG.CMSG_CLOEXEC | flags))),
+  );
+  const v = new DataView(hdr.buffer);
+  const clen = Number(v.getBigUint64(40, true));
+  const creds = decodeCreds(control, clen);
+  return {
+    data: data.subarray(0, n),
+    fds: decodeRights(control, clen),
+    truncated: (v.getInt32(48, true) & MSG.CTRUNC) !== 0,
+    ...(creds ? { creds } : {}),
+  };
+}

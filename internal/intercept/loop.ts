@@ -1,0 +1,320 @@
+/**
+ * The notify loop. It runs on its own thread (worker.ts), blocked in one
+ * poll(2) over: a wake pipe (commands from the JavaScript thread), the
+ * registration socket, registration connections, and every container's
+ * notify fd. Nothing here ever blocks Bun's JavaScript thread.
+ *
+ * Each poll round answers at most one notification per ready fd, so a
+ * container that traps in a tight loop cannot starve the others. Answering
+ * is synchronous and bounded: a process_vm_readv, reads of /proc/TID files,
+ * readlink(2) only on filesystems that cannot wait on a user-space or network
+ * server (resolve.ts), then ID_VALID and SEND. A handler that needed to wait
+ * (one that runs a helper in the container's namespaces, say) would belong
+ * on the JavaScript thread behind a message, not here.
+ *
+ * A notify fd reports POLLHUP once every process that could trap through
+ * its filter has exited; the loop closes it then, and forgets the container
+ * with its last fd.
+ */
+import { readlinkSync, readFileSync } from "node:fs";
+import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { isSysError } from "../sys/errno.ts";
+import { close, read } from "../sys/fs.ts";
+import {
+  NOTIF_SIZE, POLL, encodePollfds, notifIdValid, notifRecv, notifSend, poll, pollRevents, type SeccompNotif,
+} from "../sys/seccomp_notify.ts";
+import { accept, recvFdsCreds, send, MSG, SOCK, type Ucred } from "../sys/socket.ts";
+import { FrameDecoder } from "../ipc/frame.ts";
+import { namespaceId } from "./caller.ts";
+import { evaluate, type CallerIo, type Evaluation } from "./evaluate.ts";
+import { describeContainer, Registry, RegistrationError } from "./registry.ts";
+import { MountView } from "./view.ts";
+import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest } from "./wire.ts";
+
+/** A registration connection must deliver its request within this time. */
+export const REGISTRATION_TIMEOUT_MS = 5000;
+
+/** Indexes into the shared counters (a BigInt64Array over a SharedArrayBuffer). */
+export const STAT = {
+  notifications: 0, continued: 1, denied: 2, gone: 3, errors: 4, containers: 5, fds: 6,
+  handleNanosTotal: 7, handleNanosMax: 8,
+} as const;
+export const STAT_SLOTS = 9;
+
+export interface LoopInit {
+  listenFd: number;
+  /** Read end of the wake pipe (non-blocking). */
+  wakeFd: number;
+  /** Commands from the JavaScript thread, read with receiveMessageOnPort after a wake. */
+  port: MessagePort;
+  stats: SharedArrayBuffer;
+  /** Post every decision, not only denials. */
+  debug: boolean;
+}
+
+export type LoopCommand = { type: "stop" };
+
+export type LoopEvent =
+  | { type: "ready" }
+  | { type: "registered"; containerId: string; kind: "init" | "exec"; pid: number; fd: number }
+  | { type: "refused"; pid?: number; error: string }
+  | { type: "released"; containerId: string; pid: number; fd: number; remaining: number }
+  | {
+      type: "decision"; containerId: string; pid: number; syscall: string; target?: string;
+      action: "continue" | "error"; errno?: number; reason: string; micros: number;
+    }
+  | { type: "error"; message: string }
+  | { type: "stopped" };
+
+interface Conn {
+  fd: number;
+  decoder: FrameDecoder;
+  fds: number[];
+  creds?: Ucred;
+  deadline: number;
+}
+
+function closeAll(fds: Iterable<number>): void {
+  for (const fd of fds) {
+    try {
+      close(fd);
+    } catch {
+      // Already closed; nothing to release.
+    }
+  }
+}
+
+export class NotifyLoop {
+  readonly #init: LoopInit;
+  readonly #post: (e: LoopEvent) => void;
+  readonly #io: CallerIo;
+  readonly #registry = new Registry();
+  readonly #conns = new Map<number, Conn>();
+  readonly #stats: BigInt64Array;
+  readonly #notifBuf = new Uint8Array(NOTIF_SIZE);
+  #pollFds: number[] = [];
+  #pollBuf: Uint8Array = new Uint8Array(0);
+  #dirty = true;
+
+  constructor(init: LoopInit, post: (e: LoopEvent) => void, io: CallerIo) {
+    this.#init = init;
+    this.#post = post;
+    this.#io = io;
+    this.#stats = new BigInt64Array(init.stats);
+  }
+
+  /** Serves until a stop command; closes every fd it owns (not the listening socket) before returning. */
+  run(): void {
+    this.#post({ type: "ready" });
+    for (;;) {
+      if (this.#dirty) this.#rebuild();
+      const n = poll(this.#pollBuf, this.#timeout());
+      if (this.#conns.size) this.#expire();
+      if (n === 0) continue;
+      // Snapshot: handlers may change the set (the rebuild waits for the next round).
+      const fds = this.#pollFds;
+      const buf = this.#pollBuf;
+      for (let i = 0; i < fds.length; i++) {
+        const rev = pollRevents(buf, i);
+        if (rev === 0) continue;
+        const fd = fds[i]!;
+        if (fd === this.#init.wakeFd) {
+          if (this.#commands()) return this.close();
+        } else if (fd === this.#init.listenFd) {
+          this.#acceptAll();
+        } else if (this.#conns.has(fd)) {
+          this.#readConn(this.#conns.get(fd)!);
+        } else if (this.#registry.fd(fd)) {
+          if (rev & POLL.IN) this.#answer(fd);
+          else if (rev & (POLL.HUP | POLL.ERR | POLL.NVAL)) this.#release(fd, (rev & POLL.NVAL) === 0);
+        }
+      }
+    }
+  }
+
+  #rebuild(): void {
+    this.#pollFds = [this.#init.wakeFd, this.#init.listenFd, ...this.#conns.keys(), ...this.#registry.fds()];
+    this.#pollBuf = encodePollfds(this.#pollFds.map((fd) => ({ fd, events: POLL.IN })));
+    this.#dirty = false;
+    Atomics.store(this.#stats, STAT.containers, BigInt(this.#registry.containerCount));
+    Atomics.store(this.#stats, STAT.fds, BigInt(this.#registry.fdCount));
+  }
+
+  #timeout(): number {
+    if (this.#conns.size === 0) return -1;
+    const next = Math.min(...[...this.#conns.values()].map((c) => c.deadline));
+    return Math.max(0, next - Date.now());
+  }
+
+  /** Drains the wake pipe and the command port; true on stop. */
+  #commands(): boolean {
+    const buf = new Uint8Array(64);
+    try {
+      while (read(this.#init.wakeFd, buf) > 0);
+    } catch (e) {
+      if (!isSysError(e, "EAGAIN")) throw e;
+    }
+    let stop = false;
+    for (let m = receiveMessageOnPort(this.#init.port); m; m = receiveMessageOnPort(this.#init.port)) {
+      if ((m.message as LoopCommand).type === "stop") stop = true;
+    }
+    return stop;
+  }
+
+  /**
+   * Closes every connection and notify fd. Closing a listener makes its
+   * pending and future notifications fail with ENOSYS instead of hanging.
+   */
+  close(): void {
+    for (const c of this.#conns.values()) closeAll([c.fd, ...c.fds]);
+    this.#conns.clear();
+    for (const fd of [...this.#registry.fds()]) this.#release(fd, true);
+    this.#post({ type: "stopped" });
+  }
+
+  // ---- registration ----
+
+  #acceptAll(): void {
+    for (;;) {
+      let fd: number;
+      try {
+        fd = accept(this.#init.listenFd, SOCK.CLOEXEC | SOCK.NONBLOCK);
+      } catch (e) {
+        if (isSysError(e, "EAGAIN") || isSysError(e, "ECONNABORTED")) return;
+        throw e;
+      }
+      this.#conns.set(fd, { fd, decoder: new FrameDecoder({ maxFrame: MAX_REGISTRATION_FRAME }), fds: [], deadline: Date.now() + REGISTRATION_TIMEOUT_MS });
+      this.#dirty = true;
+    }
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const c of this.#conns.values()) {
+      if (c.deadline <= now) this.#finishConn(c, `no registration request within ${REGISTRATION_TIMEOUT_MS} ms`);
+    }
+  }
+
+  #readConn(c: Conn): void {
+    let got: ReturnType<typeof recvFdsCreds>;
+    try {
+      got = recvFdsCreds(c.fd, 4, 65536, MSG.DONTWAIT);
+    } catch (e) {
+      if (isSysError(e, "EAGAIN")) return;
+      return this.#finishConn(c, `reading the registration: ${(e as Error).message}`);
+    }
+    c.fds.push(...got.fds);
+    c.creds ??= got.creds;
+    if (got.data.length === 0) return this.#finishConn(c, "connection closed before a complete request");
+    let msg: unknown;
+    try {
+      const it = c.decoder.push(got.data).next();
+      if (it.done) return;
+      msg = it.value;
+    } catch (e) {
+      return this.#finishConn(c, (e as Error).message);
+    }
+    try {
+      this.#register(c, msg);
+    } catch (e) {
+      if (e instanceof BadRequestError || e instanceof RegistrationError || isSysError(e) || (e as { code?: string }).code) {
+        return this.#finishConn(c, (e as Error).message);
+      }
+      throw e;
+    }
+  }
+
+  #register(c: Conn, raw: unknown): void {
+    const req = parseRequest(raw);
+    if (c.fds.length !== 1) throw new RegistrationError(`expected one notify fd with the request, got ${c.fds.length}`);
+    const pid = c.creds?.pid;
+    if (!pid) throw new RegistrationError("no sender credentials on the request");
+    const fd = c.fds[0]!;
+    const link = readlinkSync(`/proc/self/fd/${fd}`);
+    if (link !== "anon_inode:seccomp notify") throw new RegistrationError(`the fd sent is not a seccomp listener (${link})`);
+    if (req.kind === "init") {
+      const view = MountView.parse(readFileSync(`/proc/${pid}/mountinfo`, "utf8"));
+      const mounts = describeContainer(req.containerId, view, { mounts: req.mounts, mountNs: namespaceId(`/proc/${pid}/ns/mnt`) });
+      this.#registry.add({ fd, containerId: req.containerId, pid, kind: "init" }, mounts);
+    } else {
+      this.#registry.add({ fd, containerId: req.containerId, pid, kind: "exec" });
+    }
+    c.fds = [];
+    this.#dirty = true;
+    this.#finishConn(c);
+    this.#post({ type: "registered", containerId: req.containerId, kind: req.kind, pid, fd });
+  }
+
+  /** Replies (ack, or the error), closes the connection and any fd it brought that was not kept. */
+  #finishConn(c: Conn, error?: string): void {
+    try {
+      send(c.fd, encodeReply(error === undefined ? { ok: true } : { ok: false, error }));
+    } catch {
+      // The peer is gone; it learns nothing either way.
+    }
+    closeAll([c.fd, ...c.fds]);
+    this.#conns.delete(c.fd);
+    this.#dirty = true;
+    if (error !== undefined) this.#post({ type: "refused", ...(c.creds ? { pid: c.creds.pid } : {}), error });
+  }
+
+  #release(fd: number, doClose: boolean): void {
+    const r = this.#registry.remove(fd);
+    if (doClose) closeAll([fd]);
+    this.#dirty = true;
+    if (r) this.#post({ type: "released", containerId: r.record.containerId, pid: r.record.pid, fd, remaining: r.remaining });
+  }
+
+  // ---- notifications ----
+
+  #answer(fd: number): void {
+    const reg = this.#registry.fd(fd)!;
+    const t0 = Bun.nanoseconds();
+    let notif: SeccompNotif | null;
+    try {
+      notif = notifRecv(fd, this.#notifBuf);
+    } catch (e) {
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${reg.record.containerId}: ${(e as Error).message}; dropping its notify fd ${fd}` });
+      return this.#release(fd, true);
+    }
+    if (!notif) return this.#bump(STAT.gone);
+    this.#bump(STAT.notifications);
+    let ev: Evaluation;
+    try {
+      ev = evaluate(notif, reg.mounts, this.#io);
+    } catch (e) {
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${reg.record.containerId}: evaluating a trapped call of pid ${notif.pid}: ${(e as Error).stack ?? e}` });
+      ev = { verdict: { action: "continue", reason: "internal error" }, readCaller: true };
+    }
+    let sent: boolean;
+    try {
+      // What was read may belong to a reused pid unless the target still waits.
+      if (ev.readCaller && !notifIdValid(fd, notif.id)) return this.#bump(STAT.gone);
+      const v = ev.verdict;
+      sent = notifSend(fd, v.action === "continue" ? { id: notif.id, continue: true } : { id: notif.id, error: v.errno });
+    } catch (e) {
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${reg.record.containerId}: ${(e as Error).message}; dropping its notify fd ${fd}` });
+      return this.#release(fd, true);
+    }
+    const nanos = BigInt(Bun.nanoseconds() - t0);
+    Atomics.add(this.#stats, STAT.handleNanosTotal, nanos);
+    if (nanos > Atomics.load(this.#stats, STAT.handleNanosMax)) Atomics.store(this.#stats, STAT.handleNanosMax, nanos);
+    if (!sent) return this.#bump(STAT.gone);
+    const v = ev.verdict;
+    this.#bump(v.action === "continue" ? STAT.continued : STAT.denied);
+    if (v.action === "error" || this.#init.debug) {
+      this.#post({
+        type: "decision", containerId: reg.record.containerId, pid: notif.pid, syscall: ev.syscall ?? `nr ${notif.data.nr}`,
+        ...(ev.target !== undefined ? { target: ev.target } : {}),
+        action: v.action, ...(v.action === "error" ? { errno: v.errno } : {}), reason: v.reason, micros: Number(nanos / 1000n),
+      });
+    }
+  }
+
+  #bump(slot: number): void {
+    Atomics.add(this.#stats, slot, 1n);
+  }
+}

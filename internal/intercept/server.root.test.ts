@@ -1,0 +1,134 @@
+/**
+ * The interceptor against the real kernel: an in-process server, and a probe
+ * (testdata/child.ts) started as root of a new user and mount namespace
+ * (mapped to 100000) that installs the notify filter, registers with the fd
+ * the test connected for it, and tries mounts the policy allows and refuses.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLONE } from "../sys/flags.ts";
+import { close, open, O_FLAGS } from "../sys/fs.ts";
+import { libseccomp } from "../sys/seccomp.ts";
+import { spawnInNamespaces } from "../sys/nsexec.ts";
+import { connectInterceptor, sendNotifyFd, InterceptorError } from "./client.ts";
+import { startInterceptServer, type InterceptServer } from "./server.ts";
+
+const isRoot = process.getuid?.() === 0;
+const HOST_ID = 100000;
+const child = join(import.meta.dir, "testdata", "child.ts");
+
+interface Report {
+  results: Record<string, string | { code: number; stderr: string } | undefined>;
+  before: { remountMicros: number; getpidMicros: number };
+  after: { remountMicros: number; getpidMicros: number };
+}
+
+let work = "";
+let server: InterceptServer;
+const logged: string[] = [];
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  work = mkdtempSync(join(tmpdir(), "intercept-test-"));
+  const log = (level: string) => (msg: string) => logged.push(`${level} ${msg}`);
+  server = await startInterceptServer({ runDir: join(work, "run"), logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") } });
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs the probe as root of new user+mount namespaces; resolves with its report once it is gone. */
+async function runProbe(containerId: string, n: number): Promise<Report> {
+  const base = join(work, containerId);
+  const out = join(work, `${containerId}.json`);
+  mkdirSync(base);
+  chownSync(base, HOST_ID, HOST_ID);
+  chownSync(work, HOST_ID, HOST_ID);
+  const sock = connectInterceptor(join(work, "run"));
+  const exe = open(process.execPath, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+  let pid: number;
+  try {
+    ({ pid } = spawnInNamespaces({
+      flags: CLONE.NEWUSER | CLONE.NEWNS,
+      execFd: exe,
+      argv: ["bun", child, String(sock), base, containerId, String(n), out],
+      env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", `HOME=${work}`, "BUN_RUNTIME_TRANSPILER_CACHE_PATH=0"],
+      setIds: true,
+      onReady: (p) => {
+        writeFileSync(`/proc/${p}/uid_map`, `0 ${HOST_ID} 65536`);
+        writeFileSync(`/proc/${p}/gid_map`, `0 ${HOST_ID} 65536`);
+      },
+    }));
+  } finally {
+    close(exe);
+    close(sock);
+  }
+  // The probe is not our child (the namespace stage double-forks): wait for it to go.
+  for (let i = 0; i < 3000 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(10);
+  if (!existsSync(out)) throw new Error(`the probe wrote no report; log:\n${logged.join("\n")}`);
+  return JSON.parse(readFileSync(out, "utf8")) as Report;
+}
+
+describe.skipIf(!isRoot || !libseccomp.available())("seccomp interception [requires root]", () => {
+  let report: Report;
+
+  test("a container's mounts are answered by policy", async () => {
+    report = await runProbe("ctr1", 1000);
+    const r = report.results;
+    expect(r.newTmpfs).toBe("ok");
+    expect(r.remountRoRw).toBe("EPERM");
+    expect(r.remountRoRwViaLink).toBe("EPERM");
+    expect(r.remountRoRo).toBe("ok");
+    expect(r.umountProc).toBe("EBUSY");
+    expect(r.umountProcDetach).toBe("EBUSY");
+    expect(r.umountTmpfs).toBe("ok");
+    expect(r.roStillRo?.toString().split(",")).toContain("ro");
+  });
+
+  test("commands run by the container inherit the filter", () => {
+    const r = report.results;
+    expect(r.cmdMount).toEqual({ code: 0, stderr: "" });
+    expect((r.cmdRemountRw as { code: number }).code).not.toBe(0);
+    expect((r.cmdRemountRw as { stderr: string }).stderr).toMatch(/permission denied|not permitted/i);
+    expect((r.cmdUmountProc as { code: number }).code).not.toBe(0);
+    expect((r.cmdUmountProc as { stderr: string }).stderr).toMatch(/busy/i);
+  });
+
+  test("refusals are logged with the container, the path and the reason", () => {
+    expect(logged.some((l) => /^info seccomp: init process \d+ of container ctr1 registered/.test(l))).toBe(true);
+    expect(logged.some((l) => l.includes(`mount("${join(work, "ctr1", "ro")}")`) && l.includes("EPERM: read-write remount of the initially read-only mount"))).toBe(true);
+    expect(logged.some((l) => l.includes("umount2(") && l.includes("EBUSY: the container's /proc"))).toBe(true);
+  });
+
+  test("the fd is closed and the container forgotten once its processes are gone", async () => {
+    for (let i = 0; i < 200 && server.stats().fds > 0; i++) await Bun.sleep(10);
+    const s = server.stats();
+    expect([s.fds, s.containers]).toEqual([0, 0]);
+    expect(s.denied).toBeGreaterThanOrEqual(6);
+    expect(s.errors).toBe(0);
+    expect(logged.some((l) => /container ctr1: notify fd \d+ of pid \d+ hung up; container gone/.test(l))).toBe(true);
+  });
+
+  test("trapped remounts cost more than untrapped ones, within reason", () => {
+    const { before, after } = report;
+    console.error(JSON.stringify(server.stats()));
+    console.error(`intercept overhead: remount ${before.remountMicros.toFixed(1)} -> ${after.remountMicros.toFixed(1)} us, getpid ${before.getpidMicros.toFixed(2)} -> ${after.getpidMicros.toFixed(2)} us`);
+    expect(after.remountMicros).toBeGreaterThan(before.remountMicros);
+    expect(after.remountMicros).toBeLessThan(5000);
+  });
+
+  test("a registration that is not from a container init is refused with the reason", () => {
+    const devnull = open("/dev/null", O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+    const socks = [connectInterceptor(join(work, "run")), connectInterceptor(join(work, "run"))];
+    try {
+      expect(() => sendNotifyFd(socks[0]!, devnull, { containerId: "x", mounts: { root: 1, readonly: [] } })).toThrow(InterceptorError);
+      expect(() => sendNotifyFd(socks[1]!, devnull, { containerId: "nope" })).toThrow(/not a seccomp listener/);
+    } finally {
+      for (const fd of [devnull, ...socks]) close(fd);
+    }
+  });
+});
