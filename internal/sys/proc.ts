@@ -29,11 +29,24 @@ export function signalName(sig: number): string {
   return String(sig);
 }
 
-/** Accepts "SIGTERM", "TERM", "term" or "15", as OCI configs and `kill` arguments do. */
+/**
+ * Accepts "SIGTERM", "TERM", "term", "15" and the real-time forms systemd
+ * images use as STOPSIGNAL ("SIGRTMIN+3", "RTMAX-1"), as OCI configs and
+ * `kill` arguments do.
+ */
 export function parseSignal(s: string): number {
-  if (/^\d+$/.test(s)) return Number(s);
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw new RangeError(`Invalid signal "${s}"`);
+    return n;
+  }
   const up = s.toUpperCase();
-  const n = (SIG as Record<string, number>)[up.startsWith("SIG") ? up : `SIG${up}`];
+  const name = up.startsWith("SIG") ? up : `SIG${up}`;
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name);
+  if (rt) return 34 + Number(rt[1] ?? 0);
+  const rtmax = /^SIGRTMAX(?:-(\d+))?$/.exec(name);
+  if (rtmax) return 64 - Number(rtmax[1] ?? 0);
+  const n = (SIG as Record<string, number>)[name];
   if (n === undefined) throw new RangeError(`Unknown signal "${s}"`);
   return n;
 }
