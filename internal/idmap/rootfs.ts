@@ -16,7 +16,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseMountinfo } from "../cgroups/mod.ts";
+import { parseMountinfo } from "../mountinfo/mod.ts";
 import { AT_FDCWD, close } from "../sys/fs.ts";
 import { mount, umount2, moveMount } from "../sys/mount.ts";
 import { MS, MNT } from "../sys/flags.ts";
