@@ -32,6 +32,11 @@ test("buildCommand compiles the entry into build/ with the commit defined", () =
   expect(argv.slice(-2)).toEqual(["--outfile", "/r/build/sysbox-mgr"]);
 });
 
+test("sysbox-fs also embeds the interceptor's worker thread", () => {
+  const argv = buildCommand("/r", "sysbox-fs", "abc1234");
+  expect(argv.slice(argv.indexOf("/r/cmd/sysbox-fs/main.ts"), -2)).toEqual(["/r/cmd/sysbox-fs/main.ts", "/r/internal/intercept/worker.ts"]);
+});
+
 describe("outside a git checkout", () => {
   let dir = "";
   afterEach(() => {

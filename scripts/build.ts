@@ -59,6 +59,15 @@ export function entryOf(root: string, target: Target): string {
   return join(root, "cmd", target, "main.ts");
 }
 
+/**
+ * Worker threads a target starts: `bun build --compile` embeds only what its
+ * entry imports, so each Worker module is an entry point of its own (it
+ * lands at /$bunfs/root/<path from the project root>).
+ */
+export const WORKER_ENTRIES: Partial<Record<Target, readonly string[]>> = {
+  "sysbox-fs": ["internal/intercept/worker.ts"],
+};
+
 /** The full `bun build` command line for one target. */
 export function buildCommand(root: string, target: Target, commit: string): string[] {
   return [
@@ -68,6 +77,7 @@ export function buildCommand(root: string, target: Target, commit: string): stri
     "--define",
     `SYSBOX_COMMIT=${JSON.stringify(commit)}`,
     entryOf(root, target),
+    ...(WORKER_ENTRIES[target] ?? []).map((w) => join(root, w)),
     "--outfile",
     join(root, "build", target),
   ];

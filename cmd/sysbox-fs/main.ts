@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { startDaemon, untilSignal, parseDaemonFlags, usageText, UsageError, type DaemonFlags, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { startInterceptServer } from "../../internal/intercept/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_MOUNT_ROOT, fsHandlers, STATE_FILE, SysboxFs } from "../../internal/sysboxfs/mod.ts";
 import { versionText } from "../../internal/version/mod.ts";
@@ -50,10 +51,19 @@ async function main(argv: string[]): Promise<number> {
     log.error(`cannot start: ${(e as Error).message}`);
     return 1;
   }
+  // Syscall interception: <run-dir>/sysfs-seccomp.sock and its notify thread (internal/intercept).
+  const intercept = await startInterceptServer({ runDir: flags.runDir, logger: log, debug: flags.logLevel === "debug" })
+    .catch((e: Error) => void log.error(`cannot start the seccomp interceptor: ${e.message}`));
+  if (!intercept) {
+    await daemon.close();
+    await fs.close();
+    return 1;
+  }
   log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}, ${fs.counts().containers} containers`);
   const sig = await untilSignal();
   log.info(`${NAME}: received ${sig}, shutting down`);
   try {
+    await intercept.close();
     await daemon.close();
     await fs.close();
   } catch (e) {
