@@ -20,6 +20,15 @@
  * read-only mount more closely than under any initial read-write one. Copies
  * of /, /proc and /sys there may be unmounted (an inner runc detaches its old
  * root that way).
+ *
+ * Limits, as in Sysbox. CONTINUE lets the kernel read the arguments again, so
+ * a second thread that rewrites the path between our check and the kernel's
+ * read can aim a remount elsewhere (seccomp_unotify(2), "Design goals; use of
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE"). The new mount API (mount_setattr,
+ * fspick/fsconfig, open_tree/move_mount) is not trapped. A read-only flag the
+ * kernel itself locks (MNT_LOCK_READONLY: the mount was read-only when its
+ * mount namespace was copied into a less privileged user namespace) holds
+ * against both.
  */
 import type { DecodedCall } from "./syscalls.ts";
 import type { Resolved } from "./resolve.ts";

@@ -84,6 +84,15 @@ describe.skipIf(!isRoot || !libseccomp.available())("seccomp interception [requi
     expect(logged.some((l) => /container ctr1: notify fd \d+ of pid \d+ hung up; container gone/.test(l))).toBe(true);
   });
 
+  test("containers are served side by side, one flooding trapped remounts", async () => {
+    const flood = runProbe({ mode: "bench", work, runDir: join(work, "run"), containerId: "flood", n: 2000 });
+    const [a, b] = await Promise.all([runProbeChecked("ctr2"), runProbeChecked("ctr3")]);
+    await flood;
+    for (const r of [a, b]) expect([r.results.remountRoRw, r.results.umountProc, r.results.newTmpfs]).toEqual(["EPERM", "EBUSY", "ok"]);
+    for (let i = 0; i < 200 && server.stats().containers > 0; i++) await Bun.sleep(10);
+    expect(server.stats()).toMatchObject({ containers: 0, fds: 0, errors: 0 });
+  });
+
   test("a registration that is not from a container init is refused with the reason", () => {
     const devnull = open("/dev/null", O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
     const socks = [connectInterceptor(join(work, "run")), connectInterceptor(join(work, "run"))];
