@@ -151,17 +151,27 @@ describe("umount in the container's own mount namespace", () => {
     ["umount2", "/sys", 0, "EBUSY"],
     ["umount2", "/", MNT_DETACH, "EBUSY"],
     ["umount", "/proc", 0, "EBUSY"],
-    ["umount2", "/proc/acpi", 0, "CONTINUE"],
+    ["umount2", "/proc/acpi", 0, "EBUSY"],
+    ["umount2", "/proc/keys", MNT_DETACH, "EBUSY"],
+    ["umount2", "/sys/fs/cgroup", MNT_DETACH, "EBUSY"],
+    ["umount2", "/sys/fs/cgroup/memory", 0, "EBUSY"],
     ["umount2", "/data/ro", 0, "CONTINUE"],
-    ["umount2", "/sys/fs/cgroup", MNT_DETACH, "CONTINUE"],
+    ["umount2", "/etc/hosts", 0, "CONTINUE"],
     ["umount2", "/etc", 0, "CONTINUE"],
   ] as const)("%s %s (flags %d) -> %s", (name, target, flags, want) => {
     expect(answer(run(name, target, flags))).toBe(want);
   });
 
-  test("a mount stacked over /proc can be unmounted", () => {
+  test("a mount stacked over /proc, or made under it later, can be unmounted", () => {
     const over = `${SYSCONT.trimEnd()}\n300 52 0:99 / /proc rw,relatime - tmpfs tmpfs rw\n`;
     expect(answer(run("umount2", "/proc", 0, { mountinfo: over }))).toBe("CONTINUE");
+    const under = `${SYSCONT.trimEnd()}\n301 52 0:99 / /proc/sys/fs/binfmt_misc rw,relatime - binfmt_misc binfmt_misc rw\n`;
+    expect(answer(run("umount2", "/proc/sys/fs/binfmt_misc", 0, { mountinfo: under }))).toBe("CONTINUE");
+  });
+
+  test("the refusal names what the mount is", () => {
+    expect(run("umount2", "/proc/keys", 0).verdict.reason).toBe("a mount of the container's /proc at /proc/keys (mount 128 at /proc/keys)");
+    expect(run("umount2", "/", MNT_DETACH).verdict.reason).toBe("the container's root (mount 51 at /)");
   });
 
   test("UMOUNT_NOFOLLOW does not follow a symlink in the last component", () => {
@@ -238,7 +248,7 @@ describe("chroot in the container's mount namespace", () => {
 
 describe("readOnlyOrigin", () => {
   const c = (initial: Array<[string, string, boolean]>): ContainerMounts => ({
-    containerId: "c", mountNs: NS, rootId: 1, readonlyIds: new Set(),
+    containerId: "c", mountNs: NS, rootId: 1, readonlyIds: new Set(), pinned: new Map(),
     initial: initial.map(([majorMinor, root, readonly], i) => ({ id: i + 1, majorMinor, root, mountPoint: `/m${i}`, fsType: "ext4", readonly })),
   });
 

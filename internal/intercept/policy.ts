@@ -10,7 +10,9 @@
  *                      a read-only copy of one (bind, or any mount ns)      EPERM
  *                      unresolvable (another process's magic link...)       EPERM
  *                      anything else                                        CONTINUE
- *   umount2/umount   the container's /, /proc or /sys (same mount ns, by id) EBUSY
+ *   umount2/umount   the container's /, /proc or /sys, or an initial mount
+ *                    under /proc or /sys (sysbox-fs files, masks, read-only
+ *                    paths, cgroupfs) (same mount ns, by id)                 EBUSY
  *                    anything else, or an unresolvable path                 CONTINUE
  *
  * Immutability follows Sysbox: in the container's own mount namespace the
@@ -60,6 +62,12 @@ export interface ContainerMounts {
   procId?: number;
   sysId?: number;
   readonlyIds: ReadonlySet<number>;
+  /**
+   * Mounts that may not be unmounted, with what they are: /, /proc, /sys and
+   * the initial mounts under /proc and /sys, which make those two what the
+   * container sees (unmounting /proc/uptime would show the host's).
+   */
+  pinned: ReadonlyMap<number, string>;
   /** Every mount in the init's mountinfo at registration. */
   initial: readonly InitialMount[];
 }
@@ -94,11 +102,8 @@ const umountRule: Rule<Extract<DecodedCall, { syscall: "umount2" | "umount" }>> 
     if (!t.mountRoot || !t.mount) return cont("not a mount point");
     const m = t.mount;
     const { container: c } = ctx;
-    if (ctx.sameMountNs) {
-      if (m.id === c.rootId) return fail(EBUSY, `the container's root (${where(m)})`);
-      if (m.id === c.procId) return fail(EBUSY, `the container's /proc (${where(m)})`);
-      if (m.id === c.sysId) return fail(EBUSY, `the container's /sys (${where(m)})`);
-    }
+    const what = ctx.sameMountNs ? c.pinned.get(m.id) : undefined;
+    if (what) return fail(EBUSY, `${what} (${where(m)})`);
     return cont("not an immutable mount");
   },
 };

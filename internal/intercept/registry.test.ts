@@ -19,6 +19,17 @@ describe("describeContainer", () => {
     expect(c.initial.find((i) => i.id === 52)?.readonly).toBe(false);
   });
 
+  test("pins /, /proc, /sys and the initial mounts under /proc and /sys", () => {
+    const c = describe1();
+    const pinnedAt = [...c.pinned.keys()].map((id) => view.byId(id)!.mountPoint).sort();
+    expect(pinnedAt).toEqual([
+      "/", "/proc", "/proc/acpi", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/keys", "/proc/timer_list",
+      "/sys", "/sys/firmware", "/sys/fs/cgroup", "/sys/fs/cgroup/blkio", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct",
+      "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/devices", "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/memory",
+      "/sys/fs/cgroup/pids", "/sys/fs/cgroup/systemd",
+    ]);
+  });
+
   test("refuses ids that are not in the mountinfo, or read-only ids of read-write mounts", () => {
     expect(() => describeContainer("c", view, { mounts: { ...mounts, proc: 9999 }, mountNs: "4:1" })).toThrow("/proc mount id 9999");
     expect(() => describeContainer("c", view, { mounts: { ...mounts, readonly: [52] }, mountNs: "4:1" })).toThrow(RegistrationError);

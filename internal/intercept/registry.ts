@@ -5,7 +5,7 @@
  * its last fd reports POLLHUP. Pure bookkeeping, no I/O.
  */
 import type { ContainerMounts, InitialMount } from "./policy.ts";
-import { isReadOnly, type MountView } from "./view.ts";
+import { isReadOnly, isUnder, type MountView } from "./view.ts";
 import type { RegisterMounts } from "./wire.ts";
 
 /** A registration the interceptor refuses; its message goes back to the runtime. */
@@ -38,6 +38,15 @@ export function describeContainer(
     if (!isReadOnly(e)) throw new RegistrationError(`container ${containerId}: mount id ${id} at ${e.mountPoint} is registered read-only but mounted read-write`);
   }
   const readonlyIds = new Set(mounts.readonly);
+  const pinned = new Map<number, string>([[mounts.root, "the container's root"]]);
+  for (const [id, name] of [[mounts.proc, "/proc"], [mounts.sys, "/sys"]] as const) {
+    if (id === undefined) continue;
+    pinned.set(id, `the container's ${name}`);
+    const at = view.byId(id)!.mountPoint;
+    for (const e of view.entries) {
+      if (e.id !== id && isUnder(e.mountPoint, at) && !pinned.has(e.id)) pinned.set(e.id, `a mount of the container's ${name} at ${e.mountPoint}`);
+    }
+  }
   const initial: InitialMount[] = view.entries.map((e) => ({
     id: e.id, majorMinor: e.majorMinor, root: e.root, mountPoint: e.mountPoint, fsType: e.fsType, readonly: readonlyIds.has(e.id),
   }));
@@ -48,6 +57,7 @@ export function describeContainer(
     ...(mounts.proc !== undefined ? { procId: mounts.proc } : {}),
     ...(mounts.sys !== undefined ? { sysId: mounts.sys } : {}),
     readonlyIds,
+    pinned,
     initial,
   };
 }
