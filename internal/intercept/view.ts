@@ -3,9 +3,9 @@
  * mount points are relative to the process's root, and mounts whose root is
  * outside it (after chroot into a plain directory) are left out. Pure.
  */
-import { parseMountinfo, type MountInfoEntry } from "../cgroups/mountinfo.ts";
+import { parseMountinfo, type MountInfoEntry } from "../mountinfo/mod.ts";
 
-export type { MountInfoEntry } from "../cgroups/mountinfo.ts";
+export type { MountInfoEntry } from "../mountinfo/mod.ts";
 
 export class MountView {
   readonly entries: readonly MountInfoEntry[];
