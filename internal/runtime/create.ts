@@ -134,6 +134,9 @@ async function doCreate(
   undo.push(() => close(execFd));
   const nullFd = spec.process?.terminal ? openDevNull() : -1;
   if (nullFd >= 0) undo.push(() => close(nullFd));
+  // The init hands its seccomp listener to sysbox-fs over this (it cannot reach host paths itself), so it is inherited.
+  const interceptFd = fsRegister ? await connectInterceptorFd() : -1;
+  if (interceptFd >= 0) undo.push(() => close(interceptFd));
   let staged: StagedMounts | undefined;
   undo.push(() => { staged?.detach(); removeStaged(id); });
 
@@ -174,7 +177,7 @@ async function doCreate(
   const fsBinds = fsRegister ? await fsRegister(pid) : [];
 
   sendSync(spawned.syncFd, {
-    t: "create", fsBinds, spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
+    t: "create", id, interceptFd, fsBinds, spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupDelegated: true, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
     preserveFds: opts.preserveFds,
   });
@@ -186,6 +189,7 @@ async function doCreate(
     else if (m.t === "ready") break;
   }
   close(spawned.syncFd);
+  if (interceptFd >= 0) close(interceptFd);
   close(fifoFd);
   if (consoleFd >= 0) close(consoleFd);
   close(execFd);
@@ -214,6 +218,12 @@ function writeIdMaps(pid: number, spec: Spec): void {
     (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join("");
   writeProcFile(pid, "uid_map", fmt(spec.linux?.uidMappings));
   writeProcFile(pid, "gid_map", fmt(spec.linux?.gidMappings));
+}
+
+/** A connected, inheritable socket to sysbox-fs's syscall interceptor. */
+export async function connectInterceptorFd(): Promise<number> {
+  const { connectInterceptor } = await import("../intercept/client.ts");
+  return connectInterceptor();
 }
 
 /** A terminal process gets the pty as stdio; until then it holds /dev/null, never our pipes. */

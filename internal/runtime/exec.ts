@@ -15,7 +15,7 @@ import { statusOf } from "./status.ts";
 import { execJoinOrder } from "./namespaces.ts";
 import { recvSync, sendSync } from "./sync.ts";
 import { selfExec } from "./self.ts";
-import { writePidFile, connectConsole, openDevNull } from "./create.ts";
+import { writePidFile, connectConsole, openDevNull, connectInterceptorFd } from "./create.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { addProcess } from "../cgroups/mod.ts";
 import { loadSpec } from "./spec.ts";
@@ -79,6 +79,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     fds.push(execFd);
     const nullFd = proc.terminal ? openDevNull() : -1;
     if (nullFd >= 0) fds.push(nullFd);
+    const interceptFd = st.fs ? await connectInterceptorFd() : -1;
+    if (interceptFd >= 0) fds.push(interceptFd);
     if (!opts.detach) prctl(PR.SET_CHILD_SUBREAPER, 1);
     const cgPath = st.procsCgroupPath ?? st.cgroupPath;
     const cg = cgPath ? reopenCgroup(cgPath) : undefined;
@@ -88,7 +90,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     });
     fds.push(spawned.syncFd);
     awaitExec(spawned.syncFd);
-    sendSync(spawned.syncFd, { t: "exec", process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
+    sendSync(spawned.syncFd, { t: "exec", id: opts.id, interceptFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
     for (;;) {
       const m = recvSync(spawned.syncFd);
       if (m === null) break; // closed by a successful execve

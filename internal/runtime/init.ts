@@ -17,6 +17,9 @@ import { sethostname, setdomainname, setsid } from "../sys/proc.ts";
 
 interface CreateMsg {
   t: "create";
+  id: string;
+  /** Connected to sysbox-fs's seccomp socket by the parent, or -1. */
+  interceptFd: number;
   /** sysbox-fs files to bind over /proc and /sys entries (skipped where the container has no such entry). */
   fsBinds: Array<{ source: string; destination: string }>;
   spec: Spec;
@@ -34,6 +37,8 @@ interface CreateMsg {
 
 interface ExecMsg {
   t: "exec";
+  id: string;
+  interceptFd: number;
   process: ProcessSpec;
   consoleFd: number;
   preserveFds: number;
@@ -109,7 +114,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
   else setsid();
   // As runc: rlimits, user, capabilities and cwd are set, and the program
   // found as that user, before create returns, so their errors fail create.
-  const env = prepareProcess(proc, { spec, warn });
+  const env = prepareProcess(proc, { spec, warn, ...interceptor(m.interceptFd, m.id, true) });
   const path = lookPath(proc);
   const fifoFd = m.fifoFd;
   sendSync(syncFd, { t: "ready", pid: process.pid });
@@ -132,7 +137,28 @@ function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void): never 
   sendSync(syncFd, { t: "ready", pid: process.pid });
   // The parent learns the exec worked when the sync socket closes on exec.
   setCloexec(syncFd, true);
-  finalizeProcess(proc, path, { spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(syncFd, { t: "error", msg }) });
+  finalizeProcess(proc, path, { spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
+}
+
+/**
+ * mount and umount2 of the process go to sysbox-fs (seccomp user
+ * notification); the init also registers the mounts it leaves in place, which
+ * the container may then not unmount or make writable.
+ */
+function interceptor(fd: number, id: string, init: boolean): { intercept?: () => void } {
+  if (fd < 0) return {};
+  return {
+    intercept: () => {
+      const { installNotifyFilter, sendNotifyFd, initialMounts, closeQuietly } = require("../intercept/client.ts") as typeof import("../intercept/client.ts");
+      const listener = installNotifyFilter();
+      try {
+        sendNotifyFd(fd, listener, init ? { containerId: id, mounts: initialMounts() } : { containerId: id });
+      } finally {
+        closeQuietly(listener);
+        closeQuietly(fd);
+      }
+    },
+  };
 }
 
 /** Opens a pty in the container's devpts, hands the master to the console socket, and makes the slave our stdio. */

@@ -20,6 +20,8 @@ export interface FinalizeOptions {
   preserveFds: number;
   warn: (msg: string) => void;
   onExecError?: (msg: string) => void;
+  /** Installs the syscall-interception filter and hands its listener to sysbox-fs. */
+  intercept?: () => void;
 }
 
 function envValue(env: readonly string[] | undefined, key: string): string | undefined {
@@ -82,7 +84,9 @@ function loadSeccomp(spec: Spec): void {
  * rlimit, user or cwd fails `create`): rlimits, no_new_privs, early seccomp,
  * user and groups, capabilities, umask and cwd. Returns the env to exec with.
  */
-export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "spec" | "warn">): string[] {
+export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "spec" | "warn" | "intercept">): string[] {
+  // While still root with every capability: the seccomp listener for sysbox-fs.
+  opts.intercept?.();
   applyRlimits(proc);
   if (proc.noNewPrivileges) setNoNewPrivs();
   else loadSeccomp(opts.spec);

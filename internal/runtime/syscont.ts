@@ -124,7 +124,10 @@ export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opt
       if (!isBind(m) || !m.source || m.source.startsWith(rootfs)) return m;
       const target = join(STAGE_DIR, opts.id, `b${i}`);
       try {
-        const isDir = statSync(m.source).isDirectory();
+        const st = statSync(m.source);
+        // Device nodes (/dev/null as /dev/kmsg) have no owner worth mapping.
+        if (st.isCharacterDevice() || st.isBlockDevice()) return m;
+        const isDir = st.isDirectory();
         const fd = idmappedClone(m.source, usernsFd, { recursive: (m.options ?? []).includes("rbind") });
         try {
           if (isDir) mkdirSync(target, { recursive: true });
