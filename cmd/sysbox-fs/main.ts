@@ -43,7 +43,11 @@ async function main(argv: string[]): Promise<number> {
     stateFile: join(flags.runDir, STATE_FILE),
     keepers: flags.values["no-keepers"] !== true,
     log,
+    trace: flags.logLevel === "debug",
   });
+  // Handlers first: the socket is served before startDaemon returns, so a
+  // client may already be asking us to stop.
+  const signalled = untilSignal();
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon("fs", { runDir: flags.runDir, handlers: fsHandlers(fs, NAME), logger: log, setup: () => fs.open() });
@@ -60,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}, ${fs.counts().containers} containers`);
-  const sig = await untilSignal();
+  const sig = await signalled;
   log.info(`${NAME}: received ${sig}, shutting down`);
   try {
     await intercept.close();

@@ -94,7 +94,7 @@ function setup() {
     { owner: { uid: 100000, gid: 100000 }, time: 1700000000 },
   );
   const log = logger();
-  const conn = new Connection(fs, { log });
+  const conn = new Connection(fs, { log, trace: true });
   return { fs, conn, k: kernel(conn), state, log, openGate: () => gate(), slowStarted: slowStarted.promise };
 }
 

@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   /** Largest WRITE payload; the read buffer must hold it plus 80 bytes. Default 16 KiB. */
   maxWrite?: number;
   log?: FuseLogger;
+  /** Log every request and reply (`rx`/`tx` lines) at debug level; default false (they cost time per request). */
+  trace?: boolean;
   /** Set when resuming a connection whose INIT an earlier process answered. */
   negotiated?: Negotiated;
 }
@@ -51,6 +53,8 @@ export const DEFAULT_MAX_WRITE = 16 * 1024;
 export class Connection {
   readonly fs: FileSystem;
   readonly log: FuseLogger | undefined;
+  /** The logger for per-request lines, when tracing. */
+  readonly trace: FuseLogger | undefined;
   readonly maxWrite: number;
   negotiated: Negotiated | undefined;
   /** DESTROY arrived: no more requests will come. */
@@ -64,6 +68,7 @@ export class Connection {
   constructor(fs: FileSystem, opts: ConnectionOptions = {}) {
     this.fs = fs;
     this.log = opts.log;
+    this.trace = opts.trace ? opts.log : undefined;
     this.maxWrite = opts.maxWrite ?? DEFAULT_MAX_WRITE;
     if (this.maxWrite < 4096) throw new RangeError(`maxWrite must be at least 4096, got ${this.maxWrite}`);
     this.negotiated = opts.negotiated;
@@ -226,11 +231,11 @@ export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8A
   const spec = OPCODES[h.opcode];
   const name = spec?.name ?? opName(h.opcode);
   const fail = (errno: number): Uint8Array => {
-    c.log?.debug(`tx ${h.unique}: ${errnoName(errno)}`);
+    c.trace?.debug(`tx ${h.unique}: ${errnoName(errno)}`);
     return encodeErrorReply(h.unique, errno);
   };
   if (!spec) {
-    c.log?.debug(`rx ${h.unique}: ${name} n${h.nodeid} (not implemented)`);
+    c.trace?.debug(`rx ${h.unique}: ${name} n${h.nodeid} (not implemented)`);
     return fail(ERRNO.ENOSYS!);
   }
   let args: unknown;
@@ -240,7 +245,7 @@ export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8A
     c.log?.warn(`rx ${h.unique}: ${name}: undecodable request: ${(e as Error).message}`);
     return spec.noReply ? null : fail(ERRNO.EINVAL!);
   }
-  c.log?.debug(`rx ${h.unique}: ${name} n${h.nodeid}${spec.show ? ` ${spec.show(args)}` : ""}`);
+  c.trace?.debug(`rx ${h.unique}: ${name} n${h.nodeid}${spec.show ? ` ${spec.show(args)}` : ""}`);
   if (h.opcode !== OP.INIT && !c.negotiated) return fail(ERRNO.EIO!);
 
   const abort = new AbortController();
@@ -250,7 +255,7 @@ export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8A
     const parts = await spec.handler(c, ctx, args);
     if (spec.noReply) return null;
     if (abort.signal.aborted) return fail(ERRNO.EINTR!);
-    c.log?.debug(`tx ${h.unique}: OK`);
+    c.trace?.debug(`tx ${h.unique}: OK`);
     return encodeReply(h.unique, ...parts);
   } catch (e) {
     if (spec.noReply) {

@@ -149,6 +149,19 @@ describe.skipIf(!canFuse)("FUSE sessions on real mounts [requires root and /dev/
     expect(aborted).toBe(true);
   }, TIMEOUT);
 
+  test("many concurrent readers of one mount all get their answers", async () => {
+    let reads = 0;
+    const fs = new TreeFs(dir(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, file(() => (reads++, `${i}\n`))]))));
+    const { mnt } = mountAt("mnt", fs);
+    // Async RELEASEs interleave with the next LOOKUP/OPEN/READ: the stream hands
+    // over several requests at once, and each must be answered.
+    const loops = Array.from({ length: 8 }, (_, i) => `(for n in $(seq 60); do cat ${mnt}/f${i}; done | sort -u > ${tmp}/u${i}) &`);
+    const r = await sh(`${loops.join("\n")}\nwait`);
+    expect(r.code).toBe(0);
+    for (let i = 0; i < 8; i++) expect(readFileSync(join(tmp, `u${i}`), "utf8")).toBe(`${i}\n`);
+    expect(reads).toBe(480);
+  }, TIMEOUT);
+
   test("32 mounts served by one process at once", async () => {
     const n = 32;
     const mnts = Array.from({ length: n }, (_, i) => mountAt(`m${i}`, new TreeFs(dir({ id: file(() => `mount ${i}\n`) }))).mnt);

@@ -3,7 +3,9 @@
  * and unmount. Many sessions share one event loop: the device is opened
  * O_NONBLOCK and read through `Bun.file(fd).stream()`, so waiting for
  * requests holds no thread, and each request runs as its own async task
- * (a slow handler delays only its own reply).
+ * (a slow handler delays only its own reply). The stream may hand over
+ * several requests in one chunk (measured: it reads again before
+ * delivering); splitRequests() cuts them apart by their headers.
  *
  *   kernel                               FuseSession
  *     |--- INIT ----------------------------->|  negotiate (dispatch.ts)
@@ -157,6 +159,9 @@ export class FuseSession {
           case "ENOENT": // the request we were about to read was interrupted
           case "EINTR":
           case "EAGAIN":
+          // The stream reads into what is left of its buffer; with many requests
+          // queued that can fall below the kernel's minimum. A fresh stream reads anew.
+          case "EINVAL":
             if (++restarts < 100 && !this.#closing) continue;
             end = { reason: "error", error: e };
             break;

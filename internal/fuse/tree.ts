@@ -260,7 +260,8 @@ export class TreeFs implements FileSystem {
     if (wantsWrite && !spec.write) throw new FuseError(ERRNO.EACCES!);
     const fh = this.#nextFh++;
     this.#files.set(fh, { node: n });
-    return { fh, openFlags: FOPEN.DIRECT_IO };
+    // NOFLUSH: close(2) need not wait for a FLUSH round trip; writes are applied as they come.
+    return { fh, openFlags: FOPEN.DIRECT_IO | FOPEN.NOFLUSH };
   }
 
   /** An open from before a restart: the kernel still has the fh, we no longer do. */

@@ -38,6 +38,8 @@ export interface ServerOptions {
   log?: FsLogger;
   /** How long a new mount may take to receive INIT; default 5000 ms. */
   initTimeoutMs?: number;
+  /** Log each FUSE request and reply at debug level. */
+  trace?: boolean;
 }
 
 interface Live {
@@ -166,7 +168,11 @@ export class SysboxFs {
   }
 
   #sessionOpts() {
-    return { ...(this.#opts.log ? { log: this.#opts.log } : {}), ...(this.#opts.fuseSys ? { sys: this.#opts.fuseSys } : {}) };
+    return {
+      ...(this.#opts.log ? { log: this.#opts.log } : {}),
+      ...(this.#opts.fuseSys ? { sys: this.#opts.fuseSys } : {}),
+      trace: this.#opts.trace === true,
+    };
   }
 
   #tree(rec: ContainerRecord): TreeFs {
