@@ -31,8 +31,13 @@ import { describeContainer, Registry, RegistrationError } from "./registry.ts";
 import { MountView } from "./view.ts";
 import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest } from "./wire.ts";
 
-/** A registration connection must deliver its request within this time. */
-export const REGISTRATION_TIMEOUT_MS = 5000;
+/**
+ * A registration connection must deliver its request within this time. The
+ * runtime connects before it starts the container's init, which registers
+ * only once its rootfs is built: on a busy host with many containers
+ * starting at once that takes seconds.
+ */
+export const REGISTRATION_TIMEOUT_MS = 60_000;
 
 /** Indexes into the shared counters (a BigInt64Array over a SharedArrayBuffer). */
 export const STAT = {
