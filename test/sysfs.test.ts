@@ -131,6 +131,7 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
       { source: `${m}/proc/cpuinfo`, destination: "/proc/cpuinfo" },
       { source: `${m}/proc/stat`, destination: "/proc/stat" },
       { source: `${m}/proc/sys`, destination: "/proc/sys" },
+      { source: `${m}/sys/kernel`, destination: "/sys/kernel" },
       { source: `${m}/sys/devices/virtual/dmi/id`, destination: "/sys/devices/virtual/dmi/id" },
     ]);
 
@@ -142,9 +143,13 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
       cat ${m}/sys/devices/virtual/dmi/id/product_uuid
       head -1 ${m}/proc/swaps
       stat -c '%u %a' ${m}/proc/sys/kernel/panic ${m}/proc/sys/kernel/randomize_va_space
+      cmp ${m}/sys/kernel/fscaps /sys/kernel/fscaps && echo "sys/kernel mirrors the host"
+      ls -d ${m}/sys/kernel/debug > /dev/null && echo "debug dir present"
     `);
     expect(r.err).toBe("");
-    const [ctrUp, hostUp, panic, pidMax, uuid, swaps, own1, own2] = r.out.trimEnd().split("\n");
+    const [ctrUp, hostUp, panic, pidMax, uuid, swaps, own1, own2, sysKernel, debugDir] = r.out.trimEnd().split("\n");
+    expect(sysKernel).toBe("sys/kernel mirrors the host");
+    expect(debugDir).toBe("debug dir present");
     const up = Number(ctrUp!.split(" ")[0]);
     // The init started ~1.2 s before registration; the host booted long before.
     expect(up).toBeGreaterThanOrEqual(1);

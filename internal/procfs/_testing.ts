@@ -12,6 +12,7 @@ interface FakeFile {
   mode?: number;
   uid?: number;
   gid?: number;
+  symlink?: boolean;
 }
 
 export interface FakeHost extends Host {
@@ -33,6 +34,7 @@ export function fakeHost(files: Record<string, string | FakeFile>): FakeHost {
       if (!f) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: "ENOENT" });
       return f.content;
     },
+    readBytes: (path) => new TextEncoder().encode(host.readFile(path)),
     writeFile(path, data) {
       const f = map.get(path);
       if (!f) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
@@ -41,7 +43,7 @@ export function fakeHost(files: Record<string, string | FakeFile>): FakeHost {
     },
     stat(path): HostStat | undefined {
       const f = map.get(path);
-      if (f) return { kind: "file", mode: f.mode ?? 0o644, uid: f.uid ?? 0, gid: f.gid ?? 0 };
+      if (f) return { kind: "file", mode: f.mode ?? 0o644, uid: f.uid ?? 0, gid: f.gid ?? 0, ...(f.symlink ? { symlink: true } : {}) };
       return isDir(path) ? { kind: "dir", mode: 0o555, uid: 0, gid: 0 } : undefined;
     },
     list(path) {

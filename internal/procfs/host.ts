@@ -13,6 +13,8 @@ export interface HostStat {
   mode: number;
   uid: number;
   gid: number;
+  /** A symbolic link (reported with kind "file"). */
+  symlink?: boolean;
 }
 
 export interface HostEntry {
@@ -23,6 +25,8 @@ export interface HostEntry {
 export interface Host {
   /** A host file's text; throws (code ENOENT, EACCES...) like node:fs. */
   readFile(path: string): string;
+  /** The same, as bytes (sysfs has binary files). */
+  readBytes(path: string): Uint8Array;
   writeFile(path: string, data: string): void;
   /** undefined when absent; symlinks and special files count as "file". */
   stat(path: string): HostStat | undefined;
@@ -51,11 +55,14 @@ export function parseUptime(text: string): { up: number; idle: number } {
 
 export const linuxHost: Host = {
   readFile: (path) => readFileSync(path, "utf8"),
+  readBytes: (path) => new Uint8Array(readFileSync(path)),
   writeFile: (path, data) => writeFileSync(path, data),
   stat(path) {
     try {
       const st = lstatSync(path);
-      return { kind: st.isDirectory() ? "dir" : "file", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+      const out: HostStat = { kind: st.isDirectory() ? "dir" : "file", mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+      if (st.isSymbolicLink()) out.symlink = true;
+      return out;
     } catch {
       return undefined;
     }

@@ -9,6 +9,7 @@
  *   proc/cpuinfo                 proc_cpuinfo.ts   (its cpuset and CPU quota)
  *   proc/stat                    proc_stat.ts      (its CPUs and CPU time)
  *   proc/sys/...                 proc_sys.ts (+ proc_sys_{kernel,vm,fs,net}.ts tables)
+ *   sys/kernel                   sys_kernel.ts
  *   sys/devices/virtual/dmi/id   sys_dmi.ts
  *
  * BINDS says where sysbox-runc mounts each part inside the container.
@@ -22,6 +23,7 @@ import { procSwaps } from "./proc_swaps.ts";
 import { procSysTree } from "./proc_sys.ts";
 import { procUptime } from "./proc_uptime.ts";
 import { sysDmiId } from "./sys_dmi.ts";
+import { sysKernel } from "./sys_kernel.ts";
 
 export * from "./container.ts";
 export * from "./host.ts";
@@ -49,6 +51,7 @@ export const BINDS: ReadonlyArray<{ source: string; destination: string }> = [
   { source: "proc/cpuinfo", destination: "/proc/cpuinfo" },
   { source: "proc/stat", destination: "/proc/stat" },
   { source: "proc/sys", destination: "/proc/sys" },
+  { source: "sys/kernel", destination: "/sys/kernel" },
   { source: "sys/devices/virtual/dmi/id", destination: "/sys/devices/virtual/dmi/id" },
 ];
 
@@ -67,7 +70,7 @@ export function containerTree(em: Emulation): DirSpec {
         },
         { mode: 0o555 },
       ),
-      sys: dir({ devices: dir({ virtual: dir({ dmi: dir({ id: sysDmiId(em) }) }) }) }, { mode: 0o555 }),
+      sys: dir({ kernel: sysKernel(em), devices: dir({ virtual: dir({ dmi: dir({ id: sysDmiId(em) }) }) }) }, { mode: 0o555 }),
     },
     { mode: 0o555 },
   );

@@ -236,6 +236,27 @@ describe("/proc/uptime, /proc/swaps, product_uuid", () => {
     expect(await s.attr("sys/devices/virtual/dmi/id/product_serial")).toMatchObject({ uid: 0, mode: 0o100400 });
   });
 
+  test("/sys/kernel mirrors the host read-only, with empty config/debug/tracing/security", async () => {
+    const h = fakeHost({
+      "/sys/kernel/address_bits": { content: "48\n", mode: 0o444 },
+      "/sys/kernel/profiling": { content: "0\n", mode: 0o644 },
+      "/sys/kernel/mm/transparent_hugepage/enabled": { content: "always [madvise] never\n", mode: 0o644 },
+      "/sys/kernel/slab/alias": { content: "", symlink: true },
+      "/sys/kernel/slab/real/order": { content: "3\n", mode: 0o444 },
+      "/sys/kernel/debug/tracing/trace": { content: "host trace\n", mode: 0o600 },
+    });
+    const s = served(emulation(h, passThrough()).em);
+    expect(await s.list("sys/kernel")).toEqual(["address_bits", "config", "debug", "mm", "profiling", "security", "slab", "tracing"]);
+    expect(await s.read("sys/kernel/mm/transparent_hugepage/enabled")).toBe("always [madvise] never\n");
+    expect(await s.attr("sys/kernel/profiling")).toMatchObject({ uid: 0, mode: 0o100644, size: 4096 });
+    expect(await errnoOfAsync(s.write("sys/kernel/profiling", "1"))).toBe(EACCES);
+    expect(await s.list("sys/kernel/slab")).toEqual(["real"]);
+    expect(await s.exists("sys/kernel/slab/alias")).toBe(false);
+    // Nothing of the host's debugfs shows through the emulated dir.
+    expect(await s.list("sys/kernel/debug")).toEqual([]);
+    expect(await s.attr("sys/kernel/debug")).toMatchObject({ uid: INFO.uidFirst, mode: 0o40700 });
+  });
+
   test("every BINDS source exists in the tree", async () => {
     const s = served(emulation(host(), passThrough()).em);
     for (const b of BINDS) expect(await s.exists(b.source)).toBe(true);
