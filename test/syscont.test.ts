@@ -275,4 +275,23 @@ describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires r
     expect(out).toMatch(/^MemTotal:\s+307200 kB/);
   });
 
+  test("sysbox-fs killed with SIGKILL and restarted: running containers' files work again", () => {
+    const n = name("fs-restart");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "300"]);
+    ok(["exec", n, "sh", "-c", "echo 5 > /proc/sys/kernel/panic"]);
+    const pid = Bun.spawnSync(["cat", "/run/sysbox/sysfs.pid"]).stdout.toString().trim();
+    process.kill(Number(pid), "SIGKILL");
+    for (let i = 0; i < 100 && Bun.spawnSync(["kill", "-0", pid]).exitCode === 0; i++) Bun.sleepSync(50);
+    const restart = Bun.spawnSync(["bash", "scripts/daemons.sh", "start"], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "pipe" });
+    expect(restart.exitCode).toBe(0);
+    let uptime = docker(["exec", n, "cat", "/proc/uptime"]);
+    for (let i = 0; i < 20 && uptime.code !== 0; i++) {
+      Bun.sleepSync(250);
+      uptime = docker(["exec", n, "cat", "/proc/uptime"]);
+    }
+    expect(uptime.code).toBe(0);
+    expect(Number(uptime.out.split(" ")[0])).toBeLessThan(120);
+    expect(ok(["exec", n, "cat", "/proc/sys/kernel/panic"]).trim()).toBe("5");
+  });
+
 });

@@ -130,8 +130,10 @@ export function connectInterceptor(runDir: string = DEFAULT_RUN_DIR): number {
 
 export interface NotifyMeta {
   containerId: string;
-  /** The init's mount ids (initialMounts()); leave out for a process exec'd into a running container. */
+  /** The process's mount ids (initialMounts()): the init's, or an exec'd process's as a fallback. */
   mounts?: RegisterMounts;
+  /** A process exec'd into a running container (its mounts count only if sysbox-fs lost the init's). */
+  exec?: boolean;
 }
 
 export interface SendOptions {
@@ -145,9 +147,9 @@ export interface SendOptions {
  * registration, closes the socket, or does not answer in time.
  */
 export function sendNotifyFd(sockFd: number, notifyFd: number, meta: NotifyMeta, opts: SendOptions = {}): void {
-  const frame = encodeRequest(meta.mounts
+  const frame = encodeRequest(meta.mounts && !meta.exec
     ? { v: 1, kind: "init", containerId: meta.containerId, mounts: meta.mounts }
-    : { v: 1, kind: "exec", containerId: meta.containerId });
+    : { v: 1, kind: "exec", containerId: meta.containerId, ...(meta.mounts ? { mounts: meta.mounts } : {}) });
   // The fd rides on the first sendmsg; a short write's rest goes without it.
   for (let off = sendFds(sockFd, [notifyFd], frame); off < frame.length; ) off += send(sockFd, frame.subarray(off));
   const reply = readReply(sockFd, opts.timeoutMs ?? 10_000);

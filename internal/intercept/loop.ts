@@ -237,9 +237,12 @@ export class NotifyLoop {
     const fd = c.fds[0]!;
     const link = readlinkSync(`/proc/self/fd/${fd}`);
     if (link !== "anon_inode:seccomp notify") throw new RegistrationError(`the fd sent is not a seccomp listener (${link})`);
-    if (req.kind === "init") {
+    // An exec into a container this process does not know (sysbox-fs restarted
+    // since its init registered) starts it afresh from the exec'd process's view.
+    const fresh = req.kind === "exec" && req.mounts !== undefined && !this.#registry.container(req.containerId);
+    if (req.kind === "init" || fresh) {
       const view = MountView.parse(readFileSync(`/proc/${pid}/mountinfo`, "utf8"));
-      const mounts = describeContainer(req.containerId, view, { mounts: req.mounts, mountNs: namespaceId(`/proc/${pid}/ns/mnt`) });
+      const mounts = describeContainer(req.containerId, view, { mounts: req.mounts!, mountNs: namespaceId(`/proc/${pid}/ns/mnt`) });
       this.#registry.add({ fd, containerId: req.containerId, pid, kind: "init" }, mounts);
     } else {
       this.#registry.add({ fd, containerId: req.containerId, pid, kind: "exec" });

@@ -16,7 +16,8 @@
  *        |                    close(sock), execve(user process)
  *
  * request  {v: 1, kind: "init", containerId, mounts: {root, proc?, sys?, readonly: [id...]}}
- *        | {v: 1, kind: "exec", containerId}          (a process exec'd into a registered container)
+ *        | {v: 1, kind: "exec", containerId, mounts?}  (a process exec'd into a container; its mounts
+ *                                                      stand in for the init's after a sysbox-fs restart)
  * reply    "ack" | {error: "<why the registration was refused>"}
  *
  * Mount ids are field 1 of the init's /proc/self/mountinfo, taken right
@@ -47,7 +48,7 @@ export const RegisterMountsSchema = v.object({
 
 export const RegisterRequestSchema = v.variant("kind", [
   v.object({ v: v.literal(1), kind: v.literal("init"), containerId: ContainerId, mounts: RegisterMountsSchema }),
-  v.object({ v: v.literal(1), kind: v.literal("exec"), containerId: ContainerId }),
+  v.object({ v: v.literal(1), kind: v.literal("exec"), containerId: ContainerId, mounts: v.optional(RegisterMountsSchema) }),
 ]);
 
 export type RegisterMounts = v.InferOutput<typeof RegisterMountsSchema>;

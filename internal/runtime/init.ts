@@ -152,7 +152,7 @@ function interceptor(fd: number, id: string, init: boolean): { intercept?: () =>
       const { installNotifyFilter, sendNotifyFd, initialMounts, closeQuietly } = require("../intercept/client.ts") as typeof import("../intercept/client.ts");
       const listener = installNotifyFilter();
       try {
-        sendNotifyFd(fd, listener, init ? { containerId: id, mounts: initialMounts() } : { containerId: id });
+        sendNotifyFd(fd, listener, { containerId: id, mounts: initialMounts(), exec: !init });
       } finally {
         closeQuietly(listener);
         closeQuietly(fd);
