@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectDaemon, waitForSocket } from "../internal/ipc/mod.ts";
 import { MNT } from "../internal/sys/flags.ts";
+import { close, open, O_FLAGS } from "../internal/sys/fs.ts";
 import { umount2 } from "../internal/sys/mount.ts";
 import { loadState, registerWithFs, STATE_FILE, unregisterFromFs, type FsContainer } from "../internal/sysboxfs/mod.ts";
 
@@ -249,6 +250,23 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
     expect(existsSync(a.mountpoint)).toBe(false);
     expect((await sh(`cat ${b.mountpoint}/proc/swaps`)).code).toBe(0);
     expect(loadState(join(runDir, STATE_FILE)).containers.map((c) => c.id)).toEqual(["ctr-stays"]);
+  }, TIMEOUT);
+
+  test("a restart stops its own keepers that no saved container owns, and only those", async () => {
+    const fd = open("/dev/fuse", O_FLAGS.RDWR | O_FLAGS.CLOEXEC);
+    const stateFile = join(runDir, STATE_FILE);
+    const keeper = (owner: string) =>
+      Bun.spawn(["sleep", "1000"], { stdio: ["ignore", "ignore", "ignore", fd], argv0: `sysbox-fs-keeper ${mountRoot}/ghost ${owner}` });
+    // As if a run died after starting a keeper but before saving it; and one of another daemon.
+    const ours = keeper(stateFile);
+    const theirs = keeper(join(dir, "other-run", STATE_FILE));
+    inits.push(ours, theirs);
+    close(fd);
+    for (let i = 0; i < 200 && !existsSync(`/proc/${theirs.pid}/fd/3`); i++) await Bun.sleep(5);
+    await startFs();
+    expect(await Promise.race([ours.exited, Bun.sleep(5000).then(() => "still running")])).not.toBe("still running");
+    expect(theirs.exitCode).toBeNull();
+    expect(readFileSync(logFile, "utf8")).toContain(`stopping keeper ${ours.pid} of ${mountRoot}/ghost`);
   }, TIMEOUT);
 
   test("namespaced entries follow the reader's own namespaces", async () => {

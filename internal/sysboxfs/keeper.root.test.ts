@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readlinkSync } from "node:fs";
 import { close, open, O_FLAGS } from "../sys/fs.ts";
-import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, stopKeeper, type KeeperRecord } from "./keeper.ts";
+import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "./keeper.ts";
 
 const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
 
@@ -13,13 +13,18 @@ describe.skipIf(!canFuse)("keepers [requires root and /dev/fuse]", () => {
 
   test("a keeper holds the fd; pidfd_getfd takes it back; stop ends it", async () => {
     const fd = open("/dev/fuse", O_FLAGS.RDWR | O_FLAGS.NONBLOCK | O_FLAGS.CLOEXEC);
-    const k = await spawnKeeper(fd);
+    const owner = { mountpoint: "/var/lib/sysboxfs-test/abc", stateFile: `/run/test-${process.pid}/fs-state.json` };
+    const k = await spawnKeeper(fd, owner);
     started.push(k);
     close(fd);
     expect(k.startTime).toBe(processStartTime(k.pid)!);
     expect(keeperAlive(k)).toBe(true);
     expect(readlinkSync(`/proc/${k.pid}/fd/3`)).toBe("/dev/fuse");
-    expect(readFileSyncSafe(`/proc/${k.pid}/cmdline`)).toBe("sysbox-fs-keeper\0infinity\0");
+    expect(readFileSyncSafe(`/proc/${k.pid}/cmdline`)).toBe(`sysbox-fs-keeper ${owner.mountpoint} ${owner.stateFile}\0infinity\0`);
+    // Found by its state file when that file does not name it; not when it does, nor by another daemon.
+    expect(strayKeepers(owner.stateFile, new Set())).toEqual([{ ...k, mountpoint: owner.mountpoint }]);
+    expect(strayKeepers(owner.stateFile, new Set([k.pid]))).toEqual([]);
+    expect(strayKeepers("/run/sysbox/fs-state.json", new Set())).toEqual([]);
 
     const back = reclaimFd(k);
     expect(back).toBeNumber();
@@ -42,7 +47,7 @@ describe.skipIf(!canFuse)("keepers [requires root and /dev/fuse]", () => {
   test("a keeper that cannot hold the fd is an error", async () => {
     const fd = open("/dev/fuse", O_FLAGS.RDWR | O_FLAGS.CLOEXEC);
     try {
-      await expect(spawnKeeper(fd, { command: ["true"] })).rejects.toThrow("did not come up holding /dev/fuse");
+      await expect(spawnKeeper(fd, { mountpoint: "/x", stateFile: "/y" }, { command: ["true"] })).rejects.toThrow("did not come up holding /dev/fuse");
     } finally {
       close(fd);
     }

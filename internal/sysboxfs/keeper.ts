@@ -19,7 +19,7 @@
  * is never mistaken for it. Under systemd, the unit needs KillMode=process
  * (or the keepers moved out of its cgroup) for them to survive a restart.
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { close } from "../sys/fs.ts";
 import { pidfdGetfd, pidfdOpen } from "../sys/proc.ts";
 import { CLK_TCK, parseStatStartTime } from "../procfs/host.ts";
@@ -36,9 +36,13 @@ export interface KeeperRecord {
 export interface KeeperOptions {
   /** The program a keeper runs; it must keep inherited fds and live forever. Default `sleep infinity`. */
   command?: readonly string[];
-  /** argv[0] the keeper shows in ps; default "sysbox-fs-keeper". */
-  argv0?: string;
 }
+
+/**
+ * argv[0] of a keeper: `sysbox-fs-keeper <mountpoint> <state file>`, so a
+ * restart can find its own keepers that the state file does not mention.
+ */
+export const KEEPER_NAME = "sysbox-fs-keeper";
 
 const DEFAULT_COMMAND = ["sleep", "infinity"] as const;
 
@@ -55,13 +59,23 @@ export function startTimeSeconds(ticks: string): number {
   return Number(ticks) / CLK_TCK;
 }
 
-/** Starts a keeper holding a copy of `fd`; it outlives this process. */
-export async function spawnKeeper(fd: number, opts: KeeperOptions = {}): Promise<KeeperRecord> {
+/** Whose keeper a process is: the mount it keeps and the state file of the sysbox-fs that started it. */
+export interface KeeperOwner {
+  mountpoint: string;
+  stateFile: string;
+}
+
+/**
+ * Starts a keeper holding a copy of `fd` (the FUSE device of
+ * `owner.mountpoint`); it outlives this process.
+ */
+export async function spawnKeeper(fd: number, owner: KeeperOwner, opts: KeeperOptions = {}): Promise<KeeperRecord> {
   const cmd = [...(opts.command ?? DEFAULT_COMMAND)];
   const child = Bun.spawn(cmd, {
     stdio: ["ignore", "ignore", "ignore", fd],
     detached: true,
-    argv0: opts.argv0 ?? "sysbox-fs-keeper",
+    // ps: "sysbox-fs-keeper /var/lib/sysboxfs/<id> /run/sysbox/fs-state.json infinity".
+    argv0: `${KEEPER_NAME} ${owner.mountpoint} ${owner.stateFile}`,
   });
   child.unref();
   for (let i = 0; i < 200; i++) {
@@ -124,4 +138,34 @@ export function stopKeeper(k: KeeperRecord): void {
   } catch {
     // Gone already.
   }
+}
+
+/**
+ * Keepers started for `stateFile` whose pids are not in `known`: left by a
+ * run that died between starting a keeper and saving it. Each is checked to
+ * hold /dev/fuse.
+ */
+export function strayKeepers(stateFile: string, known: ReadonlySet<number>): Array<KeeperRecord & { mountpoint: string }> {
+  const out: Array<KeeperRecord & { mountpoint: string }> = [];
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const name of pids) {
+    const pid = Number(name);
+    if (known.has(pid) || pid === process.pid) continue;
+    let argv0: string;
+    try {
+      argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    } catch {
+      continue;
+    }
+    const [tag, mountpoint, file, ...rest] = argv0.split(" ");
+    if (tag !== KEEPER_NAME || file !== stateFile || rest.length || !mountpoint) continue;
+    const startTime = processStartTime(pid);
+    if (startTime !== undefined && holdsFuse(pid)) out.push({ pid, startTime, mountpoint });
+  }
+  return out;
 }

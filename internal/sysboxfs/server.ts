@@ -11,7 +11,7 @@ import { RequestError, type RequestBody, type ResponseInput } from "../ipc/messa
 import { BINDS, containerTree, linuxHost, nsenterPassThrough, type Emulation, type Host, type PassThrough } from "../procfs/mod.ts";
 import { MNT } from "../sys/flags.ts";
 import { umount2 } from "../sys/mount.ts";
-import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, startTimeSeconds, stopKeeper, type KeeperOptions } from "./keeper.ts";
+import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, startTimeSeconds, stopKeeper, strayKeepers, type KeeperOptions } from "./keeper.ts";
 import {
   loadState, negotiatedFromRecord, negotiatedToRecord, saveState, StateError, STATE_VERSION, type ContainerRecord,
 } from "./state.ts";
@@ -112,8 +112,34 @@ export class SysboxFs {
           this.#cleanup(rec);
         }
       }
+      this.#sweepStrays();
       this.#save();
     });
+  }
+
+  /**
+   * What a run that died mid-registration may have left: its keepers that
+   * no saved container owns, and their mounts. Mounts are never probed (a
+   * stat of one nobody serves would wait forever).
+   */
+  #sweepStrays(): void {
+    const known = new Set([...this.#live.values()].flatMap((l) => (l.rec.keeper ? [l.rec.keeper.pid] : [])));
+    const owned = new Set([...this.#live.values()].map((l) => l.rec.mountpoint));
+    for (const k of strayKeepers(this.#opts.stateFile, known)) {
+      this.#opts.log?.info(`stopping keeper ${k.pid} of ${k.mountpoint}: no saved container owns it`);
+      stopKeeper(k);
+      if (!owned.has(k.mountpoint)) this.#removeMountpoint(k.mountpoint);
+    }
+  }
+
+  /** Best effort: nothing mounted at `path` and no `path`. */
+  #removeMountpoint(path: string): void {
+    this.#lazyUnmount(path);
+    try {
+      rmdirSync(path);
+    } catch (e) {
+      if (errCode(e) !== "ENOENT") this.#opts.log?.warn(`removing ${path}: ${(e as Error).message}`);
+    }
   }
 
   async #restore(rec: ContainerRecord): Promise<void> {
@@ -145,7 +171,7 @@ export class SysboxFs {
     const live = this.#serve(rec, session);
     try {
       rec.fuse = negotiatedToRecord(await this.#ready(session));
-      if (this.#keepers) rec.keeper = await spawnKeeper(session.fd, this.#opts.keeper);
+      if (this.#keepers) rec.keeper = await spawnKeeper(session.fd, { mountpoint: rec.mountpoint, stateFile: this.#opts.stateFile }, this.#opts.keeper);
     } catch (e) {
       live.closing = true;
       this.#live.delete(rec.id);
@@ -259,7 +285,11 @@ export class SysboxFs {
   unregister(body: RequestBody<"fsUnregister">): Promise<ResponseInput<"fsUnregister">> {
     return this.#serial(async () => {
       const live = this.#live.get(body.id);
-      if (!live) return { result: "unknown" as const };
+      if (!live) {
+        // A mount left by a run that died while registering this id.
+        this.#removeMountpoint(join(this.#opts.mountRoot, body.id));
+        return { result: "unknown" as const };
+      }
       await this.#teardown(live);
       this.#save();
       this.#opts.log?.info(`container ${body.id}: unregistered`);
@@ -277,12 +307,7 @@ export class SysboxFs {
   /** Best effort: nothing of `rec` stays on the host. */
   #cleanup(rec: ContainerRecord): void {
     if (rec.keeper) stopKeeper(rec.keeper);
-    this.#lazyUnmount(rec.mountpoint);
-    try {
-      rmdirSync(rec.mountpoint);
-    } catch (e) {
-      if (errCode(e) !== "ENOENT") this.#opts.log?.warn(`container ${rec.id}: removing ${rec.mountpoint}: ${(e as Error).message}`);
-    }
+    this.#removeMountpoint(rec.mountpoint);
   }
 
   #lazyUnmount(path: string): void {
