@@ -270,9 +270,11 @@ describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires r
     expect(Bun.spawnSync(["cat", "/proc/sys/kernel/panic"]).stdout.toString().trim()).toBe(host);
   });
 
-  test("/proc/meminfo shows the container's memory limit", () => {
+  test("/proc/meminfo shows the container's memory limit; free and nproc agree with --memory and --cpuset-cpus", () => {
     const out = ok(["run", RT, "--rm", "--memory", "300m", IMAGE, "head", "-1", "/proc/meminfo"]);
     expect(out).toMatch(/^MemTotal:\s+307200 kB/);
+    const free = ok(["run", RT, "--rm", "--memory", "512m", "--cpuset-cpus", "0", SYSCONT, "sh", "-c", "free -m | awk '/^Mem:/ {print $2}'; nproc; grep -c ^processor /proc/cpuinfo"]);
+    expect(free.trim().split("\n")).toEqual(["512", "1", "1"]);
   });
 
   test("sysbox-fs killed with SIGKILL and restarted: running containers' files work again", () => {
