@@ -56,8 +56,28 @@ export function updateContainer(root: string, id: string, flags: Record<string, 
   set("cpu", "mems", flags["cpuset-mems"] as string | undefined);
   set("pids", "limit", num("pids-limit"));
   set("blockIO", "weight", num("blkio-weight"));
-  const r = applyResources(cgroupOrThrow(st), res as never);
-  for (const w of r.warnings ?? []) log.warn(w);
+  const cg = cgroupOrThrow(st);
+  const cpuset = res.cpu && (res.cpu.cpus !== undefined || res.cpu.mems !== undefined)
+    ? { cpu: { ...(res.cpu.cpus !== undefined ? { cpus: res.cpu.cpus } : {}), ...(res.cpu.mems !== undefined ? { mems: res.cpu.mems } : {}) } }
+    : undefined;
+  const child = cpuset && cg.layout.mode !== "v2" && st.procsCgroupPath && st.procsCgroupPath !== st.cgroupPath
+    ? reopenCgroup(st.procsCgroupPath)
+    : undefined;
+  if (!child || !cpuset) {
+    for (const w of applyResources(cg, res as never).warnings ?? []) log.warn(w);
+    return;
+  }
+  // v1 keeps a child's cpuset within its parent's (EBUSY/EINVAL otherwise), and
+  // the processes live in the delegated child: shrinking goes child first,
+  // growing parent first; the child follows the parent either way.
+  try {
+    applyResources(child, cpuset as never);
+  } catch {
+    for (const w of applyResources(cg, res as never).warnings ?? []) log.warn(w);
+    applyResources(child, cpuset as never);
+    return;
+  }
+  for (const w of applyResources(cg, res as never).warnings ?? []) log.warn(w);
 }
 
 export async function containerEvents(root: string, id: string, once: boolean, interval: string): Promise<number> {
