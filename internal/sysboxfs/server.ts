@@ -93,7 +93,9 @@ export class SysboxFs {
   /** Loads the state file and serves every container whose init still runs. */
   open(): Promise<void> {
     return this.#serial(async () => {
-      mkdirSync(this.#opts.mountRoot, { recursive: true, mode: 0o700 });
+      // 0711: container roots reach their own mounts through it (sysbox-runc binds from
+      // there inside the container's mount namespace) but cannot list the others.
+      mkdirSync(this.#opts.mountRoot, { recursive: true, mode: 0o711 });
       let records: ContainerRecord[];
       try {
         records = loadState(this.#opts.stateFile).containers;
