@@ -211,11 +211,13 @@ describe.skipIf(!hasDocker)("systemd as the container's init [requires root, doc
 });
 
 describe.skipIf(!hasDocker)("inner images survive commit and restart [requires root, dockerd with sysbox-runc]", () => {
-  /** Starts the inner dockerd (a committed image may carry the old pid file) and waits for it. */
+  /** Starts the inner dockerd (a committed image carries the old one's pid files) and waits for it. */
   function startInnerDockerd(n: string): void {
-    ok(["exec", n, "rm", "-f", "/var/run/docker.pid"]);
+    ok(["exec", n, "rm", "-rf", "/var/run/docker.pid", "/var/run/docker"]);
     ok(["exec", "-d", n, "sh", "-c", "dockerd > /var/log/dockerd.log 2>&1"]);
-    for (let i = 0; i < 60 && docker(["exec", n, "docker", "info"]).code !== 0; i++) Bun.sleepSync(500);
+    for (let i = 0; i < 240 && docker(["exec", n, "docker", "info"]).code !== 0; i++) Bun.sleepSync(500);
+    const log = docker(["exec", n, "tail", "-5", "/var/log/dockerd.log"]).out;
+    if (docker(["exec", n, "docker", "info"]).code !== 0) throw new Error(`inner dockerd in ${n} did not start: ${log}`);
   }
 
   test("docker commit of a system container keeps its inner images; stop/start keeps them too", () => {
