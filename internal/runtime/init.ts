@@ -96,16 +96,18 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
     optionalBinds: m.fsBinds ?? [],
     userns: m.userns,
     beforePivot: () => runHooks("createContainer", spec.hooks?.createContainer, hookState(spec, "created")),
-    afterPivot: () => {
-      if (spec.hostname) sethostname(spec.hostname);
-      if (spec.domainname) setdomainname(spec.domainname);
+    beforeFsBinds: (procDir) => {
       for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
         try {
-          writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+          writeFileSync(`${procDir}/sys/${key.replace(/\./g, "/")}`, value);
         } catch (e) {
           throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${(e as NodeJS.ErrnoException).code ?? e}`);
         }
       }
+    },
+    afterPivot: () => {
+      if (spec.hostname) sethostname(spec.hostname);
+      if (spec.domainname) setdomainname(spec.domainname);
     },
   });
   const proc = spec.process;

@@ -63,7 +63,13 @@ export interface RootfsPlan {
   optionalBinds?: Array<{ source: string; destination: string }>;
   /** Called between mounts and pivot_root (createContainer hooks). */
   beforePivot?: () => void;
-  /** Called after pivot_root while /proc/sys is still writable (sysctls, hostname). */
+  /**
+   * Called with the container's /proc mounted at `<rootfs>/proc` but before
+   * sysbox-fs's files cover it: sysctls Docker allows are all per namespace,
+   * so the kernel's own files take them, without a trip through FUSE.
+   */
+  beforeFsBinds?: (procDir: string) => void;
+  /** Called after pivot_root (hostname). */
   afterPivot?: () => void;
 }
 
@@ -256,6 +262,7 @@ export function setupRootfs(plan: RootfsPlan): void {
   mount(null, "/", null, MS.SLAVE | MS.REC);
   mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC);
   for (const m of plan.mounts) mountOne(plan, m);
+  plan.beforeFsBinds?.(secureJoin(plan.rootfs, "/proc"));
   for (const b of plan.optionalBinds ?? []) {
     const target = secureJoin(plan.rootfs, b.destination);
     if (existsSync(target) && existsSync(b.source)) mount(b.source, target, null, MS.BIND);
