@@ -17,8 +17,9 @@
  *     }]                                               optional: what INIT settled, to resume the connection
  *   }
  */
-import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
+import { writeFileAtomic } from "../daemon/statefile.ts";
 import { issuesText } from "../ipc/messages.ts";
 import type { Negotiated } from "../fuse/dispatch.ts";
 
@@ -72,19 +73,9 @@ export function loadState(path: string): FsState {
   return r.output;
 }
 
-/** Writes `state` through `path.tmp`, fsynced, then renamed over: readers see old or new, never a mix. */
+/** Written crash-safe: readers see the old state or the new, never a mix. */
 export function saveState(path: string, state: FsState): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-  try {
-    const bytes = Buffer.from(`${JSON.stringify(state, null, 2)}\n`);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 export function negotiatedToRecord(n: Negotiated): NonNullable<ContainerRecord["fuse"]> {

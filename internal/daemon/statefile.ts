@@ -3,8 +3,8 @@
  * never a mix. The data is fsynced before the rename, so even a host crash
  * cannot leave a torn file; the rename itself is not (a directory fsync costs
  * as much again on every request), so a host crash may bring back the
- * previous version, which the manager tolerates: every container is gone
- * after a reboot, and dirs are found again by path.
+ * previous version, which the daemons tolerate: every container is gone
+ * after a reboot, and their state is rebuilt from what still exists.
  */
 import { closeSync, constants, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 
