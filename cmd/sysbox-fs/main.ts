@@ -5,11 +5,10 @@
  * serve <run-dir>/sysfs.sock until SIGTERM/SIGINT.
  */
 import { join } from "node:path";
-import { startDaemon, untilSignal, parseDaemonFlags, usageText, UsageError, type DaemonFlags, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { startDaemon, untilSignal, parseDaemonCli, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { startInterceptServer } from "../../internal/intercept/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_MOUNT_ROOT, fsHandlers, STATE_FILE, SysboxFs } from "../../internal/sysboxfs/mod.ts";
-import { versionText } from "../../internal/version/mod.ts";
 
 const NAME = "sysbox-fs";
 const DESCRIPTION = "The Sysbox filesystem daemon: serves sysbox-runc on <run-dir>/sysfs.sock.";
@@ -20,22 +19,8 @@ const FLAGS: readonly FlagSpec[] = [
 ];
 
 async function main(argv: string[]): Promise<number> {
-  let flags: DaemonFlags;
-  try {
-    flags = parseDaemonFlags(argv, { extra: FLAGS });
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`${NAME}: ${e.message}\nRun '${NAME} --help' for usage.\n`);
-    return 2;
-  }
-  if (flags.help) {
-    process.stdout.write(usageText(NAME, DESCRIPTION, { extra: FLAGS }));
-    return 0;
-  }
-  if (flags.version) {
-    process.stdout.write(versionText(NAME));
-    return 0;
-  }
+  const flags = parseDaemonCli(argv, { name: NAME, description: DESCRIPTION, extra: FLAGS });
+  if (typeof flags === "number") return flags;
 
   const log = setupLogging({ ...(flags.log ? { file: flags.log } : {}), format: flags.logFormat, level: flags.logLevel });
   const fs = new SysboxFs({

@@ -4,10 +4,9 @@
  * let internal/mgr set up the host (sysbox user, subuid/subgid range, data
  * root, saved state), then serve <run-dir>/sysmgr.sock until SIGTERM/SIGINT.
  */
-import { startDaemon, untilSignal, parseDaemonFlags, usageText, UsageError, type DaemonFlags, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { startDaemon, untilSignal, parseDaemonCli, UsageError, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_DATA_ROOT, Manager, mgrHandlers } from "../../internal/mgr/mod.ts";
-import { versionText } from "../../internal/version/mod.ts";
 
 const NAME = "sysbox-mgr";
 const DESCRIPTION = "The Sysbox manager daemon: serves sysbox-runc on <run-dir>/sysmgr.sock.";
@@ -19,27 +18,17 @@ const FLAGS: readonly FlagSpec[] = [
 ];
 
 async function main(argv: string[]): Promise<number> {
-  let flags: DaemonFlags;
-  let reclaimSeconds: number;
-  try {
-    flags = parseDaemonFlags(argv, { extra: FLAGS });
-    reclaimSeconds = Number(flags.values["reclaim-interval"]);
-    if (!Number.isFinite(reclaimSeconds) || reclaimSeconds < 0) {
-      throw new UsageError(`invalid value ${JSON.stringify(flags.values["reclaim-interval"])} for --reclaim-interval: expected seconds >= 0`);
-    }
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`${NAME}: ${e.message}\nRun '${NAME} --help' for usage.\n`);
-    return 2;
-  }
-  if (flags.help) {
-    process.stdout.write(usageText(NAME, DESCRIPTION, { extra: FLAGS }));
-    return 0;
-  }
-  if (flags.version) {
-    process.stdout.write(versionText(NAME));
-    return 0;
-  }
+  const flags = parseDaemonCli(argv, {
+    name: NAME, description: DESCRIPTION, extra: FLAGS,
+    check: (f) => {
+      const n = Number(f.values["reclaim-interval"]);
+      if (!Number.isFinite(n) || n < 0) {
+        throw new UsageError(`invalid value ${JSON.stringify(f.values["reclaim-interval"])} for --reclaim-interval: expected seconds >= 0`);
+      }
+    },
+  });
+  if (typeof flags === "number") return flags;
+  const reclaimSeconds = Number(flags.values["reclaim-interval"]);
 
   const log = setupLogging({ ...(flags.log ? { file: flags.log } : {}), format: flags.logFormat, level: flags.logLevel });
   const mgr = new Manager({
@@ -48,6 +37,9 @@ async function main(argv: string[]): Promise<number> {
     reclaimIntervalMs: reclaimSeconds * 1000,
     logger: log,
   });
+  // Handlers first: the socket is served before startDaemon returns, so a
+  // client may already be asking us to stop.
+  const signalled = untilSignal();
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon("mgr", { runDir: flags.runDir, handlers: mgrHandlers(mgr, NAME), logger: log, setup: () => mgr.open() });
@@ -56,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}`);
-  const sig = await untilSignal();
+  const sig = await signalled;
   log.info(`${NAME}: received ${sig}, shutting down`);
   mgr.close();
   try {
