@@ -4,7 +4,7 @@
  * init. Needs root, dockerd with the sysbox-runc runtime, and the local images.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const IMAGE = "sysbox-test/debian:bookworm";
@@ -298,4 +298,51 @@ describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires r
     expect(ok(["exec", n, "cat", "/proc/sys/kernel/panic"]).trim()).toBe("5");
   });
 
+});
+
+describe.skipIf(!hasDocker)("docker build with sysbox-runc as Docker's default runtime [requires root, dockerd with sysbox-runc]", () => {
+  const DAEMON_JSON = "/etc/docker/daemon.json";
+
+  /** Sets Docker's default runtime and reloads dockerd (SIGHUP), keeping the user's other keys. */
+  function setDefaultRuntime(runtime: string | undefined, original: string): void {
+    const cfg = JSON.parse(original) as Record<string, unknown>;
+    // dockerd keeps its current default when the key disappears: name runc explicitly first.
+    writeFileSync(DAEMON_JSON, JSON.stringify({ ...cfg, "default-runtime": runtime ?? "runc" }, null, 2));
+    const pid = Bun.spawnSync(["pidof", "dockerd"]).stdout.toString().trim().split(" ")[0];
+    process.kill(Number(pid), "SIGHUP");
+    for (let i = 0; i < 50 && !ok(["info", "--format", "{{.DefaultRuntime}}"]).includes(runtime ?? "runc"); i++) Bun.sleepSync(100);
+    if (runtime === undefined) writeFileSync(DAEMON_JSON, original);
+  }
+
+  test("a RUN step that starts dockerd and loads an image bakes that inner image into the built image", () => {
+    const ctx = mkdtempSync("/var/tmp/sysbox-build-");
+    const tag = `sysbox-test/prebaked-${process.pid}`;
+    const original = readFileSync(DAEMON_JSON, "utf8");
+    try {
+      writeFileSync(join(ctx, "inner.tar"), Bun.spawnSync(["docker", "save", IMAGE]).stdout);
+      writeFileSync(join(ctx, "Dockerfile"), [
+        `FROM ${SYSCONT}`,
+        "COPY inner.tar /tmp/inner.tar",
+        "RUN (dockerd > /var/log/dockerd-build.log 2>&1 &) ; for i in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; " +
+          "docker load -i /tmp/inner.tar && rm /tmp/inner.tar && kill $(cat /var/run/docker.pid) && sleep 3; rm -rf /var/run/docker.pid /var/run/docker",
+        "",
+      ].join("\n"));
+      setDefaultRuntime("sysbox-runc", original);
+      const build = Bun.spawnSync(["docker", "build", "-q", "-t", tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, stdout: "pipe", stderr: "pipe" });
+      setDefaultRuntime(undefined, original);
+      expect(build.exitCode).toBe(0);
+
+      const n = name("prebaked");
+      ok(["run", RT, "-d", "--name", n, tag, "sleep", "infinity"]);
+      ok(["exec", "-d", n, "sh", "-c", "dockerd > /var/log/dockerd.log 2>&1"]);
+      for (let i = 0; i < 240 && docker(["exec", n, "docker", "info"]).code !== 0; i++) Bun.sleepSync(500);
+      expect(ok(["exec", n, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}"])).toContain(IMAGE);
+      expect(ok(["exec", n, "docker", "run", "--rm", IMAGE, "echo", "ok"]).trim()).toBe("ok");
+    } finally {
+      if (readFileSync(DAEMON_JSON, "utf8") !== original) setDefaultRuntime(undefined, original);
+      docker(["rm", "-f", ...names.filter((x) => x.startsWith("prebaked"))]);
+      docker(["rmi", "-f", tag]);
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
