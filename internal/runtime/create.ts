@@ -145,7 +145,7 @@ async function doCreate(
     join: joinFds,
     execFd,
     argv: [...self.argv, "init"],
-    env: [`_SYSBOX_LOG_LEVEL=${log.level}`],
+    env: [],
     setIds: userns,
     setsid: false,
     stdioFd: nullFd,

@@ -7,13 +7,15 @@
  */
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { sendHello } from "../sys/nsexec.ts";
-import { open, close, write, setCloexec, closeRange, dup3, chdir, umask, O_FLAGS, CLOSE_RANGE } from "../sys/fs.ts";
+import { open, close, write, setCloexec, dup3, O_FLAGS } from "../sys/fs.ts";
 import { sendSync, recvSync, type SyncMessage } from "./sync.ts";
 import { setupRootfs, type CgroupMountInfo } from "./rootfs.ts";
 import { runHooks } from "./hooks.ts";
 import { execProcess, finalizeProcess, lookPath, prepareProcess, type ProcessSpec } from "./process.ts";
 import type { Spec } from "./spec.ts";
 import { sethostname, setdomainname, setsid } from "../sys/proc.ts";
+import { mount } from "../sys/mount.ts";
+import { MS } from "../sys/flags.ts";
 
 interface CreateMsg {
   t: "create";
@@ -178,8 +180,6 @@ function setupConsole(consoleFd: number, ctty: boolean): void {
   if (pty.slave > 2) close(pty.slave);
   // /dev/console, when present as a mount point, shows the same pty (runc binds it).
   if (existsSync("/dev/console") && statSync("/dev/console").isFile()) {
-    require("../sys/mount.ts").mount(pty.slavePath, "/dev/console", null, 0x1000);
+    mount(pty.slavePath, "/dev/console", null, MS.BIND);
   }
 }
-
-void closeRange; void CLOSE_RANGE; void chdir; void umask;
