@@ -323,14 +323,15 @@ describe.skipIf(!hasDocker)("docker build with sysbox-runc as Docker's default r
       writeFileSync(join(ctx, "Dockerfile"), [
         `FROM ${SYSCONT}`,
         "COPY inner.tar /tmp/inner.tar",
-        "RUN (dockerd > /var/log/dockerd-build.log 2>&1 &) ; for i in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; " +
-          "docker load -i /tmp/inner.tar && rm /tmp/inner.tar && kill $(cat /var/run/docker.pid) && sleep 3; rm -rf /var/run/docker.pid /var/run/docker",
+        "RUN (dockerd > /var/log/dockerd-build.log 2>&1 &) ; for i in $(seq 1 180); do docker info >/dev/null 2>&1 && break; sleep 1; done; " +
+          "docker load -i /tmp/inner.tar || { tail /var/log/dockerd-build.log; exit 1; }; rm /tmp/inner.tar; kill $(cat /var/run/docker.pid); sleep 3; rm -rf /var/run/docker.pid /var/run/docker",
         "",
       ].join("\n"));
       setDefaultRuntime("sysbox-runc", original);
-      const build = Bun.spawnSync(["docker", "build", "-q", "-t", tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, stdout: "pipe", stderr: "pipe" });
+      const build = Bun.spawnSync(["docker", "build", "-t", tag, ctx], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, stdout: "pipe", stderr: "pipe" });
       setDefaultRuntime(undefined, original);
-      expect(build.exitCode).toBe(0);
+      if (build.exitCode !== 0) throw new Error(`docker build failed: ${build.stdout.toString().slice(-1500)}${build.stderr.toString()}`);
+      expect(build.stdout.toString()).toContain("Loaded image: " + IMAGE);
 
       const n = name("prebaked");
       ok(["run", RT, "-d", "--name", n, tag, "sleep", "infinity"]);
