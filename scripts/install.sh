@@ -328,6 +328,8 @@ After=sysbox-mgr.service
 [Service]
 Type=simple
 ExecStart=$BIN_DIR/sysbox-fs
+# Its keeper processes hold each container's FUSE connection across a restart.
+KillMode=process
 Restart=on-failure
 TimeoutStopSec=30
 OOMScoreAdjust=-500

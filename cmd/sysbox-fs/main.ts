@@ -5,7 +5,7 @@
  * serve <run-dir>/sysfs.sock until SIGTERM/SIGINT.
  */
 import { join } from "node:path";
-import { startDaemon, untilSignal, parseDaemonCli, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { startDaemon, untilSignal, runUntilSignal, parseDaemonCli, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { startInterceptServer } from "../../internal/intercept/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_MOUNT_ROOT, fsHandlers, STATE_FILE, SysboxFs } from "../../internal/sysboxfs/mod.ts";
@@ -49,18 +49,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}, ${fs.counts().containers} containers`);
-  const sig = await signalled;
-  log.info(`${NAME}: received ${sig}, shutting down`);
-  try {
-    await intercept.close();
-    await daemon.close();
-    await fs.close();
-  } catch (e) {
-    log.error(`${NAME}: shutdown: ${(e as Error).message}`);
-    return 1;
-  }
-  log.info(`${NAME}: stopped`);
-  return 0;
+  return runUntilSignal(NAME, signalled, log, [() => intercept.close(), () => daemon.close(), () => fs.close()]);
 }
 
 process.exit(await main(process.argv.slice(2)));

@@ -4,7 +4,7 @@
  * let internal/mgr set up the host (sysbox user, subuid/subgid range, data
  * root, saved state), then serve <run-dir>/sysmgr.sock until SIGTERM/SIGINT.
  */
-import { startDaemon, untilSignal, parseDaemonCli, UsageError, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { startDaemon, untilSignal, runUntilSignal, parseDaemonCli, UsageError, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_DATA_ROOT, Manager, mgrHandlers } from "../../internal/mgr/mod.ts";
 
@@ -48,17 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.ready(`${NAME} ready (pid ${process.pid}), listening on ${daemon.socketPath}`);
-  const sig = await signalled;
-  log.info(`${NAME}: received ${sig}, shutting down`);
-  mgr.close();
-  try {
-    await daemon.close();
-  } catch (e) {
-    log.error(`${NAME}: shutdown: ${(e as Error).message}`);
-    return 1;
-  }
-  log.info(`${NAME}: stopped`);
-  return 0;
+  return runUntilSignal(NAME, signalled, log, [() => mgr.close(), () => daemon.close()]);
 }
 
 process.exit(await main(process.argv.slice(2)));

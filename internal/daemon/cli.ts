@@ -34,3 +34,25 @@ export function parseDaemonCli(argv: readonly string[], cli: DaemonCli): DaemonF
   }
   return flags;
 }
+
+/**
+ * Waits for the stop signal, then closes what the daemon runs, in order.
+ * Returns the exit code: 0, or 1 when a close failed (logged once).
+ */
+export async function runUntilSignal(
+  name: string,
+  signalled: Promise<string>,
+  log: { info(msg: string): void; error(msg: string): void },
+  closers: ReadonlyArray<() => unknown>,
+): Promise<number> {
+  const sig = await signalled;
+  log.info(`${name}: received ${sig}, shutting down`);
+  try {
+    for (const close of closers) await close();
+  } catch (e) {
+    log.error(`${name}: shutdown: ${(e as Error).message}`);
+    return 1;
+  }
+  log.info(`${name}: stopped`);
+  return 0;
+}
