@@ -72,30 +72,75 @@ describe("addRuntime", () => {
 });
 
 describe("removeRuntime", () => {
-  test("removes the entry and an emptied runtimes object", () => {
+  test("removes the entry, keeping an emptied runtimes object (a reload replaces runtimes only when the key is there)", () => {
     const cfg = { debug: true, runtimes: { "sysbox-runc": { path: P } } };
-    expect(removeRuntime(cfg, "sysbox-runc")).toMatchObject({ changed: true, config: { debug: true } });
+    const r = removeRuntime(cfg, "sysbox-runc");
+    expect(r).toMatchObject({ changed: true, message: "removed runtime sysbox-runc" });
+    expect(r.config).toEqual({ debug: true, runtimes: {} });
   });
 
-  test("keeps other runtimes", () => {
-    const cfg = { runtimes: { crun: { path: "/usr/bin/crun" }, "sysbox-runc": { path: P } } };
-    expect(removeRuntime(cfg, "sysbox-runc").config).toEqual({ runtimes: { crun: { path: "/usr/bin/crun" } } });
+  test("keeps every other key, other runtimes and key order; the input is not mutated", () => {
+    const cfg = {
+      "log-level": "warn",
+      runtimes: { crun: { path: "/usr/bin/crun" }, "sysbox-runc": { path: P } },
+      labels: ["a=b"],
+      "log-opts": { "max-size": "10m" },
+    };
+    const copy = structuredClone(cfg);
+    const r = removeRuntime(cfg, "sysbox-runc");
+    expect(r.config).toEqual({
+      "log-level": "warn",
+      runtimes: { crun: { path: "/usr/bin/crun" } },
+      labels: ["a=b"],
+      "log-opts": { "max-size": "10m" },
+    });
+    expect(Object.keys(r.config)).toEqual(["log-level", "runtimes", "labels", "log-opts"]);
+    expect(cfg).toEqual(copy);
   });
 
   test("absent entry: unchanged", () => {
     expect(removeRuntime({ debug: true }, "sysbox-runc")).toMatchObject({ changed: false, config: { debug: true } });
+    const other = { runtimes: { crun: { path: "/usr/bin/crun" } } };
+    expect(removeRuntime(other, "sysbox-runc")).toMatchObject({ changed: false, config: other, message: "runtime sysbox-runc is not registered" });
   });
 
   test("with a path, only an entry with that path is removed", () => {
     const cfg = { runtimes: { "sysbox-runc": { path: "/opt/sysbox-runc" } } };
     expect(removeRuntime(cfg, "sysbox-runc", P)).toMatchObject({ changed: false, config: cfg });
+    expect(removeRuntime(cfg, "sysbox-runc", P).message).toContain("has path /opt/sysbox-runc, not /usr/bin/sysbox-runc; kept");
     expect(removeRuntime(cfg, "sysbox-runc", "/opt/sysbox-runc").changed).toBe(true);
   });
 
-  test("add then remove restores the original", () => {
+  test("a default-runtime naming it is dropped too, and the message says so", () => {
+    const cfg = { "default-runtime": "sysbox-runc", runtimes: { "sysbox-runc": { path: P } }, debug: true };
+    const r = removeRuntime(cfg, "sysbox-runc", P);
+    expect(r.config).toEqual({ runtimes: {}, debug: true });
+    expect(r.message).toBe(
+      `removed runtime sysbox-runc; "default-runtime" was sysbox-runc: removed too (Docker's default, runc, applies again)`,
+    );
+  });
+
+  test("another default-runtime is kept", () => {
+    const cfg = { "default-runtime": "crun", runtimes: { crun: { path: "/usr/bin/crun" }, "sysbox-runc": { path: P } } };
+    expect(removeRuntime(cfg, "sysbox-runc").config).toEqual({ "default-runtime": "crun", runtimes: { crun: { path: "/usr/bin/crun" } } });
+  });
+
+  test("a default-runtime naming it without the entry is dropped (dockerd would not start)", () => {
+    const r = removeRuntime({ "default-runtime": "sysbox-runc", debug: true }, "sysbox-runc");
+    expect(r).toMatchObject({ changed: true, config: { debug: true } });
+    expect(r.message).toContain("runtime sysbox-runc is not registered; \"default-runtime\" was sysbox-runc: removed too");
+  });
+
+  test("add then remove restores the original, but for an empty runtimes object", () => {
     const orig = { debug: true, runtimes: { crun: { path: "/usr/bin/crun" } } };
     const added = addRuntime(orig, "sysbox-runc", P).config;
     expect(removeRuntime(added, "sysbox-runc").config).toEqual(orig);
+    expect(removeRuntime(addRuntime({ debug: true }, "sysbox-runc", P).config, "sysbox-runc").config).toEqual({ debug: true, runtimes: {} });
+  });
+
+  test("removing twice: the second is a no-op", () => {
+    const once = removeRuntime({ runtimes: { "sysbox-runc": { path: P } } }, "sysbox-runc").config;
+    expect(removeRuntime(once, "sysbox-runc")).toMatchObject({ changed: false, config: once });
   });
 });
 
@@ -143,7 +188,32 @@ describe("CLI", () => {
     expect(again.out).toContain("already registered");
     expect(statSync(file).mtimeMs).toBe(mtime);
     expect(cli("remove", "--file", file).code).toBe(0);
-    expect(readFileSync(file, "utf8")).toBe(formatConfig({}));
+    expect(readFileSync(file, "utf8")).toBe(formatConfig({ runtimes: {} }));
+  });
+
+  test("remove keeps the user's keys, writes valid JSON, and a second remove changes nothing", () => {
+    dir = mkdtempSync(join(tmpdir(), "daemon-json-"));
+    const file = join(dir, "daemon.json");
+    const user = { "log-level": "warn", labels: ["site=a"], "default-runtime": "sysbox-runc", "max-concurrent-downloads": 5 };
+    writeFileSync(file, JSON.stringify({ ...user, runtimes: { "sysbox-runc": { path: P }, other: { path: "/usr/sbin/runc" } } }));
+    const r = cli("remove", "--file", file, "--path", P);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      `${file}: removed runtime sysbox-runc; "default-runtime" was sysbox-runc: removed too (Docker's default, runc, applies again)\n`,
+    );
+    const { "default-runtime": _d, ...kept } = user;
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ ...kept, runtimes: { other: { path: "/usr/sbin/runc" } } });
+    const mtime = statSync(file).mtimeMs;
+    const again = cli("remove", "--file", file);
+    expect(again).toMatchObject({ code: 0, out: `${file}: runtime sysbox-runc is not registered\n` });
+    expect(statSync(file).mtimeMs).toBe(mtime);
+  });
+
+  test("remove on a missing file creates nothing", () => {
+    dir = mkdtempSync(join(tmpdir(), "daemon-json-"));
+    const file = join(dir, "daemon.json");
+    expect(cli("remove", "--file", file)).toMatchObject({ code: 0, out: `${file}: runtime sysbox-runc is not registered\n` });
+    expect(existsSync(file)).toBe(false);
   });
 
   test("invalid JSON: exit 1, clear message, file untouched", () => {

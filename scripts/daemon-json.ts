@@ -75,22 +75,38 @@ export function addRuntime(config: DaemonConfig, name: string, path: string): Me
 
 /**
  * Removes runtimes[name]. With `path`, only an entry with that path is
- * removed. An empty "runtimes" object left behind is dropped too.
+ * removed. The "runtimes" object stays, even empty: a running dockerd
+ * replaces its runtimes on reload (SIGHUP) only when daemon.json has the
+ * key, so dropping it would leave the runtime registered until a restart.
+ * A "default-runtime" naming the removed runtime is dropped too (Docker's
+ * default, runc, applies again), and the message says so.
  */
 export function removeRuntime(config: DaemonConfig, name: string, path?: string): MergeResult {
   const runtimes = isObject(config.runtimes) ? config.runtimes : undefined;
   const existing = runtimes?.[name];
+  let next: DaemonConfig;
+  let message: string;
   if (runtimes === undefined || existing === undefined) {
-    return { config, changed: false, message: `runtime ${name} is not registered` };
+    // A default naming a runtime that is not there keeps dockerd from starting.
+    if (config["default-runtime"] !== name) {
+      return { config, changed: false, message: `runtime ${name} is not registered` };
+    }
+    next = { ...config };
+    message = `runtime ${name} is not registered`;
+  } else {
+    if (path !== undefined && !(isObject(existing) && existing.path === path)) {
+      const had = isObject(existing) ? String(existing.path) : JSON.stringify(existing);
+      return { config, changed: false, message: `runtime ${name} has path ${had}, not ${path}; kept` };
+    }
+    const { [name]: _removed, ...rest } = runtimes;
+    next = { ...config, runtimes: rest };
+    message = `removed runtime ${name}`;
   }
-  if (path !== undefined && !(isObject(existing) && existing.path === path)) {
-    const had = isObject(existing) ? String(existing.path) : JSON.stringify(existing);
-    return { config, changed: false, message: `runtime ${name} has path ${had}, not ${path}; kept` };
+  if (next["default-runtime"] === name) {
+    delete next["default-runtime"];
+    message += `; "default-runtime" was ${name}: removed too (Docker's default, runc, applies again)`;
   }
-  const { [name]: _removed, ...rest } = runtimes;
-  const next: DaemonConfig = { ...config, runtimes: rest };
-  if (Object.keys(rest).length === 0) delete next.runtimes;
-  return { config: next, changed: true, message: `removed runtime ${name}` };
+  return { config: next, changed: true, message };
 }
 
 interface Args {
