@@ -3,11 +3,9 @@
  * process with bun:ffi's TinyCC and drives its sync protocol. See nsexec.c for
  * the sequence; the C file's header is the protocol's reference.
  */
-import { cc, ptr, type Pointer } from "bun:ffi";
-import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { ptr, type Pointer } from "bun:ffi";
 import nsexecSource from "./nsexec.c" with { type: "text" };
+import { compileStage } from "./_tcc.ts";
 import { SYS } from "./arch.ts";
 import { SysError } from "./errno.ts";
 import { cstr } from "./cstr.ts";
@@ -28,22 +26,10 @@ const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exi
 type Stage = { spawn: (args: Pointer, errnoLoc: Pointer) => bigint };
 let compiled: Stage | undefined;
 
-/** Compiles nsexec.c (TinyCC cannot read the embedded copy of a compiled binary, so it goes via a temp file). */
 function stage(): Stage {
   if (compiled) return compiled;
-  const dir = mkdtempSync(join(tmpdir(), "sysbox-nsexec-"));
-  const file = join(dir, "nsexec.c");
-  try {
-    writeFileSync(file, nsexecSource);
-    const lib = cc({
-      source: file,
-      flags: ["-nostdlib"],
-      symbols: { nsexec_spawn: { args: ["ptr", "ptr"], returns: "i64" } },
-    });
-    compiled = { spawn: (a, e) => lib.symbols.nsexec_spawn(a, e) as bigint };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const symbols = compileStage("nsexec", nsexecSource, { nsexec_spawn: { args: ["ptr", "ptr"], returns: "i64" } });
+  compiled = { spawn: (a, e) => symbols.nsexec_spawn(a, e) as bigint };
   return compiled;
 }
 

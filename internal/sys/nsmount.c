@@ -1,0 +1,154 @@
+/*
+ * Mount work inside another process's namespaces, for sysbox-fs's syscall
+ * interception. Like nsexec.c it is compiled at run time by TinyCC with
+ * -nostdlib and calls only libc's syscall() through a pointer: a Bun process
+ * is multi-threaded and may not setns() into a user or mount namespace, but a
+ * child forked from one thread may.
+ *
+ *   caller (JS)             stage 1 (child)                    stage 2 (grandchild, if fork)
+ *   nsmount_run() -clone->  setns() each ns (user first)
+ *                           clone ---------------------------> in the joined pid namespace:
+ *                           wait4(stage 2)                     the work below
+ *                           exit(0)                            write RESULT, exit
+ *   <-- RESULT on result_fd (three int32s: step, errno, index; step 0 = done)
+ *
+ * op MOUNT: fsopen(fstype), fsconfig each option, CMD_CREATE, fsmount with
+ *   MOUNT_ATTR_* flags, move_mount onto target_fd; then for each bind, the
+ *   detached tree bind_src[i] is moved onto bind_dst[i] below the new mount
+ *   (a missing destination is skipped).
+ * op UMOUNT: fchdir(root_fd) + chroot(".") so mountinfo paths mean what they
+ *   meant to the caller, then umount2(path[i], umount_flags) for each path.
+ *
+ * Argument layout: struct nsmount_args below, 8-byte slots.
+ */
+
+typedef long (*syscall_fn)(long, ...);
+
+enum { OP_MOUNT = 1, OP_UMOUNT = 2 };
+
+/* Steps named in the result so the caller can say which call failed. */
+enum {
+  STEP_DONE = 0, STEP_SETNS = 1, STEP_CLONE = 2, STEP_FSOPEN = 3, STEP_FSCONFIG = 4, STEP_CREATE = 5,
+  STEP_FSMOUNT = 6, STEP_MOVE = 7, STEP_BIND_TARGET = 8, STEP_BIND = 9, STEP_CHROOT = 10, STEP_UMOUNT = 11,
+  STEP_WAIT = 12,
+};
+
+struct nr_table {
+  long clone, setns, exit_group, write, wait4, fsopen, fsconfig, fsmount, move_mount, openat, close, umount2,
+      fchdir, chroot;
+};
+
+struct nsmount_args {
+  long syscall_ptr;   /*   0 */
+  long nr_join;       /*   8 */
+  long join_fd[6];    /*  16 */
+  long join_type[6];  /*  64 */
+  long fork;          /* 112: 1 = work in a child, so a joined pid namespace applies */
+  long root_fd;       /* 120: UMOUNT: the caller's root */
+  long result_fd;     /* 128 */
+  long op;            /* 136 */
+  long fstype;        /* 144: char* */
+  long nr_opts;       /* 152 */
+  long opt_keys;      /* 160: char*[] */
+  long opt_vals;      /* 168: char*[]; a 0 entry sets a flag option */
+  long attr;          /* 176: MOUNT_ATTR_* for fsmount */
+  long target_fd;     /* 184: O_PATH fd of the mount point */
+  long nr_binds;      /* 192 */
+  long bind_src;      /* 200: long[] of open_tree(OPEN_TREE_CLONE) fds */
+  long bind_dst;      /* 208: char*[] relative to the new mount's root */
+  long nr_paths;      /* 216 */
+  long paths;         /* 224: char*[] to unmount, in order */
+  long umount_flags;  /* 232 */
+  struct nr_table nr; /* 240 */
+};
+
+#define SIGCHLD 17
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#define FSOPEN_CLOEXEC 1
+#define FSMOUNT_CLOEXEC 1
+#define MOVE_MOUNT_F_EMPTY_PATH 4
+#define MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define O_PATH 010000000
+#define O_NOFOLLOW 0400000
+#define O_CLOEXEC 02000000
+#define ENOENT 2
+#define EINTR 4
+
+static long result(struct nsmount_args *a, int step, int err, int index) {
+  syscall_fn sys = (syscall_fn)a->syscall_ptr;
+  int buf[3];
+  buf[0] = step; buf[1] = err; buf[2] = index;
+  sys(a->nr.write, a->result_fd, (long)buf, 12L);
+  sys(a->nr.exit_group, step == STEP_DONE ? 0L : 1L);
+  return 0;
+}
+
+static void do_mount(struct nsmount_args *a, int *errno_loc) {
+  syscall_fn sys = (syscall_fn)a->syscall_ptr;
+  long i, fs, mnt, dst;
+  char **keys = (char **)a->opt_keys;
+  char **vals = (char **)a->opt_vals;
+  long *src = (long *)a->bind_src;
+  char **rel = (char **)a->bind_dst;
+  fs = sys(a->nr.fsopen, a->fstype, (long)FSOPEN_CLOEXEC);
+  if (fs < 0) result(a, STEP_FSOPEN, *errno_loc, 0);
+  for (i = 0; i < a->nr_opts; i++) {
+    long r = vals[i]
+        ? sys(a->nr.fsconfig, fs, (long)FSCONFIG_SET_STRING, (long)keys[i], (long)vals[i], 0L)
+        : sys(a->nr.fsconfig, fs, (long)FSCONFIG_SET_FLAG, (long)keys[i], 0L, 0L);
+    if (r < 0) result(a, STEP_FSCONFIG, *errno_loc, (int)i);
+  }
+  if (sys(a->nr.fsconfig, fs, (long)FSCONFIG_CMD_CREATE, 0L, 0L, 0L) < 0) result(a, STEP_CREATE, *errno_loc, 0);
+  mnt = sys(a->nr.fsmount, fs, (long)FSMOUNT_CLOEXEC, a->attr);
+  if (mnt < 0) result(a, STEP_FSMOUNT, *errno_loc, 0);
+  if (sys(a->nr.move_mount, mnt, (long)"", a->target_fd, (long)"", (long)(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+    result(a, STEP_MOVE, *errno_loc, 0);
+  for (i = 0; i < a->nr_binds; i++) {
+    dst = sys(a->nr.openat, mnt, (long)rel[i], (long)(O_PATH | O_NOFOLLOW | O_CLOEXEC), 0L);
+    if (dst < 0) {
+      if (*errno_loc == ENOENT) continue;
+      result(a, STEP_BIND_TARGET, *errno_loc, (int)i);
+    }
+    if (sys(a->nr.move_mount, src[i], (long)"", dst, (long)"", (long)(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+      result(a, STEP_BIND, *errno_loc, (int)i);
+    sys(a->nr.close, dst);
+  }
+  result(a, STEP_DONE, 0, 0);
+}
+
+static void do_umount(struct nsmount_args *a, int *errno_loc) {
+  syscall_fn sys = (syscall_fn)a->syscall_ptr;
+  long i;
+  char **paths = (char **)a->paths;
+  if (sys(a->nr.fchdir, a->root_fd) < 0 || sys(a->nr.chroot, (long)".") < 0) result(a, STEP_CHROOT, *errno_loc, 0);
+  for (i = 0; i < a->nr_paths; i++)
+    if (sys(a->nr.umount2, (long)paths[i], a->umount_flags) < 0) result(a, STEP_UMOUNT, *errno_loc, (int)i);
+  result(a, STEP_DONE, 0, 0);
+}
+
+static void work(struct nsmount_args *a, int *errno_loc) {
+  if (a->op == OP_MOUNT) do_mount(a, errno_loc);
+  else do_umount(a, errno_loc);
+}
+
+/* Returns stage 1's pid, or -errno if it could not be started. */
+long nsmount_run(struct nsmount_args *a, int *errno_loc) {
+  syscall_fn sys = (syscall_fn)a->syscall_ptr;
+  long i, pid;
+  int status;
+  pid = sys(a->nr.clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+  if (pid != 0) return pid < 0 ? -*errno_loc : pid;
+
+  for (i = 0; i < a->nr_join; i++)
+    if (sys(a->nr.setns, a->join_fd[i], a->join_type[i]) < 0) result(a, STEP_SETNS, *errno_loc, (int)i);
+  if (!a->fork) work(a, errno_loc);
+  pid = sys(a->nr.clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+  if (pid < 0) result(a, STEP_CLONE, *errno_loc, 0);
+  if (pid == 0) work(a, errno_loc);
+  /* Stage 2 wrote the result; stage 1 only reaps it. */
+  while (sys(a->nr.wait4, pid, (long)&status, 0L, 0L) < 0 && *errno_loc == EINTR) {}
+  sys(a->nr.exit_group, 0L);
+  return 0;
+}

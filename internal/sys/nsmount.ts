@@ -1,0 +1,185 @@
+/**
+ * Runs nsmount.c: a new filesystem mounted, or mounts removed, from inside
+ * another process's namespaces. Synchronous and bounded: the caller waits for
+ * the stage's result on a pipe for at most `timeoutMs`, then kills it.
+ */
+import { ptr, type Pointer } from "bun:ffi";
+import nsmountSource from "./nsmount.c" with { type: "text" };
+import { compileStage } from "./_tcc.ts";
+import { SYS } from "./arch.ts";
+import { SysError } from "./errno.ts";
+import { cstr } from "./cstr.ts";
+import { close, pipe2, read, O_FLAGS } from "./fs.ts";
+import { libc, errno, syscallPtr } from "./libc.ts";
+import { POLL, encodePollfds, poll, pollRevents } from "./seccomp_notify.ts";
+
+const STEP_NAMES: Record<number, string> = {
+  1: "setns", 2: "clone", 3: "fsopen", 4: "fsconfig", 5: "fsconfig(FSCONFIG_CMD_CREATE)", 6: "fsmount",
+  7: "move_mount", 8: "openat (bind target)", 9: "move_mount (bind)", 10: "chroot", 11: "umount2", 12: "wait4",
+};
+
+const NR_X86_64 = {
+  clone: 56, setns: 308, exit_group: 231, write: 1, wait4: 61, openat: 257, close: 3, umount2: 166, fchdir: 81, chroot: 161,
+};
+const NR_ARM64: typeof NR_X86_64 = {
+  clone: 220, setns: 268, exit_group: 94, write: 64, wait4: 260, openat: 56, close: 57, umount2: 39, fchdir: 50, chroot: 51,
+};
+
+let compiled: ((args: Pointer, errnoLoc: Pointer) => bigint) | undefined;
+
+function stage(): (args: Pointer, errnoLoc: Pointer) => bigint {
+  if (!compiled) {
+    const symbols = compileStage("nsmount", nsmountSource, { nsmount_run: { args: ["ptr", "ptr"], returns: "i64" } });
+    compiled = (a, e) => symbols.nsmount_run(a, e) as bigint;
+  }
+  return compiled;
+}
+
+export interface NsJoin {
+  /** fd of /proc/PID/ns/X. */
+  fd: number;
+  /** Its CLONE_NEW* type. */
+  type: number;
+}
+
+interface Common {
+  /** Namespaces to enter, in order (the user namespace first). At most 6. */
+  join: NsJoin[];
+  /** Work in a child of the joined namespaces, so a joined pid namespace applies (procfs). */
+  fork: boolean;
+  /** How long to wait for the result. */
+  timeoutMs: number;
+}
+
+export interface MountInNsOptions extends Common {
+  fstype: string;
+  /** fsconfig(2) options: a string value, or null for a flag. */
+  options: Array<[string, string | null]>;
+  /** MOUNT_ATTR_* flags for fsmount(2). */
+  attr: number;
+  /** O_PATH fd of the mount point. */
+  targetFd: number;
+  /** Detached trees (open_tree(OPEN_TREE_CLONE) fds) and where below the new mount they go; missing destinations are skipped. */
+  binds: Array<{ fd: number; path: string }>;
+}
+
+export interface UmountInNsOptions extends Common {
+  /** fd of the caller's root directory: paths are resolved from there. */
+  rootFd: number;
+  paths: string[];
+  flags: number;
+}
+
+/** Keeps C strings alive while the stage reads them. */
+function cStrings(strings: Array<string | null>, keep: Uint8Array[]): BigInt64Array {
+  const array = new BigInt64Array(strings.length + 1);
+  strings.forEach((s, i) => {
+    if (s === null) return;
+    const c = cstr(s);
+    keep.push(c);
+    array[i] = BigInt(ptr(c));
+  });
+  return array;
+}
+
+function run(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>) => void, common: Common, what: string): void {
+  if (common.join.length > 6) throw new RangeError("at most 6 namespaces can be joined");
+  const nr = process.arch === "arm64" ? NR_ARM64 : NR_X86_64;
+  const [rd, wr] = pipe2(O_FLAGS.CLOEXEC);
+  const a = new BigInt64Array(240 / 8 + 14);
+  const keep: Array<Uint8Array | BigInt64Array> = [];
+  a[0] = BigInt(syscallPtr);
+  a[1] = BigInt(common.join.length);
+  common.join.forEach((j, i) => { a[2 + i] = BigInt(j.fd); a[8 + i] = BigInt(j.type); });
+  a[14] = common.fork ? 1n : 0n;
+  a[15] = -1n;
+  a[16] = BigInt(wr);
+  fill(a, keep);
+  const table = [nr.clone, nr.setns, nr.exit_group, nr.write, nr.wait4, SYS.fsopen, SYS.fsconfig, SYS.fsmount, SYS.move_mount,
+    nr.openat, nr.close, nr.umount2, nr.fchdir, nr.chroot];
+  table.forEach((n, i) => { a[30 + i] = BigInt(n); });
+
+  let pid: number;
+  try {
+    pid = Number(stage()(ptr(a), libc.symbols.__errno_location() as Pointer));
+  } finally {
+    close(wr);
+  }
+  void keep;
+  if (pid < 0) {
+    close(rd);
+    throw new SysError({ syscall: "clone", path: what, errno: -pid });
+  }
+  const buf = new Int32Array(3);
+  let got = 0;
+  try {
+    const fds = encodePollfds([{ fd: rd, events: POLL.IN }]);
+    const deadline = Date.now() + common.timeoutMs;
+    while (got < 12) {
+      const left = deadline - Date.now();
+      if (left <= 0 || poll(fds, left) === 0) {
+        libc.symbols.kill(pid, 9);
+        throw new SysError({ syscall: "namespace mount stage", path: what, errno: 110 /* ETIMEDOUT */ });
+      }
+      if ((pollRevents(fds, 0) & (POLL.IN | POLL.HUP)) === 0) continue;
+      const n = read(rd, new Uint8Array(buf.buffer, got));
+      if (n === 0) break;
+      got += n;
+    }
+  } finally {
+    close(rd);
+    reap(pid);
+  }
+  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: what, errno: 32 /* EPIPE: it died without a result */ });
+  const [step, err, index] = [buf[0]!, buf[1]!, buf[2]!];
+  if (step !== 0) {
+    throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: what, errno: err || 5 });
+  }
+}
+
+function reap(pid: number): void {
+  const status = new Int32Array(1);
+  for (;;) {
+    const r = libc.symbols.waitpid(pid, status, 0);
+    if (r >= 0 || errno() !== 4) return;
+  }
+}
+
+/**
+ * Mounts a new `fstype` on `targetFd` from inside the joined namespaces and
+ * moves each bind onto its path below it. Throws SysError naming the step
+ * that failed; its errno is what the caller of mount(2) should see.
+ */
+export function mountInNamespaces(opts: MountInNsOptions): void {
+  run((a, keep) => {
+    const fstype = cstr(opts.fstype);
+    const keys = cStrings(opts.options.map(([k]) => k), keep as Uint8Array[]);
+    const vals = cStrings(opts.options.map(([, v]) => v), keep as Uint8Array[]);
+    const src = new BigInt64Array(opts.binds.map((b) => BigInt(b.fd)).concat([0n]));
+    const dst = cStrings(opts.binds.map((b) => b.path), keep as Uint8Array[]);
+    keep.push(fstype, keys, vals, src, dst);
+    a[17] = 1n;
+    a[18] = BigInt(ptr(fstype));
+    a[19] = BigInt(opts.options.length);
+    a[20] = BigInt(ptr(keys));
+    a[21] = BigInt(ptr(vals));
+    a[22] = BigInt(opts.attr);
+    a[23] = BigInt(opts.targetFd);
+    a[24] = BigInt(opts.binds.length);
+    a[25] = BigInt(ptr(src));
+    a[26] = BigInt(ptr(dst));
+  }, opts, opts.fstype);
+}
+
+/** Unmounts `paths`, in order, as seen from `rootFd` inside the joined namespaces. */
+export function umountInNamespaces(opts: UmountInNsOptions): void {
+  run((a, keep) => {
+    const paths = cStrings(opts.paths, keep as Uint8Array[]);
+    keep.push(paths);
+    a[15] = BigInt(opts.rootFd);
+    a[17] = 2n;
+    a[27] = BigInt(opts.paths.length);
+    a[28] = BigInt(ptr(paths));
+    a[29] = BigInt(opts.flags);
+  }, opts, opts.paths.join(", "));
+}
