@@ -131,9 +131,12 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
       { source: `${m}/proc/meminfo`, destination: "/proc/meminfo" },
       { source: `${m}/proc/cpuinfo`, destination: "/proc/cpuinfo" },
       { source: `${m}/proc/stat`, destination: "/proc/stat" },
+      { source: `${m}/proc/loadavg`, destination: "/proc/loadavg" },
+      { source: `${m}/proc/diskstats`, destination: "/proc/diskstats" },
       { source: `${m}/proc/sys`, destination: "/proc/sys" },
       { source: `${m}/sys/kernel`, destination: "/sys/kernel" },
-      { source: `${m}/sys/devices/virtual/dmi/id`, destination: "/sys/devices/virtual/dmi/id" },
+      { source: `${m}/sys/devices/virtual`, destination: "/sys/devices/virtual" },
+      { source: `${m}/sys/module/nf_conntrack/parameters`, destination: "/sys/module/nf_conntrack/parameters" },
     ]);
 
     const r = await sh(`
@@ -282,13 +285,21 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
       ${inside} ls ${m}/proc/sys/net/ipv4/conf | tr '\\n' ' '; echo
       ${inside} sh -c 'echo 1 > ${m}/proc/sys/net/ipv4/ip_forward'
       ${inside} cat /proc/sys/net/ipv4/ip_forward
+      ${inside} ls ${m}/sys/devices/virtual/net | tr '\n' ' '; echo
+      ${inside} cat ${m}/sys/devices/virtual/net/lo/mtu
+      ls ${m}/sys/devices/virtual/net | tr '\n' ' '; echo
+      ls /sys/devices/virtual/net | tr '\n' ' '; echo
     `);
     expect(r.err).toBe("");
-    const [own, hostSeen, host, conf, fwd] = r.out.trimEnd().split("\n");
+    const [own, hostSeen, host, conf, fwd, ctrNet, loMtu, hostNetThroughUs, hostNet] = r.out.trimEnd().split("\n");
     expect(own).toBe("ctr-host");
     expect(hostSeen).toBe(host);
     expect(conf).toBe("all default lo ");
     expect(fwd).toBe("1");
+    // A fresh network namespace has lo only; the host's devices stay out of it.
+    expect(ctrNet).toBe("lo ");
+    expect(loMtu).toBe("65536");
+    expect(hostNetThroughUs!.trim()).toBe(hostNet!.trim());
   }, TIMEOUT);
 
   test.skipIf(!existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") || !existsSync("/sys/fs/cgroup/cpuset/cpuset.cpus"))(

@@ -127,6 +127,7 @@ export function emulation(host: Host, passThrough: PassThrough, info: Partial<Co
     changed: () => void changes++,
     host,
     passThrough,
+    sysfsPassThrough: passThrough,
   };
   return { em, changes: () => changes };
 }

@@ -54,6 +54,22 @@ export function controllerDirs(host: Host, pid: number, controller: string): Con
   return { v2: !v1, dirs };
 }
 
+/**
+ * The container's own cgroup dir in the hierarchy of `controller` ("" for
+ * the unified one): the init's, or its parent when the init sits in
+ * `init.scope` (systemd inside moves itself there; its sibling units are
+ * the container's too), as LXCFS prunes it. Undefined when that is the
+ * hierarchy's root: the process has no cgroup of its own to report on.
+ */
+export function containerCgroupDir(host: Host, pid: number, controller: string): { v2: boolean; dir: string } | undefined {
+  const c = controllerDirs(host, pid, controller);
+  if (!c) return undefined;
+  const n = c.dirs[0]!.endsWith("/init.scope") ? 1 : 0;
+  // dirs runs leaf to root: keep at least one level below the root.
+  if (c.dirs.length - n < 2) return undefined;
+  return { v2: c.v2, dir: c.dirs[n]! };
+}
+
 /** A cgroup file's text, or undefined when absent. */
 export function readCg(host: Host, dir: string, file: string): string | undefined {
   try {

@@ -20,8 +20,17 @@ export interface ContainerInfo {
 }
 
 export interface ContainerState {
-  /** Per-container sysctl values, keyed by path under /proc/sys ("kernel/panic"). */
+  /**
+   * Per-container values of emulated files: sysctls keyed by their path
+   * under /proc/sys ("kernel/panic"), other files by their absolute path
+   * ("/sys/module/nf_conntrack/parameters/hashsize").
+   */
   sysctls: Record<string, string>;
+}
+
+/** A container's 1, 5 and 15 minute load averages, kernel fixed point (proc_loadavg.ts). */
+export interface LoadAverages {
+  avg: [number, number, number];
 }
 
 export interface EmulationLogger {
@@ -37,6 +46,10 @@ export interface Emulation {
   changed(): void;
   readonly host: Host;
   readonly passThrough: PassThrough;
+  /** The same in a fresh sysfs mounted in the caller's namespaces (its network devices under /sys). */
+  readonly sysfsPassThrough: PassThrough;
+  /** Load averages the daemon's sampler keeps for this container (proc_loadavg.ts); zeros when absent. */
+  readonly load?: LoadAverages;
   readonly log?: EmulationLogger;
 }
 

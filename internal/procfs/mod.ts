@@ -8,22 +8,28 @@
  *   proc/meminfo                 proc_meminfo.ts   (from the container's memory cgroup)
  *   proc/cpuinfo                 proc_cpuinfo.ts   (its cpuset and CPU quota)
  *   proc/stat                    proc_stat.ts      (its CPUs and CPU time)
+ *   proc/loadavg                 proc_loadavg.ts   (its tasks; averages sampled by the daemon)
+ *   proc/diskstats               proc_diskstats.ts (its I/O counters)
  *   proc/sys/...                 proc_sys.ts (+ proc_sys_{kernel,vm,fs,net}.ts tables)
  *   sys/kernel                   sys_kernel.ts
- *   sys/devices/virtual/dmi/id   sys_dmi.ts
+ *   sys/devices/virtual          sys_devices_virtual.ts (+ sys_dmi.ts for dmi/id)
+ *   sys/module/nf_conntrack/parameters   sys_module_nf_conntrack.ts
  *
  * BINDS says where sysbox-runc mounts each part inside the container.
  */
 import { dir, type DirSpec } from "../fuse/tree.ts";
 import type { Emulation } from "./container.ts";
 import { procCpuinfo } from "./proc_cpuinfo.ts";
+import { procDiskstats } from "./proc_diskstats.ts";
+import { procLoadavg } from "./proc_loadavg.ts";
 import { procMeminfo } from "./proc_meminfo.ts";
 import { procStat } from "./proc_stat.ts";
 import { procSwaps } from "./proc_swaps.ts";
 import { procSysTree } from "./proc_sys.ts";
 import { procUptime } from "./proc_uptime.ts";
-import { sysDmiId } from "./sys_dmi.ts";
+import { sysDevicesVirtual } from "./sys_devices_virtual.ts";
 import { sysKernel } from "./sys_kernel.ts";
+import { sysModule } from "./sys_module_nf_conntrack.ts";
 
 export * from "./container.ts";
 export * from "./host.ts";
@@ -36,13 +42,18 @@ export { meminfoText, memoryFigures, parseMeminfo, type MemoryFigures } from "./
 export { cpuinfoText } from "./proc_cpuinfo.ts";
 export { statText } from "./proc_stat.ts";
 export { containerCpus, controllerDirs, cpuQuota, parseCpuList } from "./cgroup_view.ts";
+export { containerCgroupDir } from "./cgroup_view.ts";
 export { productUuid } from "./sys_dmi.ts";
+export { LOAD_INTERVAL_MS, loadavgText, newLoadAverages, sampleLoad, updateLoad } from "./proc_loadavg.ts";
+export { diskstatsText } from "./proc_diskstats.ts";
+export { HASHSIZE_MAX, parseHashsize } from "./sys_module_nf_conntrack.ts";
 
 /**
  * Bind mounts sysbox-runc makes, in this order: `source` relative to the
  * container's FUSE mount, `destination` inside the container. Files over
  * files, directories over directories; a destination missing in the
- * container (no DMI on the host) is skipped by the runtime.
+ * container, or a source missing in the mount (nf_conntrack not loaded on
+ * the host), is skipped by the runtime.
  */
 export const BINDS: ReadonlyArray<{ source: string; destination: string }> = [
   { source: "proc/uptime", destination: "/proc/uptime" },
@@ -50,9 +61,12 @@ export const BINDS: ReadonlyArray<{ source: string; destination: string }> = [
   { source: "proc/meminfo", destination: "/proc/meminfo" },
   { source: "proc/cpuinfo", destination: "/proc/cpuinfo" },
   { source: "proc/stat", destination: "/proc/stat" },
+  { source: "proc/loadavg", destination: "/proc/loadavg" },
+  { source: "proc/diskstats", destination: "/proc/diskstats" },
   { source: "proc/sys", destination: "/proc/sys" },
   { source: "sys/kernel", destination: "/sys/kernel" },
-  { source: "sys/devices/virtual/dmi/id", destination: "/sys/devices/virtual/dmi/id" },
+  { source: "sys/devices/virtual", destination: "/sys/devices/virtual" },
+  { source: "sys/module/nf_conntrack/parameters", destination: "/sys/module/nf_conntrack/parameters" },
 ];
 
 /** The root of one container's FUSE mount. */
@@ -66,11 +80,16 @@ export function containerTree(em: Emulation): DirSpec {
           meminfo: procMeminfo(em),
           cpuinfo: procCpuinfo(em),
           stat: procStat(em),
+          loadavg: procLoadavg(em),
+          diskstats: procDiskstats(em),
           sys: procSysTree(em),
         },
         { mode: 0o555 },
       ),
-      sys: dir({ kernel: sysKernel(em), devices: dir({ virtual: dir({ dmi: dir({ id: sysDmiId(em) }) }) }) }, { mode: 0o555 }),
+      sys: dir(
+        { kernel: sysKernel(em), devices: dir({ virtual: sysDevicesVirtual(em) }, { mode: 0o755 }), module: sysModule(em) },
+        { mode: 0o555 },
+      ),
     },
     { mode: 0o555 },
   );

@@ -15,6 +15,12 @@
  * Only namespaces that differ from the daemon's are entered (setns into
  * one's own user namespace fails). Errors the helper reports come back as
  * FuseError with the matching errno: they are the caller's own.
+ *
+ * With `freshSysfs`, a caller in another network namespace gets helpers
+ * that first mount a sysfs of their own over /sys in a private mount
+ * namespace (`unshare -m sh -c 'mount -t sysfs ...'`): sysfs shows the
+ * network devices of the namespace that mounts it, so
+ * /sys/devices/virtual/net is the caller's, not the daemon's.
  */
 import { readlinkSync } from "node:fs";
 import { FuseError } from "../fuse/errors.ts";
@@ -24,7 +30,8 @@ import type { HostEntry, HostStat, NodeKind } from "./host.ts";
 export interface PassThrough {
   read(pid: number, path: string): Promise<string>;
   write(pid: number, path: string, data: Uint8Array): Promise<void>;
-  list(pid: number, dir: string): Promise<(HostEntry & { mode: number })[]>;
+  /** Entries of `dir`; symbolic links come with `symlink: true` (and kind "file"). */
+  list(pid: number, dir: string): Promise<(HostEntry & { mode: number; symlink?: boolean })[]>;
   stat(pid: number, path: string): Promise<Omit<HostStat, "uid" | "gid"> | undefined>;
 }
 
@@ -82,20 +89,28 @@ export interface NsenterOptions {
   timeoutMs?: number;
   /** The nsenter binary; default "nsenter" from PATH. */
   nsenter?: string;
+  /** Run each helper over a sysfs mounted afresh in the caller's namespaces. */
+  freshSysfs?: boolean;
 }
 
-function parseFind(line: string): { kind: NodeKind; mode: number; name: string } | undefined {
+/** Mounts sysfs over /sys in a mount namespace of its own, then runs its arguments. */
+const FRESH_SYSFS = ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t sysfs sysfs /sys && exec "$@"', "sh"];
+
+function parseFind(line: string): { kind: NodeKind; mode: number; name: string; symlink?: boolean } | undefined {
   const m = /^(\S) (\d+)(?: (.*))?$/.exec(line);
   if (!m) return undefined;
-  return { kind: m[1] === "d" ? "dir" : "file", mode: parseInt(m[2]!, 8), name: m[3] ?? "" };
+  const e = { kind: m[1] === "d" ? ("dir" as const) : ("file" as const), mode: parseInt(m[2]!, 8), name: m[3] ?? "" };
+  return m[1] === "l" ? { ...e, symlink: true } : e;
 }
 
 export function nsenterPassThrough(opts: NsenterOptions = {}): PassThrough {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const nsenter = opts.nsenter ?? "nsenter";
 
-  async function run(pid: number, argv: string[], stdin?: Uint8Array): Promise<Uint8Array> {
+  async function run(pid: number, helper: string[], stdin?: Uint8Array): Promise<Uint8Array> {
     const flags = nsenterFlags(pid);
+    // In our own network namespace our /sys is the caller's (and the kernel refuses that same sysfs on top of itself).
+    const argv = opts.freshSysfs && flags.includes("-n") ? [...FRESH_SYSFS, ...helper] : helper;
     const cmd = flags.length ? [nsenter, "-t", String(pid), ...flags, "--", ...argv] : argv;
     const p = Bun.spawn(cmd, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
@@ -104,7 +119,7 @@ export function nsenterPassThrough(opts: NsenterOptions = {}): PassThrough {
       if (code === 0) return out;
       const errno = errnoFromMessage(err);
       if (errno !== undefined) throw new FuseError(errno, err.trim());
-      throw new Error(`${argv[0]} in the namespaces of pid ${pid} exited ${code}: ${err.trim()}`);
+      throw new Error(`${helper[0]} in the namespaces of pid ${pid} exited ${code}: ${err.trim()}`);
     } finally {
       clearTimeout(timer);
     }
@@ -128,7 +143,8 @@ export function nsenterPassThrough(opts: NsenterOptions = {}): PassThrough {
       try {
         const out = new TextDecoder().decode(await run(pid, ["find", path, "-maxdepth", "0", "-printf", "%y %m\\n"]));
         const e = parseFind(out.trim());
-        return e ? { kind: e.kind, mode: e.mode } : undefined;
+        if (!e) return undefined;
+        return e.symlink ? { kind: e.kind, mode: e.mode, symlink: true } : { kind: e.kind, mode: e.mode };
       } catch (e) {
         if (e instanceof FuseError && e.errno === ERRNO.ENOENT) return undefined;
         throw e;

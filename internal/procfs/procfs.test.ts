@@ -257,8 +257,15 @@ describe("/proc/uptime, /proc/swaps, product_uuid", () => {
     expect(await s.attr("sys/kernel/debug")).toMatchObject({ uid: INFO.uidFirst, mode: 0o40700 });
   });
 
-  test("every BINDS source exists in the tree", async () => {
-    const s = served(emulation(host(), passThrough()).em);
-    for (const b of BINDS) expect(await s.exists(b.source)).toBe(true);
+  test("every BINDS source exists in the tree; nf_conntrack's only while the host has the module", async () => {
+    const h = host();
+    const conntrack = "sys/module/nf_conntrack/parameters";
+    const without = served(emulation(h, passThrough()).em);
+    for (const b of BINDS) expect(await without.exists(b.source)).toBe(b.source !== conntrack);
+    h.files.set(`/${conntrack}/hashsize`, { content: "65536\n", mode: 0o600 });
+    const withModule = served(emulation(h, passThrough()).em);
+    for (const b of BINDS) expect(await withModule.exists(b.source)).toBe(true);
+    expect(BINDS.map((b) => b.destination)).toContain("/sys/devices/virtual");
+    expect(BINDS.map((b) => b.destination)).not.toContain("/sys/devices/virtual/dmi/id");
   });
 });

@@ -1,5 +1,6 @@
 /**
- * /sys/devices/virtual/dmi/id, for sysbox-runc to bind over the same path.
+ * /sys/devices/virtual/dmi/id, inside the emulated /sys/devices/virtual
+ * (sys_devices_virtual.ts), so it is there on hosts without DMI too.
  *
  *   sys/devices/virtual/dmi/id/       emulated dir (present even on hosts without DMI)
  *     product_uuid                    emulated, read-only, 0400, owned by the container's root:

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { FuseSession, type FuseSys } from "../fuse/session.ts";
 import { TreeFs } from "../fuse/tree.ts";
 import { RequestError, type RequestBody, type ResponseInput } from "../ipc/messages.ts";
-import { BINDS, containerTree, linuxHost, nsenterPassThrough, type Emulation, type Host, type PassThrough } from "../procfs/mod.ts";
+import {
+  BINDS, containerTree, LOAD_INTERVAL_MS, linuxHost, newLoadAverages, nsenterPassThrough, sampleLoad,
+  type Emulation, type Host, type LoadAverages, type PassThrough,
+} from "../procfs/mod.ts";
 import { MNT } from "../sys/flags.ts";
 import { umount2 } from "../sys/mount.ts";
 import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, startTimeSeconds, stopKeeper, strayKeepers, type KeeperOptions } from "./keeper.ts";
@@ -34,6 +37,8 @@ export interface ServerOptions {
   keeper?: KeeperOptions;
   host?: Host;
   passThrough?: PassThrough;
+  /** Pass-through over a sysfs mounted in the caller's namespaces (its /sys/devices/virtual/net). */
+  sysfsPassThrough?: PassThrough;
   fuseSys?: FuseSys;
   log?: FsLogger;
   /** How long a new mount may take to receive INIT; default 5000 ms. */
@@ -60,7 +65,12 @@ export class SysboxFs {
   readonly #opts: ServerOptions;
   readonly #host: Host;
   readonly #passThrough: PassThrough;
+  readonly #sysfsPassThrough: PassThrough;
   readonly #live = new Map<string, Live>();
+  /** Load averages by container id, kept across remounts, fed by one timer for all (#sampleLoads). */
+  readonly #loads = new Map<string, LoadAverages>();
+  #loadTimer: ReturnType<typeof setInterval> | undefined;
+  #sampling = false;
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
   #saveQueued = false;
@@ -69,6 +79,7 @@ export class SysboxFs {
     this.#opts = opts;
     this.#host = opts.host ?? linuxHost;
     this.#passThrough = opts.passThrough ?? nsenterPassThrough();
+    this.#sysfsPassThrough = opts.sysfsPassThrough ?? nsenterPassThrough({ freshSysfs: true });
   }
 
   get #keepers(): boolean {
@@ -177,6 +188,7 @@ export class SysboxFs {
     } catch (e) {
       live.closing = true;
       this.#live.delete(rec.id);
+      this.#loadTimerFollow();
       await session.close();
       throw e;
     }
@@ -204,12 +216,16 @@ export class SysboxFs {
   }
 
   #tree(rec: ContainerRecord): TreeFs {
+    let load = this.#loads.get(rec.id);
+    if (!load) this.#loads.set(rec.id, (load = newLoadAverages()));
     const em: Emulation = {
       info: rec,
       state: { sysctls: rec.sysctls },
       changed: () => this.#saveSoon(),
       host: this.#host,
       passThrough: this.#passThrough,
+      sysfsPassThrough: this.#sysfsPassThrough,
+      load,
       ...(this.#opts.log ? { log: this.#opts.log } : {}),
     };
     return new TreeFs(containerTree(em));
@@ -219,7 +235,43 @@ export class SysboxFs {
     const live: Live = { rec, session, closing: false };
     this.#live.set(rec.id, live);
     void session.ended.then((end) => this.#onEnded(live, end.reason, end.error));
+    this.#loadTimerFollow();
     return live;
+  }
+
+  /**
+   * One timer samples every container's load (/proc/loadavg) while there
+   * are containers; unref'd, so it never keeps the daemon alive.
+   */
+  #loadTimerFollow(): void {
+    const want = this.#live.size > 0 && !this.#closed;
+    if (want && !this.#loadTimer) {
+      this.#loadTimer = setInterval(() => void this.#sampleLoads(), LOAD_INTERVAL_MS);
+      this.#loadTimer.unref();
+    } else if (!want && this.#loadTimer) {
+      clearInterval(this.#loadTimer);
+      this.#loadTimer = undefined;
+    }
+  }
+
+  /** Reads host files only (never a FUSE mount), one container per turn of the event loop. */
+  async #sampleLoads(): Promise<void> {
+    if (this.#sampling) return;
+    this.#sampling = true;
+    try {
+      for (const [id, live] of [...this.#live]) {
+        const load = this.#loads.get(id);
+        if (!load || this.#live.get(id) !== live) continue;
+        try {
+          sampleLoad(this.#host, live.rec.initPid, load);
+        } catch (e) {
+          this.#opts.log?.debug(`container ${id}: load sample: ${(e as Error).message}`);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.#sampling = false;
+    }
   }
 
   /** A session ended without us asking (someone unmounted it): mount it again, at most every 10 s. */
@@ -302,12 +354,15 @@ export class SysboxFs {
   async #teardown(live: Live): Promise<void> {
     live.closing = true;
     this.#live.delete(live.rec.id);
+    this.#loads.delete(live.rec.id);
+    this.#loadTimerFollow();
     await live.session.close();
     this.#cleanup(live.rec);
   }
 
   /** Best effort: nothing of `rec` stays on the host. */
   #cleanup(rec: ContainerRecord): void {
+    this.#loads.delete(rec.id);
     if (rec.keeper) stopKeeper(rec.keeper);
     this.#removeMountpoint(rec.mountpoint);
   }
@@ -350,6 +405,7 @@ export class SysboxFs {
     return this.#serial(async () => {
       if (this.#closed) return;
       this.#closed = true;
+      this.#loadTimerFollow();
       for (const live of this.#live.values()) {
         live.closing = true;
         const keep = this.#keepers && live.rec.keeper !== undefined && keeperAlive(live.rec.keeper);
