@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as root on a Debian or Ubuntu machine (fresh or not):
 # toolchain, static checks, build, unit and root tests, then end-to-end tests
-# against dockerd with the built runtime installed, then the benchmarks.
+# against dockerd with the built runtime installed, the benchmarks, and last
+# a real uninstall and reinstall (test/uninstall.e2e.ts).
 #
 #   scripts/test.sh          (also: npm test, .ci/run)
 #
@@ -192,4 +193,13 @@ if [ "$BUILD_OK" = 1 ]; then
   bun bench/run.ts || warn "the benchmark run failed; not counted as a test failure"
 else
   skip bench "the build failed"
+fi
+
+# --- uninstall and reinstall, for real (last: it removes every system
+# container and stops the daemons, then scripts/install.sh puts them back;
+# its file name keeps the e2e step above from running it) -----------------
+if [ "$E2E_OK" = 1 ]; then
+  step uninstall bun_test ./test/uninstall.e2e.ts
+else
+  skip uninstall "a set-up step failed"
 fi

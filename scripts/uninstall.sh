@@ -17,7 +17,7 @@
 # reloaded until `docker info` no longer lists it; the daemons stopped (systemd units stopped,
 # disabled and removed where systemd is PID 1; otherwise the processes named
 # by the pid files in /run/sysbox); what is left mounted under
-# /var/lib/sysboxfs unmounted; /usr/bin/sysbox-runc, sysbox-mgr, sysbox-fs
+# /var/lib/sysboxfs and /run/sysbox unmounted; /usr/bin/sysbox-runc, sysbox-mgr, sysbox-fs
 # removed. Containers of other runtimes, images and Docker are not touched.
 #
 # Re-running is harmless: what is gone is skipped; with nothing left to
@@ -322,13 +322,17 @@ stop_keepers() {
   done < <(grep -lsaz "^$KEEPER_TAG $FS_DIR/" /proc/[0-9]*/cmdline)
 }
 
-cleanup_fs_mounts() {
+# What sysbox-fs and sysbox-runc leave mounted: each container's FUSE mount
+# and the self-binds sysbox-runc makes of /var/lib/sysboxfs (shared) and of
+# its staging dir under /run/sysbox (private), once per boot.
+cleanup_mounts() {
   local before=$CHANGES
   unmount_under "$FS_DIR"
+  unmount_under "$RUN_DIR"
   stop_keepers
   # Each container's (now empty) mount point; rmdir never removes content.
   if [ -d "$FS_DIR" ]; then find "$FS_DIR" -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null || true; fi
-  [ "$CHANGES" != "$before" ] || log "nothing mounted under $FS_DIR"
+  [ "$CHANGES" != "$before" ] || log "nothing mounted under $FS_DIR or $RUN_DIR"
 }
 
 # --- files ----------------------------------------------------------------
@@ -429,8 +433,8 @@ main() {
   recheck_containers
   stage "daemons"
   stop_daemons
-  stage "mounts under $FS_DIR"
-  cleanup_fs_mounts
+  stage "mounts under $FS_DIR and $RUN_DIR"
+  cleanup_mounts
   stage "binaries in $BIN_DIR"
   remove_binaries
   if [ "$PURGE" = 1 ]; then

@@ -238,6 +238,8 @@ function installedHost(): { h: Host; p: Installed } {
       `91 90 0:50 /proc/sys ${mnt}/proc/sys rw - fuse sysboxfs rw`,
       `92 22 0:51 / ${h.fs.replaceAll(" ", "\\040")}/with\\040space rw - tmpfs tmpfs rw`,
       `93 22 0:52 / ${h.fs}x rw - tmpfs tmpfs rw`,
+      `94 22 8:1 ${h.fs} ${h.fs} rw shared:4 - ext4 /dev/sda1 rw`,
+      `95 22 8:1 ${h.run}/stage ${h.run}/stage rw - ext4 /dev/sda1 rw`,
     ].join("\n") + "\n",
   );
   // State and logs that only --purge removes.
@@ -396,6 +398,8 @@ describe("uninstall.sh", () => {
       `umount ${h.fs}/c0ffee/proc/sys`,
       `umount ${h.fs}/with space`,
       `umount ${h.fs}/c0ffee`,
+      `umount ${h.fs}`,
+      `umount ${h.run}/stage`,
     ]);
     // The emptied mount point is gone; one with content stays.
     expect(readdirSync(h.fs)).toEqual(["with space"]);
