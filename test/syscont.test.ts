@@ -169,6 +169,16 @@ describe.skipIf(!hasDocker)("Docker inside a system container [requires root, do
     const image = Bun.spawnSync(["docker", "save", IMAGE]).stdout;
     expect(docker(["exec", "-i", n, "docker", "load"], { stdin: image }).code).toBe(0);
     expect(ok(["exec", n, "docker", "run", "--rm", IMAGE, "echo", "ok"]).trim()).toBe("ok");
+    // The inner runc's own proc and sysfs mounts come with sysbox-fs's files:
+    // an inner container's uptime counts from the outer container's start.
+    const inner = ok(["exec", n, "docker", "run", "--rm", IMAGE, "sh", "-c", "cat /proc/uptime; cat /proc/self/mountinfo"]).split("\n");
+    const outerUp = Number(ok(["exec", n, "cat", "/proc/uptime"]).split(" ")[0]);
+    const hostUp = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    const innerUp = Number(inner[0]!.split(" ")[0]);
+    expect(Math.abs(outerUp - innerUp)).toBeLessThan(30);
+    expect(innerUp).toBeLessThan(hostUp - 30);
+    const fuseAt = inner.filter((l) => l.includes(" - fuse.sysboxfs ")).map((l) => l.split(" ")[4]);
+    expect(fuseAt).toEqual(expect.arrayContaining(["/proc/uptime", "/proc/meminfo", "/proc/sys", "/sys/kernel"]));
     // The inner engine sees only its own containers.
     expect(ok(["exec", n, "docker", "ps", "-aq"]).trim()).toBe("");
 
@@ -183,6 +193,32 @@ describe.skipIf(!hasDocker)("Docker inside a system container [requires root, do
     expect(docker(["exec", n, "docker", "info"]).code).toBe(0);
     expect(ok(["inspect", "-f", "{{.State.Running}}", n]).trim()).toBe("true");
   }, 240_000);
+});
+
+describe.skipIf(!hasDocker)("proc and sysfs mounted inside [requires root, dockerd with sysbox-runc]", () => {
+  test("a new proc or sysfs gets sysbox-fs's files over the kernel's, and unmounts as usual", () => {
+    const n = name("procmount");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "infinity"]);
+    const script = [
+      "mkdir -p /mnt/p /mnt/s",
+      "mount -t proc proc /mnt/p",
+      "cat /mnt/p/uptime",
+      "grep -c ' /mnt/p/[a-z/_]* .* - fuse.sysboxfs ' /proc/self/mountinfo",
+      "umount /mnt/p && echo unmounted",
+      "grep -c ' /mnt/p' /proc/self/mountinfo || true",
+      "mount -t sysfs -o ro sysfs /mnt/s && grep ' /mnt/s/kernel ' /proc/self/mountinfo | cut -d' ' -f6",
+      "umount /mnt/s && echo unmounted",
+      // In a new pid namespace the procfs is that namespace's, uptime still the container's.
+      "unshare -pmf --mount-proc sh -c 'cat /proc/1/comm; cat /proc/uptime'",
+    ].join("; ");
+    const out = ok(["exec", n, "sh", "-c", script]).trim().split("\n");
+    const hostUp = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    expect(Number(out[0]!.split(" ")[0])).toBeLessThan(hostUp - 30);
+    expect(Number(out[1])).toBeGreaterThanOrEqual(5);
+    expect(out.slice(2, 6)).toEqual(["unmounted", "0", "ro,nosuid,nodev,noexec,relatime", "unmounted"]);
+    expect(out[6]).toBe("sh");
+    expect(Number(out[7]!.split(" ")[0])).toBeLessThan(hostUp - 30);
+  });
 });
 
 describe.skipIf(!hasDocker)("systemd as the container's init [requires root, dockerd with sysbox-runc]", () => {

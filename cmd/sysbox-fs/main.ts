@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { startDaemon, untilSignal, runUntilSignal, parseDaemonCli, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { startInterceptServer } from "../../internal/intercept/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
+import { BINDS } from "../../internal/procfs/mod.ts";
 import { DEFAULT_MOUNT_ROOT, fsHandlers, STATE_FILE, SysboxFs } from "../../internal/sysboxfs/mod.ts";
 
 const NAME = "sysbox-fs";
@@ -41,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // Syscall interception: <run-dir>/sysfs-seccomp.sock and its notify thread (internal/intercept).
-  const intercept = await startInterceptServer({ runDir: flags.runDir, logger: log, debug: flags.logLevel === "debug" })
+  // New proc and sysfs mounts inside get the same sysbox-fs files the runtime binds at create.
+  const virtualFs = { mountRoot: flags.values.mountpoint as string, binds: BINDS };
+  const intercept = await startInterceptServer({ runDir: flags.runDir, logger: log, debug: flags.logLevel === "debug", virtualFs })
     .catch((e: Error) => void log.error(`cannot start the seccomp interceptor: ${e.message}`));
   if (!intercept) {
     await daemon.close();

@@ -6,9 +6,9 @@
  */
 import { isSysError } from "../sys/errno.ts";
 import type { SeccompNotif } from "../sys/seccomp_notify.ts";
-import { decide, pathArg, type ContainerMounts, type Verdict } from "./policy.ts";
+import { decide, isNewMount, newMountVerdict, pathArg, VIRTUAL_FS, type ContainerMounts, type Verdict } from "./policy.ts";
 import { resolvePath, type ResolveEnv } from "./resolve.ts";
-import { decodeCall, syscallOf } from "./syscalls.ts";
+import { decodeCall, syscallOf, type DecodedCall } from "./syscalls.ts";
 
 /** What the policy needs to know about the calling process. */
 export interface CallerView extends ResolveEnv {
@@ -39,6 +39,9 @@ export function evaluate(notif: SeccompNotif, container: ContainerMounts, io: Ca
   const id = syscallOf(notif.data.arch, notif.data.nr);
   if (!id) return { verdict: cont("not a trapped syscall"), readCaller: false };
   const call = decodeCall(id, notif.data.args);
+  if (call.syscall === "mount" && isNewMount(call.flags) && call.fstype !== 0n) {
+    return evaluateNewMount(notif.pid, call, io, id.name);
+  }
   const arg = pathArg(call);
   if (!arg) return { verdict: decide(call, null, { container, sameMountNs: false }), syscall: id.name, readCaller: false };
   let target: string;
@@ -59,6 +62,30 @@ export function evaluate(notif: SeccompNotif, container: ContainerMounts, io: Ca
     throw e;
   }
   const resolved = resolvePath(target, { follow: arg.follow }, view);
-  const verdict = decide(call, resolved, { container, sameMountNs: view.mountNs === container.mountNs });
+  const verdict = decide(call, resolved, {
+    container, sameMountNs: view.mountNs === container.mountNs, childrenOf: (mid) => view.view.childrenOf(mid),
+  });
   return { verdict, syscall: id.name, target, readCaller: true };
+}
+
+/**
+ * A new mount: only proc and sysfs need more than the kernel, so the fstype
+ * string is read first and the target and data strings only for those.
+ */
+function evaluateNewMount(pid: number, call: Extract<DecodedCall, { syscall: "mount" }>, io: CallerIo, name: string): Evaluation {
+  let fstype: string;
+  let target: string;
+  let data = "";
+  try {
+    fstype = io.readString(pid, call.fstype);
+    if (!(VIRTUAL_FS as readonly string[]).includes(fstype)) {
+      return { verdict: newMountVerdict(fstype, "", call.flags, ""), syscall: name, readCaller: true };
+    }
+    target = io.readString(pid, call.target);
+    if (call.data !== 0n) data = io.readString(pid, call.data);
+  } catch (e) {
+    if (isSysError(e)) return { verdict: cont(`argument unreadable: ${e.code}`), syscall: name, readCaller: true };
+    throw e;
+  }
+  return { verdict: newMountVerdict(fstype, target, call.flags, data), syscall: name, target, readCaller: true };
 }

@@ -8,9 +8,9 @@
  * container that traps in a tight loop cannot starve the others. Answering
  * is synchronous and bounded: a process_vm_readv, reads of /proc/TID files,
  * readlink(2) only on filesystems that cannot wait on a user-space or network
- * server (resolve.ts), then ID_VALID and SEND. A handler that needed to wait
- * (one that runs a helper in the container's namespaces, say) would belong
- * on the JavaScript thread behind a message, not here.
+ * server (resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
+ * exception (virtualfs.ts): a forked C helper mounts it in the caller's
+ * namespaces, ~1 ms, waited for at most 10 s and killed after that.
  *
  * A notify fd reports POLLHUP once every process that could trap through
  * its filter has exited; the loop closes it then, and forgets the container
@@ -28,7 +28,9 @@ import { FrameDecoder } from "../ipc/frame.ts";
 import { namespaceId } from "./caller.ts";
 import { evaluate, type CallerIo, type Evaluation } from "./evaluate.ts";
 import { describeContainer, Registry, RegistrationError } from "./registry.ts";
+import type { Verdict } from "./policy.ts";
 import { MountView } from "./view.ts";
+import { detachSubmounts, mountVirtualFs, type ActResult, type VirtualFsConfig } from "./virtualfs.ts";
 import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest } from "./wire.ts";
 
 /**
@@ -42,9 +44,9 @@ export const REGISTRATION_TIMEOUT_MS = 60_000;
 /** Indexes into the shared counters (a BigInt64Array over a SharedArrayBuffer). */
 export const STAT = {
   notifications: 0, continued: 1, denied: 2, gone: 3, errors: 4, containers: 5, fds: 6,
-  handleNanosTotal: 7, handleNanosMax: 8,
+  handleNanosTotal: 7, handleNanosMax: 8, handled: 9,
 } as const;
-export const STAT_SLOTS = 9;
+export const STAT_SLOTS = 10;
 
 export interface LoopInit {
   listenFd: number;
@@ -55,6 +57,8 @@ export interface LoopInit {
   stats: SharedArrayBuffer;
   /** Post every decision, not only denials. */
   debug: boolean;
+  /** sysbox-fs's files to bind into new proc and sysfs mounts; without it those go to the kernel as they are. */
+  virtualFs?: VirtualFsConfig;
 }
 
 export type LoopCommand = { type: "stop" };
@@ -66,10 +70,13 @@ export type LoopEvent =
   | { type: "released"; containerId: string; pid: number; fd: number; remaining: number }
   | {
       type: "decision"; containerId: string; pid: number; syscall: string; target?: string;
-      action: "continue" | "error"; errno?: number; reason: string; micros: number;
+      action: "continue" | "error" | "done"; errno?: number; reason: string; micros: number;
     }
   | { type: "error"; message: string }
   | { type: "stopped" };
+
+/** The reply to a notification: go on in the kernel, fail, or done here (returns 0). */
+type Answer = { action: "continue"; reason: string } | { action: "error"; errno: number; reason: string } | { action: "done"; reason: string };
 
 interface Conn {
   fd: number;
@@ -297,11 +304,13 @@ export class NotifyLoop {
       ev = { verdict: { action: "continue", reason: "internal error" }, readCaller: true };
     }
     let sent: boolean;
+    let answer: Answer;
     try {
       // What was read may belong to a reused pid unless the target still waits.
       if (ev.readCaller && !notifIdValid(fd, notif.id)) return this.#bump(STAT.gone);
-      const v = ev.verdict;
-      sent = notifSend(fd, v.action === "continue" ? { id: notif.id, continue: true } : { id: notif.id, error: v.errno });
+      answer = this.#act(reg.record.containerId, notif.pid, ev.verdict);
+      sent = notifSend(fd, answer.action === "continue" ? { id: notif.id, continue: true }
+        : answer.action === "error" ? { id: notif.id, error: answer.errno } : { id: notif.id, val: 0n });
     } catch (e) {
       this.#bump(STAT.errors);
       this.#post({ type: "error", message: `container ${reg.record.containerId}: ${(e as Error).message}; dropping its notify fd ${fd}` });
@@ -311,15 +320,33 @@ export class NotifyLoop {
     Atomics.add(this.#stats, STAT.handleNanosTotal, nanos);
     if (nanos > Atomics.load(this.#stats, STAT.handleNanosMax)) Atomics.store(this.#stats, STAT.handleNanosMax, nanos);
     if (!sent) return this.#bump(STAT.gone);
-    const v = ev.verdict;
-    this.#bump(v.action === "continue" ? STAT.continued : STAT.denied);
-    if (v.action === "error" || this.#init.debug) {
+    this.#bump(answer.action === "continue" ? STAT.continued : answer.action === "error" ? STAT.denied : STAT.handled);
+    if (answer.action === "error" || this.#init.debug) {
       this.#post({
         type: "decision", containerId: reg.record.containerId, pid: notif.pid, syscall: ev.syscall ?? `nr ${notif.data.nr}`,
         ...(ev.target !== undefined ? { target: ev.target } : {}),
-        action: v.action, ...(v.action === "error" ? { errno: v.errno } : {}), reason: v.reason, micros: Number(nanos / 1000n),
+        action: answer.action, ...(answer.action === "error" ? { errno: answer.errno } : {}), reason: answer.reason, micros: Number(nanos / 1000n),
       });
     }
+  }
+
+  /** Carries out a verdict that needs more than a reply; the reply to send. */
+  #act(containerId: string, pid: number, v: Verdict): Answer {
+    if (v.action === "continue" || v.action === "error") return v;
+    const cfg = this.#init.virtualFs;
+    if (!cfg) return { action: "continue", reason: `${v.reason}; no sysbox-fs binds configured` };
+    let r: ActResult;
+    try {
+      r = v.action === "mount-fs" ? mountVirtualFs(pid, containerId, v, cfg) : detachSubmounts(pid, v.paths);
+    } catch (e) {
+      // A process that exited mid-way, or a bug: the kernel runs the call as it is.
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${containerId}: ${v.action} for pid ${pid}: ${(e as Error).stack ?? e}` });
+      return { action: "continue", reason: `${v.reason}; failed here` };
+    }
+    if (r.outcome !== "error" && r.warning) this.#post({ type: "error", message: `container ${containerId}: ${r.warning}` });
+    if (r.outcome === "error") return { action: "error", errno: r.errno, reason: `${v.reason}: ${r.reason}` };
+    return { action: r.outcome, reason: `${v.reason}; ${r.reason}` };
   }
 
   #bump(slot: number): void {

@@ -11,4 +11,5 @@ export {
 } from "./client.ts";
 export { startInterceptServer, type InterceptLogger, type InterceptServer, type InterceptServerOptions, type InterceptStats } from "./server.ts";
 export { RULES, decide, readOnlyOrigin, type CallContext, type ContainerMounts, type InitialMount, type Verdict } from "./policy.ts";
+export type { VirtualFsConfig } from "./virtualfs.ts";
 export { ACK, type RegisterMounts, type RegisterRequest } from "./wire.ts";

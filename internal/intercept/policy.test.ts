@@ -5,7 +5,7 @@ import { SysError } from "../sys/errno.ts";
 import type { SeccompNotif } from "../sys/seccomp_notify.ts";
 import { initialMounts } from "./client.ts";
 import { evaluate, type CallerIo, type CallerView } from "./evaluate.ts";
-import { readOnlyOrigin, type ContainerMounts } from "./policy.ts";
+import { isNewMount, mountAttrOf, parseMountData, readOnlyOrigin, type ContainerMounts, type Verdict } from "./policy.ts";
 import { describeContainer } from "./registry.ts";
 import { AUDIT_ARCH, archNumbers, type TrappedName } from "./syscalls.ts";
 import { MountView } from "./view.ts";
@@ -64,7 +64,13 @@ function run(name: TrappedName, target: string, flags: number, caller: Caller = 
   return { ...ev, looked };
 }
 
-const answer = (ev: ReturnType<typeof run>) => (ev.verdict.action === "continue" ? "CONTINUE" : ev.verdict.errno === 1 ? "EPERM" : ev.verdict.errno === 16 ? "EBUSY" : `errno ${ev.verdict.errno}`);
+function answer(ev: { verdict: Verdict }): string {
+  const v = ev.verdict;
+  if (v.action === "continue") return "CONTINUE";
+  if (v.action === "mount-fs") return `MOUNT_FS ${v.fstype}`;
+  if (v.action === "umount-submounts") return `UMOUNT_SUBMOUNTS ${v.paths.join(" ")}`;
+  return v.errno === 1 ? "EPERM" : v.errno === 16 ? "EBUSY" : `errno ${v.errno}`;
+}
 
 describe("registration from the init's mountinfo", () => {
   test("root, /proc, /sys and every read-only mount", () => {
@@ -262,5 +268,110 @@ describe("readOnlyOrigin", () => {
   test("a read-write mount of the same root wins a tie; prefixes match whole components", () => {
     expect(readOnlyOrigin({ majorMinor: "8:1", root: "/a" }, c([["8:1", "/a", true], ["8:1", "/a", false]]))).toBeUndefined();
     expect(readOnlyOrigin({ majorMinor: "8:1", root: "/ab" }, c([["8:1", "/a", true]]))).toBeUndefined();
+  });
+});
+
+describe("new proc and sysfs mounts, and their umount", () => {
+  const FSTYPE = 0x6100n;
+  const DATA = 0x6200n;
+  function runNew(fstype: string, target: string, flags: number, data?: string) {
+    const nr = archNumbers(AUDIT_ARCH.X86_64).mount!;
+    const args: SeccompNotif["data"]["args"] = [0x6000n, TARGET, FSTYPE, BigInt(flags), data === undefined ? 0n : DATA, 0n];
+    const notif: SeccompNotif = { id: 1n, pid: 4242, flags: 0, data: { nr, arch: AUDIT_ARCH.X86_64, instructionPointer: 0n, args } };
+    const read: bigint[] = [];
+    const io: CallerIo = {
+      readString(_pid, addr) {
+        read.push(addr);
+        if (addr === TARGET) return target;
+        if (addr === FSTYPE) return fstype;
+        if (addr === DATA && data !== undefined) return data;
+        throw new SysError({ syscall: "process_vm_readv", errno: 14 });
+      },
+      caller: () => ({ view: MountView.parse(SYSCONT), mountNs: NS, cwd: "/", readlink: () => null, fdPath: () => null }),
+    };
+    return { ...evaluate(notif, container, io), read };
+  }
+
+  test("a new proc or sysfs is mounted by sysbox-fs, with the flags and options as fsmount(2) takes them", () => {
+    const ev = runNew("proc", "/proc/self/fd/7", 0x2 | 0x4 | 0x8 | 0x8000, "hidepid=2,subset=pid");
+    expect(ev.verdict).toMatchObject({ action: "mount-fs", fstype: "proc", target: "/proc/self/fd/7", attr: 0x2 | 0x4 | 0x8 });
+    expect(ev.verdict.action === "mount-fs" && ev.verdict.options).toEqual([["hidepid", "2"], ["subset", "pid"]]);
+    expect(ev.readCaller).toBe(true);
+    const sys = runNew("sysfs", "/sys", MS.RDONLY | MS.NOSUID);
+    expect(sys.verdict).toMatchObject({ action: "mount-fs", fstype: "sysfs", attr: 0x1 | 0x2, options: [] });
+  });
+
+  test("other filesystems go to the kernel after reading only the fstype", () => {
+    const ev = runNew("tmpfs", "/mnt", 0, "size=1m");
+    expect(answer(ev)).toBe("CONTINUE");
+    expect(ev.read).toEqual([FSTYPE]);
+  });
+
+  test("a flag fsmount(2) cannot express leaves the mount to the kernel, not virtualized", () => {
+    const ev = runNew("proc", "/mnt", 0x10 /* MS_SYNCHRONOUS */);
+    expect(answer(ev)).toBe("CONTINUE");
+    expect(ev.verdict.reason).toContain("not virtualized");
+  });
+
+  test("remounts, binds and moves of a proc are not new mounts", () => {
+    for (const flags of [MS.REMOUNT, MS.BIND, 0x2000 /* MS_MOVE */, MS.PRIVATE]) {
+      expect(answer(runNew("proc", "/proc", flags)).startsWith("MOUNT_FS")).toBe(false);
+    }
+  });
+
+  test("unreadable strings leave the call to the kernel", () => {
+    const ev = runNew("proc", "/mnt", 0, undefined);
+    expect(ev.verdict.action).toBe("mount-fs");
+    const nr = archNumbers(AUDIT_ARCH.X86_64).mount!;
+    const notif: SeccompNotif = { id: 1n, pid: 4242, flags: 0, data: { nr, arch: AUDIT_ARCH.X86_64, instructionPointer: 0n, args: [0n, TARGET, FSTYPE, 0n, 0n, 0n] } };
+    const io: CallerIo = { readString: () => { throw new SysError({ syscall: "process_vm_readv", errno: 14 }); }, caller: () => { throw new Error("unused"); } };
+    expect(answer(evaluate(notif, container, io))).toBe("CONTINUE");
+  });
+
+  // A caller's view with a proc at /mnt/p carrying sysbox-fs binds (and one with a tmpfs too).
+  const base = SYSCONT.trimEnd().split("\n");
+  const rootId = container.rootId;
+  const withProc = (extra: string[]) => [...base, `900 ${rootId} 0:99 / /mnt/p rw,nosuid,nodev,noexec,relatime - proc proc rw`, ...extra].join("\n") + "\n";
+  const fuse = (id: number, path: string) => `${id} 900 0:43 /proc/${path} /mnt/p/${path} rw,nosuid,nodev,noexec,relatime - fuse.sysboxfs sysboxfs rw,user_id=0,group_id=0,default_permissions,allow_other`;
+
+  test("umount of a proc whose submounts are all sysbox-fs binds detaches them first", () => {
+    const mountinfo = withProc([fuse(901, "uptime"), fuse(902, "sys")]);
+    const ev = run("umount2", "/mnt/p", 0, { mountinfo });
+    expect(answer(ev)).toBe("UMOUNT_SUBMOUNTS /mnt/p/uptime /mnt/p/sys");
+  });
+
+  test("umount of a proc with a submount of the caller's own goes to the kernel (which says EBUSY)", () => {
+    const mountinfo = withProc([fuse(901, "uptime"), `903 900 0:77 / /mnt/p/sys rw - tmpfs tmpfs rw`]);
+    expect(answer(run("umount2", "/mnt/p", 0, { mountinfo }))).toBe("CONTINUE");
+    expect(answer(run("umount2", "/mnt/p", 0, { mountinfo: withProc([]) }))).toBe("CONTINUE");
+  });
+
+  test("the container's own /proc stays pinned", () => {
+    expect(answer(run("umount2", "/proc", MNT_DETACH))).toBe("EBUSY");
+  });
+});
+
+describe("mount flags and data for fsmount(2)", () => {
+  test("MS_* to MOUNT_ATTR_*", () => {
+    expect(mountAttrOf(0)).toBe(0);
+    expect(mountAttrOf(0x1 | 0x2 | 0x4 | 0x8)).toBe(0x1 | 0x2 | 0x4 | 0x8);
+    expect(mountAttrOf(0x400 | 0x800)).toBe(0x10 | 0x80);
+    expect(mountAttrOf(0x100_0000)).toBe(0x20);
+    expect(mountAttrOf(0x20_0000 | 0x8000 | 0x4000)).toBe(0);
+    expect(mountAttrOf(0x10)).toBeUndefined();
+    expect(mountAttrOf(0x200_0000)).toBeUndefined();
+  });
+
+  test("data strings", () => {
+    expect(parseMountData("")).toEqual([]);
+    expect(parseMountData("ro")).toEqual([["ro", null]]);
+    expect(parseMountData("hidepid=invisible,,gid=5")).toEqual([["hidepid", "invisible"], ["gid", "5"]]);
+    expect(parseMountData("a=b=c")).toEqual([["a", "b=c"]]);
+  });
+
+  test("isNewMount", () => {
+    expect(isNewMount(0)).toBe(true);
+    expect(isNewMount(MS.NOSUID | MS.RDONLY)).toBe(true);
+    for (const f of [MS.REMOUNT, MS.BIND, 0x2000, MS.PRIVATE, 0x20000, 0x80000, 0x100000]) expect(isNewMount(f)).toBe(false);
   });
 });

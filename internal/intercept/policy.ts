@@ -10,10 +10,20 @@
  *                      a read-only copy of one (bind, or any mount ns)      EPERM
  *                      unresolvable (another process's magic link...)       EPERM
  *                      anything else                                        CONTINUE
+ *   mount            a new proc or sysfs (no MS_REMOUNT/BIND/MOVE or
+ *                    propagation flag), flags fsmount(2) can express         MOUNT_FS
  *   umount2/umount   the container's /, /proc or /sys, or an initial mount
  *                    under /proc or /sys (sysbox-fs files, masks, read-only
  *                    paths, cgroupfs) (same mount ns, by id)                 EBUSY
+ *                    a proc or sysfs whose submounts are all sysbox-fs's     UMOUNT_SUBMOUNTS
  *                    anything else, or an unresolvable path                 CONTINUE
+ *
+ * MOUNT_FS: sysbox-fs mounts the new proc or sysfs itself, in the caller's
+ * namespaces, with its virtualized files bound over the kernel's (so /proc
+ * inside an inner container is virtualized too), and the call returns 0.
+ * UMOUNT_SUBMOUNTS: sysbox-fs first detaches those binds, which would
+ * otherwise make the caller's umount fail with EBUSY, then the kernel runs
+ * the call.
  *
  * Immutability follows Sysbox: in the container's own mount namespace the
  * registered mount ids decide. Other mount namespaces (unshare -m, inner
@@ -34,6 +44,7 @@
  */
 import type { DecodedCall } from "./syscalls.ts";
 import type { Resolved } from "./resolve.ts";
+import { MOUNT_ATTR, MS } from "../sys/flags.ts";
 import { isReadOnly, isUnder, type MountInfoEntry } from "./view.ts";
 
 const EPERM = 1;
@@ -76,11 +87,36 @@ export interface CallContext {
   container: ContainerMounts;
   /** The caller is in the container's initial mount namespace. */
   sameMountNs: boolean;
+  /** Mounts attached to mount `id` in the caller's view. */
+  childrenOf?(id: number): readonly MountInfoEntry[];
 }
 
 export type Verdict =
   | { action: "continue"; reason: string }
-  | { action: "error"; errno: number; reason: string };
+  | { action: "error"; errno: number; reason: string }
+  | MountFsVerdict
+  | { action: "umount-submounts"; paths: string[]; reason: string };
+
+/** A new proc or sysfs for sysbox-fs to mount on the caller's behalf. */
+export interface MountFsVerdict {
+  action: "mount-fs";
+  fstype: VirtualFsType;
+  /** The target argument as the caller passed it. */
+  target: string;
+  /** MOUNT_ATTR_* flags equivalent to the call's MS_* flags. */
+  attr: number;
+  /** fsconfig(2) options from the data argument. */
+  options: Array<[string, string | null]>;
+  reason: string;
+}
+
+/** Filesystems whose new mounts get sysbox-fs's files. */
+export const VIRTUAL_FS = ["proc", "sysfs"] as const;
+export type VirtualFsType = (typeof VIRTUAL_FS)[number];
+
+export function isVirtualFs(fstype: string): fstype is VirtualFsType {
+  return (VIRTUAL_FS as readonly string[]).includes(fstype);
+}
 
 const cont = (reason: string): Verdict => ({ action: "continue", reason });
 const fail = (errno: number, reason: string): Verdict => ({ action: "error", errno, reason });
@@ -104,6 +140,14 @@ const umountRule: Rule<Extract<DecodedCall, { syscall: "umount2" | "umount" }>> 
     const { container: c } = ctx;
     const what = ctx.sameMountNs ? c.pinned.get(m.id) : undefined;
     if (what) return fail(EBUSY, `${what} (${where(m)})`);
+    if (isVirtualFs(m.fsType) && ctx.childrenOf) {
+      const kids = ctx.childrenOf(m.id);
+      if (kids.length > 0 && kids.every(isSysboxFsMount)) {
+        // Deepest first, so a bind under another bind goes before it.
+        const paths = kids.map((k) => k.mountPoint).sort((a, b) => b.length - a.length);
+        return { action: "umount-submounts", paths, reason: `${m.fsType} ${where(m)} carries only sysbox-fs binds` };
+      }
+    }
     return cont("not an immutable mount");
   },
 };
@@ -146,6 +190,59 @@ export function readOnlyOrigin(m: Pick<MountInfoEntry, "majorMinor" | "root">, c
   }
   if (best.length === 0 || best.some((i) => !i.readonly)) return undefined;
   return best[0];
+}
+
+/** A bind of sysbox-fs's FUSE files. */
+export function isSysboxFsMount(m: Pick<MountInfoEntry, "fsType">): boolean {
+  return m.fsType === "fuse.sysboxfs";
+}
+
+const MS_PROPAGATION = MS.UNBINDABLE | MS.PRIVATE | MS.SLAVE | MS.SHARED;
+
+/** A mount(2) that creates a new filesystem instance (not a remount, bind, move or propagation change). */
+export function isNewMount(flags: number): boolean {
+  return (flags & (MS.REMOUNT | MS.BIND | MS.MOVE | MS_PROPAGATION)) === 0;
+}
+
+/** MS_* -> MOUNT_ATTR_* (fsmount(2)); any other flag has no per-mount equivalent. */
+const MS_TO_ATTR: ReadonlyArray<[number, number]> = [
+  [MS.RDONLY, MOUNT_ATTR.RDONLY], [MS.NOSUID, MOUNT_ATTR.NOSUID], [MS.NODEV, MOUNT_ATTR.NODEV],
+  [MS.NOEXEC, MOUNT_ATTR.NOEXEC], [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW], [MS.NOATIME, MOUNT_ATTR.NOATIME],
+  [MS.NODIRATIME, MOUNT_ATTR.NODIRATIME], [MS.RELATIME, MOUNT_ATTR.RELATIME], [MS.STRICTATIME, MOUNT_ATTR.STRICTATIME],
+];
+/** Flags that change nothing for a new mount. */
+const MS_IGNORED = MS.SILENT | MS.REC;
+
+/** The MOUNT_ATTR_* equivalent of `flags`, or undefined if some flag has none. */
+export function mountAttrOf(flags: number): number | undefined {
+  let attr = 0;
+  let left = flags & ~MS_IGNORED;
+  for (const [ms, a] of MS_TO_ATTR) {
+    if (left & ms) {
+      attr |= a;
+      left &= ~ms;
+    }
+  }
+  return left === 0 ? attr : undefined;
+}
+
+/** mount(2)'s data string as fsconfig(2) options: "a=1,b" -> [["a","1"],["b",null]]. */
+export function parseMountData(data: string): Array<[string, string | null]> {
+  return data
+    .split(",")
+    .filter((o) => o !== "")
+    .map((o) => {
+      const eq = o.indexOf("=");
+      return eq < 0 ? [o, null] : [o.slice(0, eq), o.slice(eq + 1)];
+    });
+}
+
+/** The verdict for a new mount of `fstype`, given its target and data strings. */
+export function newMountVerdict(fstype: string, target: string, flags: number, data: string): Verdict {
+  if (!isVirtualFs(fstype)) return cont(`new ${fstype} mount`);
+  const attr = mountAttrOf(flags);
+  if (attr === undefined) return cont(`new ${fstype} mount with flags 0x${flags.toString(16)} fsmount(2) cannot express; not virtualized`);
+  return { action: "mount-fs", fstype, target, attr, options: parseMountData(data), reason: `new ${fstype} mount` };
 }
 
 /** Applies the rule for `call`; for tests and the notify loop alike. */

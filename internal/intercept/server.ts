@@ -30,6 +30,7 @@ import { isSysError } from "../sys/errno.ts";
 import { setPassCred, unixListen, SOCK } from "../sys/socket.ts";
 import { interceptSocketPath } from "./client.ts";
 import { STAT, STAT_SLOTS, type LoopEvent, type LoopInit } from "./loop.ts";
+import type { VirtualFsConfig } from "./virtualfs.ts";
 
 export interface InterceptLogger {
   debug(msg: string): void;
@@ -43,12 +44,16 @@ export interface InterceptServerOptions {
   logger?: InterceptLogger;
   /** Log every decision, not only refusals. */
   debug?: boolean;
+  /** sysbox-fs's files to bind into proc and sysfs mounted inside containers. */
+  virtualFs?: VirtualFsConfig;
 }
 
 export interface InterceptStats {
   notifications: number;
   continued: number;
   denied: number;
+  /** Calls sysbox-fs carried out itself (new proc and sysfs mounts). */
+  handled: number;
   /** Notifications whose process went away before the answer. */
   gone: number;
   errors: number;
@@ -116,7 +121,8 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
         if (e.data.type === "ready") resolve();
         else if (e.data.type === "stopped") reject(new Error("interceptor thread stopped while starting"));
       };
-      const init: LoopInit = { listenFd, wakeFd: wakeR, port: port2 as unknown as LoopInit["port"], stats, debug: opts.debug ?? false };
+      const init: LoopInit = { listenFd, wakeFd: wakeR, port: port2 as unknown as LoopInit["port"], stats, debug: opts.debug ?? false,
+        ...(opts.virtualFs ? { virtualFs: { mountRoot: opts.virtualFs.mountRoot, binds: [...opts.virtualFs.binds] } } : {}) };
       worker.postMessage(init, [port2 as unknown as MessagePort]);
     });
   } catch (e) {
@@ -140,7 +146,7 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
       case "decision": {
         const what = `${ev.syscall}(${ev.target !== undefined ? JSON.stringify(ev.target) : ""}) by pid ${ev.pid} of ${ev.containerId}`;
         if (ev.action === "error") log.info(`seccomp: ${what}: ${ERRNO_NAME[ev.errno!] ?? `errno ${ev.errno}`}: ${ev.reason}`);
-        else log.debug(`seccomp: ${what}: continue (${ev.reason}, ${ev.micros} us)`);
+        else log.debug(`seccomp: ${what}: ${ev.action} (${ev.reason}, ${ev.micros} us)`);
         break;
       }
       case "error":
@@ -162,7 +168,7 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
     stats() {
       const n = num(STAT.notifications);
       return {
-        notifications: n, continued: num(STAT.continued), denied: num(STAT.denied), gone: num(STAT.gone), errors: num(STAT.errors),
+        notifications: n, continued: num(STAT.continued), denied: num(STAT.denied), handled: num(STAT.handled), gone: num(STAT.gone), errors: num(STAT.errors),
         containers: num(STAT.containers), fds: num(STAT.fds),
         meanMicros: n ? num(STAT.handleNanosTotal) / n / 1000 : 0, maxMicros: num(STAT.handleNanosMax) / 1000,
       };

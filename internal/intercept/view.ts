@@ -41,6 +41,11 @@ export class MountView {
     return this.#byId.get(id);
   }
 
+  /** Mounts whose parent is mount `id`, in mountinfo order. */
+  childrenOf(id: number): MountInfoEntry[] {
+    return this.entries.filter((e) => e.parentId === id);
+  }
+
   /**
    * The mount a path walk lands on when it steps from mount `parent` (null:
    * the hidden root of a chroot) onto `path`: the topmost of the mounts

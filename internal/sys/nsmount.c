@@ -12,8 +12,11 @@
  *                           exit(0)                            write RESULT, exit
  *   <-- RESULT on result_fd (three int32s: step, errno, index; step 0 = done)
  *
- * op MOUNT: fsopen(fstype), fsconfig each option, CMD_CREATE, fsmount with
- *   MOUNT_ATTR_* flags, move_mount onto target_fd; then for each bind, the
+ * op MOUNT: the target is target_fd, or else target_path opened with
+ *   openat2(root_fd, RESOLVE_IN_ROOT) here, where a lookup that hangs (a
+ *   FUSE server in the container) is killable by the caller's timeout;
+ *   fsopen(fstype), fsconfig each option, CMD_CREATE, fsmount with
+ *   MOUNT_ATTR_* flags, move_mount onto the target; then for each bind, the
  *   detached tree bind_src[i] is moved onto bind_dst[i] below the new mount
  *   (a missing destination is skipped).
  * op UMOUNT: fchdir(root_fd) + chroot(".") so mountinfo paths mean what they
@@ -30,12 +33,12 @@ enum { OP_MOUNT = 1, OP_UMOUNT = 2 };
 enum {
   STEP_DONE = 0, STEP_SETNS = 1, STEP_CLONE = 2, STEP_FSOPEN = 3, STEP_FSCONFIG = 4, STEP_CREATE = 5,
   STEP_FSMOUNT = 6, STEP_MOVE = 7, STEP_BIND_TARGET = 8, STEP_BIND = 9, STEP_CHROOT = 10, STEP_UMOUNT = 11,
-  STEP_WAIT = 12,
+  STEP_WAIT = 12, STEP_TARGET = 13,
 };
 
 struct nr_table {
   long clone, setns, exit_group, write, wait4, fsopen, fsconfig, fsmount, move_mount, openat, close, umount2,
-      fchdir, chroot;
+      fchdir, chroot, openat2;
 };
 
 struct nsmount_args {
@@ -44,7 +47,7 @@ struct nsmount_args {
   long join_fd[6];    /*  16 */
   long join_type[6];  /*  64 */
   long fork;          /* 112: 1 = work in a child, so a joined pid namespace applies */
-  long root_fd;       /* 120: UMOUNT: the caller's root */
+  long root_fd;       /* 120: the caller's root (UMOUNT; MOUNT without target_fd) */
   long result_fd;     /* 128 */
   long op;            /* 136 */
   long fstype;        /* 144: char* */
@@ -52,7 +55,7 @@ struct nsmount_args {
   long opt_keys;      /* 160: char*[] */
   long opt_vals;      /* 168: char*[]; a 0 entry sets a flag option */
   long attr;          /* 176: MOUNT_ATTR_* for fsmount */
-  long target_fd;     /* 184: O_PATH fd of the mount point */
+  long target_fd;     /* 184: O_PATH fd of the mount point, or -1: target_path */
   long nr_binds;      /* 192 */
   long bind_src;      /* 200: long[] of open_tree(OPEN_TREE_CLONE) fds */
   long bind_dst;      /* 208: char*[] relative to the new mount's root */
@@ -60,7 +63,10 @@ struct nsmount_args {
   long paths;         /* 224: char*[] to unmount, in order */
   long umount_flags;  /* 232 */
   struct nr_table nr; /* 240 */
+  long target_path;   /* 360: char*, in the caller's root */
 };
+
+struct open_how { unsigned long long flags, mode, resolve; };
 
 #define SIGCHLD 17
 #define FSCONFIG_SET_FLAG 0
@@ -73,6 +79,7 @@ struct nsmount_args {
 #define O_PATH 010000000
 #define O_NOFOLLOW 0400000
 #define O_CLOEXEC 02000000
+#define RESOLVE_IN_ROOT 0x10
 #define ENOENT 2
 #define EINTR 4
 
@@ -87,11 +94,17 @@ static long result(struct nsmount_args *a, int step, int err, int index) {
 
 static void do_mount(struct nsmount_args *a, int *errno_loc) {
   syscall_fn sys = (syscall_fn)a->syscall_ptr;
-  long i, fs, mnt, dst;
+  long i, fs, mnt, dst, target = a->target_fd;
+  struct open_how how;
   char **keys = (char **)a->opt_keys;
   char **vals = (char **)a->opt_vals;
   long *src = (long *)a->bind_src;
   char **rel = (char **)a->bind_dst;
+  if (target < 0) {
+    how.flags = O_PATH | O_CLOEXEC; how.mode = 0; how.resolve = RESOLVE_IN_ROOT;
+    target = sys(a->nr.openat2, a->root_fd, a->target_path, (long)&how, (long)sizeof(how));
+    if (target < 0) result(a, STEP_TARGET, *errno_loc, 0);
+  }
   fs = sys(a->nr.fsopen, a->fstype, (long)FSOPEN_CLOEXEC);
   if (fs < 0) result(a, STEP_FSOPEN, *errno_loc, 0);
   for (i = 0; i < a->nr_opts; i++) {
@@ -103,7 +116,7 @@ static void do_mount(struct nsmount_args *a, int *errno_loc) {
   if (sys(a->nr.fsconfig, fs, (long)FSCONFIG_CMD_CREATE, 0L, 0L, 0L) < 0) result(a, STEP_CREATE, *errno_loc, 0);
   mnt = sys(a->nr.fsmount, fs, (long)FSMOUNT_CLOEXEC, a->attr);
   if (mnt < 0) result(a, STEP_FSMOUNT, *errno_loc, 0);
-  if (sys(a->nr.move_mount, mnt, (long)"", a->target_fd, (long)"", (long)(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)) < 0)
+  if (sys(a->nr.move_mount, mnt, (long)"", target, (long)"", (long)(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)) < 0)
     result(a, STEP_MOVE, *errno_loc, 0);
   for (i = 0; i < a->nr_binds; i++) {
     dst = sys(a->nr.openat, mnt, (long)rel[i], (long)(O_PATH | O_NOFOLLOW | O_CLOEXEC), 0L);

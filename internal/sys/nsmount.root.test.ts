@@ -51,7 +51,7 @@ describe.skipIf(!isRoot)("mount in another process's namespaces [requires root]"
     try {
       mountInNamespaces({
         join: ns, fork: true, timeoutMs: 5000, fstype: "proc", options: [], attr: MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
-        targetFd: target, binds: [{ fd: src, path: "uptime" }, { fd: src, path: "no-such-file" }],
+        target: { fd: target }, binds: [{ fd: src, path: "uptime" }, { fd: src, path: "no-such-file" }],
       });
     } finally {
       for (const fd of [target, src, ...ns.map((j) => j.fd)]) close(fd);
@@ -71,12 +71,37 @@ describe.skipIf(!isRoot)("mount in another process's namespaces [requires root]"
     expect(mountinfo()).not.toContain("/tmp/nsmount-target");
   });
 
+  test("a target path is resolved inside the caller's root; one that escapes through a symlink is refused", () => {
+    const ns = joins();
+    const root = open(`/proc/${pid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC);
+    try {
+      mountInNamespaces({ join: ns, fork: true, timeoutMs: 5000, fstype: "proc", options: [["hidepid", "2"]], attr: 0, target: { rootFd: root, path: "/tmp/nsmount-target" }, binds: [] });
+      expect(mountinfo()).toMatch(/ \/tmp\/nsmount-target rw,relatime .* proc .*hidepid=invisible/);
+      umountInNamespaces({ join: ns.filter((j) => j.type === CLONE.NEWUSER || j.type === CLONE.NEWNS), fork: false, timeoutMs: 5000, rootFd: root, paths: ["/tmp/nsmount-target"], flags: 0 });
+      // ".." cannot climb above the caller's root: this names its /tmp/nsmount-target again.
+      mountInNamespaces({ join: ns, fork: true, timeoutMs: 5000, fstype: "proc", options: [], attr: 0, target: { rootFd: root, path: "/../../tmp/nsmount-target" }, binds: [] });
+      expect(mountinfo()).toContain(" /tmp/nsmount-target ");
+      umountInNamespaces({ join: ns.filter((j) => j.type === CLONE.NEWUSER || j.type === CLONE.NEWNS), fork: false, timeoutMs: 5000, rootFd: root, paths: ["/tmp/nsmount-target"], flags: 0 });
+      let err: unknown;
+      try {
+        mountInNamespaces({ join: ns, fork: true, timeoutMs: 5000, fstype: "proc", options: [], attr: 0, target: { rootFd: root, path: "/no/such/dir" }, binds: [] });
+      } catch (e) {
+        err = e;
+      }
+      expect(isSysError(err, "ENOENT")).toBe(true);
+      expect((err as Error).message).toContain("openat2 (mount target)");
+    } finally {
+      for (const fd of [root, ...ns.map((j) => j.fd)]) close(fd);
+    }
+    expect(mountinfo()).not.toContain("/tmp/nsmount-target");
+  });
+
   test("a failing step comes back as a SysError naming it and the errno", () => {
     const ns = joins();
     const target = open(`/proc/${pid}/root/tmp/nsmount-target`, O_FLAGS.PATH | O_FLAGS.CLOEXEC);
     let err: unknown;
     try {
-      mountInNamespaces({ join: ns, fork: true, timeoutMs: 5000, fstype: "no-such-fs", options: [], attr: 0, targetFd: target, binds: [] });
+      mountInNamespaces({ join: ns, fork: true, timeoutMs: 5000, fstype: "no-such-fs", options: [], attr: 0, target: { fd: target }, binds: [] });
     } catch (e) {
       err = e;
     } finally {

@@ -16,13 +16,16 @@ import { POLL, encodePollfds, poll, pollRevents } from "./seccomp_notify.ts";
 const STEP_NAMES: Record<number, string> = {
   1: "setns", 2: "clone", 3: "fsopen", 4: "fsconfig", 5: "fsconfig(FSCONFIG_CMD_CREATE)", 6: "fsmount",
   7: "move_mount", 8: "openat (bind target)", 9: "move_mount (bind)", 10: "chroot", 11: "umount2", 12: "wait4",
+  13: "openat2 (mount target)",
 };
 
 const NR_X86_64 = {
   clone: 56, setns: 308, exit_group: 231, write: 1, wait4: 61, openat: 257, close: 3, umount2: 166, fchdir: 81, chroot: 161,
+  openat2: 437,
 };
 const NR_ARM64: typeof NR_X86_64 = {
   clone: 220, setns: 268, exit_group: 94, write: 64, wait4: 260, openat: 56, close: 57, umount2: 39, fchdir: 50, chroot: 51,
+  openat2: 437,
 };
 
 let compiled: ((args: Pointer, errnoLoc: Pointer) => bigint) | undefined;
@@ -57,8 +60,11 @@ export interface MountInNsOptions extends Common {
   options: Array<[string, string | null]>;
   /** MOUNT_ATTR_* flags for fsmount(2). */
   attr: number;
-  /** O_PATH fd of the mount point. */
-  targetFd: number;
+  /**
+   * The mount point: an O_PATH fd, or a path opened inside the stage with
+   * openat2(rootFd, path, RESOLVE_IN_ROOT).
+   */
+  target: { fd: number } | { rootFd: number; path: string };
   /** Detached trees (open_tree(OPEN_TREE_CLONE) fds) and where below the new mount they go; missing destinations are skipped. */
   binds: Array<{ fd: number; path: string }>;
 }
@@ -86,7 +92,7 @@ function run(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>) =
   if (common.join.length > 6) throw new RangeError("at most 6 namespaces can be joined");
   const nr = process.arch === "arm64" ? NR_ARM64 : NR_X86_64;
   const [rd, wr] = pipe2(O_FLAGS.CLOEXEC);
-  const a = new BigInt64Array(240 / 8 + 14);
+  const a = new BigInt64Array(368 / 8);
   const keep: Array<Uint8Array | BigInt64Array> = [];
   a[0] = BigInt(syscallPtr);
   a[1] = BigInt(common.join.length);
@@ -96,7 +102,7 @@ function run(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>) =
   a[16] = BigInt(wr);
   fill(a, keep);
   const table = [nr.clone, nr.setns, nr.exit_group, nr.write, nr.wait4, SYS.fsopen, SYS.fsconfig, SYS.fsmount, SYS.move_mount,
-    nr.openat, nr.close, nr.umount2, nr.fchdir, nr.chroot];
+    nr.openat, nr.close, nr.umount2, nr.fchdir, nr.chroot, nr.openat2];
   table.forEach((n, i) => { a[30 + i] = BigInt(n); });
 
   let pid: number;
@@ -164,11 +170,19 @@ export function mountInNamespaces(opts: MountInNsOptions): void {
     a[20] = BigInt(ptr(keys));
     a[21] = BigInt(ptr(vals));
     a[22] = BigInt(opts.attr);
-    a[23] = BigInt(opts.targetFd);
+    if ("fd" in opts.target) {
+      a[23] = BigInt(opts.target.fd);
+    } else {
+      const path = cstr(opts.target.path);
+      keep.push(path);
+      a[15] = BigInt(opts.target.rootFd);
+      a[23] = -1n;
+      a[45] = BigInt(ptr(path));
+    }
     a[24] = BigInt(opts.binds.length);
     a[25] = BigInt(ptr(src));
     a[26] = BigInt(ptr(dst));
-  }, opts, opts.fstype);
+  }, opts, "fd" in opts.target ? opts.fstype : `${opts.fstype} on ${opts.target.path}`);
 }
 
 /** Unmounts `paths`, in order, as seen from `rootFd` inside the joined namespaces. */

@@ -1,0 +1,195 @@
+/**
+ * Carries out the two verdicts sysbox-fs acts on itself (policy.ts):
+ *
+ *   mount-fs          a new proc or sysfs, mounted in the caller's user, net,
+ *                     pid and mount namespaces (nsmount.c), with detached
+ *                     clones of the container's sysbox-fs files moved over
+ *                     the kernel's (BINDS below that filesystem's root)
+ *   umount-submounts  those binds detached again, from the caller's root, so
+ *                     the caller's own umount can go on
+ *
+ * The caller must hold CAP_SYS_ADMIN (read from /proc/TID/status), since the
+ * helper acts with all the rights of root in the caller's user namespace;
+ * otherwise the call goes on to the kernel, which refuses it.
+ *
+ * The target: /proc/self/fd/N (runc mounts there) and the like are opened
+ * here through the caller's own /proc/TID, a magic link with no path walk;
+ * any other path is opened by the helper with openat2(RESOLVE_IN_ROOT) from
+ * the caller's root, so symlinks cannot lead outside it and a lookup that
+ * hangs in a FUSE server of the container's holds only the helper, which
+ * the timeout kills.
+ */
+import { readFileSync, readlinkSync } from "node:fs";
+import { isAbsolute, join, posix } from "node:path";
+import { isSysError } from "../sys/errno.ts";
+import { CLONE, MNT, MOUNT_ATTR, MS } from "../sys/flags.ts";
+import { close, open, O_FLAGS } from "../sys/fs.ts";
+import { OPEN_TREE, mountSetattr, openTree } from "../sys/mount.ts";
+import { mountInNamespaces, umountInNamespaces, type NsJoin } from "../sys/nsmount.ts";
+import type { MountFsVerdict } from "./policy.ts";
+
+/** Where the container's sysbox-fs files are, and where each goes. */
+export interface VirtualFsConfig {
+  /** The container's FUSE dir is <mountRoot>/<container id>. */
+  mountRoot: string;
+  /** Source relative to that dir, destination as in the container ("/proc/uptime"). */
+  binds: ReadonlyArray<{ source: string; destination: string }>;
+}
+
+/** Mount points inside each filesystem the binds go under. */
+const FS_ROOT: Record<MountFsVerdict["fstype"], string> = { proc: "/proc/", sysfs: "/sys/" };
+
+/** The helper's whole run, mount and binds, must fit in this. */
+const HELPER_TIMEOUT_MS = 10_000;
+
+const CAP_SYS_ADMIN = 21n;
+
+/**
+ * What became of the call: done here (the caller gets 0), handed on to the
+ * kernel, or failed with the errno the caller gets. `warning` reports a
+ * problem of sysbox-fs's own, which the caller does not see.
+ */
+export type ActResult =
+  | { outcome: "done"; reason: string; warning?: string }
+  | { outcome: "continue"; reason: string; warning?: string }
+  | { outcome: "error"; errno: number; reason: string };
+
+/** Steps of the helper whose errors are the caller's (bad options, a target that is no directory...). */
+const CALLERS_STEP = /^(fsopen|fsconfig|fsmount|move_mount|openat2 \(mount target\))\b(?! \(bind\))/;
+/** Steps after the filesystem was mounted: the caller has its mount, without some binds. */
+const BIND_STEP = /^(openat \(bind target\)|move_mount \(bind\))/;
+
+/** True if the thread holds CAP_SYS_ADMIN in its effective set. */
+export function hasSysAdmin(tid: number): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${tid}/status`, "utf8"));
+  return m !== null && ((BigInt(`0x${m[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n;
+}
+
+/** The binds of `cfg` that go below a new `fstype`, as paths relative to its root. */
+export function bindsFor(fstype: MountFsVerdict["fstype"], cfg: VirtualFsConfig): Array<{ source: string; path: string }> {
+  const root = FS_ROOT[fstype];
+  return cfg.binds.filter((b) => b.destination.startsWith(root)).map((b) => ({ source: b.source, path: b.destination.slice(root.length) }));
+}
+
+/** Joins of the caller's namespaces (user first) that differ from ours; setns into one's own fails. */
+function namespaceJoins(tid: number, names: ReadonlyArray<"user" | "net" | "pid" | "mnt">): NsJoin[] {
+  const type = { user: CLONE.NEWUSER, net: CLONE.NEWNET, pid: CLONE.NEWPID, mnt: CLONE.NEWNS };
+  const out: NsJoin[] = [];
+  try {
+    for (const ns of names) {
+      if (readlinkSync(`/proc/${tid}/ns/${ns}`) === readlinkSync(`/proc/self/ns/${ns}`)) continue;
+      out.push({ fd: open(`/proc/${tid}/ns/${ns}`, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC), type: type[ns] });
+    }
+  } catch (e) {
+    closeAll(out.map((j) => j.fd));
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * The mount target as the caller names it: one of its own fds or its root or
+ * cwd (magic links, opened here without a path walk), or else a path in its
+ * root for the helper to open. null: a form not handled (/proc/self/cwd/x...).
+ */
+export function targetOf(tid: number, target: string): { magic: string } | { path: string } | null {
+  const norm = posix.normalize(target);
+  const self = /^\/proc\/(self|thread-self)(\/.*)?$/.exec(norm);
+  if (self) {
+    const rest = self[2] ?? "";
+    return /^\/(fd\/\d+|root|cwd)$/.test(rest) ? { magic: `/proc/${tid}${rest}` } : null;
+  }
+  if (isAbsolute(norm)) return { path: norm };
+  const rootLink = readlinkSync(`/proc/${tid}/root`);
+  const cwd = readlinkSync(`/proc/${tid}/cwd`);
+  const rel = rootLink === "/" ? cwd : cwd === rootLink ? "/" : cwd.startsWith(`${rootLink}/`) ? cwd.slice(rootLink.length) : null;
+  return rel === null ? null : { path: join(rel, norm) };
+}
+
+/** Mounts the new proc or sysfs for the caller, with the container's sysbox-fs files over the kernel's. */
+export function mountVirtualFs(tid: number, containerId: string, v: MountFsVerdict, cfg: VirtualFsConfig): ActResult {
+  if (!hasSysAdmin(tid)) return { outcome: "continue", reason: "the caller lacks CAP_SYS_ADMIN" };
+  const fds: number[] = [];
+  try {
+    const where = targetOf(tid, v.target);
+    if (!where) return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable here; not virtualized` };
+    let target: { fd: number } | { rootFd: number; path: string };
+    try {
+      target = "magic" in where
+        ? { fd: open_(fds, () => open(where.magic, O_FLAGS.PATH | O_FLAGS.CLOEXEC)) }
+        : { rootFd: open_(fds, () => open(`/proc/${tid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC)), path: where.path };
+    } catch (e) {
+      if (isSysError(e)) return { outcome: "error", errno: e.errno, reason: `mount target: ${e.message}` };
+      throw e;
+    }
+    const joins = namespaceJoins(tid, ["user", "net", "pid", "mnt"]);
+    fds.push(...joins.map((j) => j.fd));
+    // Binds follow the new mount's restrictions, and stay private: a clone of
+    // a shared host mount would otherwise join the host's peer group.
+    const attr = v.attr & (MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC);
+    const binds: Array<{ fd: number; path: string }> = [];
+    for (const b of bindsFor(v.fstype, cfg)) {
+      let fd: number;
+      try {
+        fd = open_(fds, () => openTree(join(cfg.mountRoot, containerId, b.source), OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC));
+      } catch (e) {
+        if (isSysError(e, "ENOENT")) continue;
+        throw e;
+      }
+      mountSetattr(fd, "", 0, { set: attr, propagation: MS.PRIVATE });
+      binds.push({ fd, path: b.path });
+    }
+    try {
+      mountInNamespaces({
+        join: joins, fork: true, timeoutMs: HELPER_TIMEOUT_MS, fstype: v.fstype, options: v.options, attr: v.attr, target, binds,
+      });
+    } catch (e) {
+      if (!isSysError(e)) throw e;
+      if (CALLERS_STEP.test(e.syscall)) return { outcome: "error", errno: e.errno, reason: e.message };
+      if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: `${v.reason}, mounted`, warning: `not every sysbox-fs bind went on: ${e.message}` };
+      throw e;
+    }
+    return { outcome: "done", reason: `${v.reason}, mounted with ${binds.length} sysbox-fs binds` };
+  } catch (e) {
+    // Our own failure (the FUSE dir gone, a helper that could not start): the
+    // kernel mounts it instead, without the virtualized files.
+    if (isSysError(e)) return { outcome: "continue", reason: "not virtualized", warning: `mounting ${v.fstype} at ${JSON.stringify(v.target)} for pid ${tid}: ${e.message}` };
+    throw e;
+  } finally {
+    closeAll(fds);
+  }
+}
+
+/** Detaches the sysbox-fs binds at `paths` (mountinfo paths of the caller) in its mount namespace; the kernel then runs the umount. */
+export function detachSubmounts(tid: number, paths: readonly string[]): ActResult {
+  if (!hasSysAdmin(tid)) return { outcome: "continue", reason: "the caller lacks CAP_SYS_ADMIN" };
+  const fds: number[] = [];
+  try {
+    const rootFd = open_(fds, () => open(`/proc/${tid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC));
+    const joins = namespaceJoins(tid, ["user", "mnt"]);
+    fds.push(...joins.map((j) => j.fd));
+    umountInNamespaces({ join: joins, fork: false, timeoutMs: HELPER_TIMEOUT_MS, rootFd, paths: [...paths], flags: MNT.DETACH });
+    return { outcome: "continue", reason: `${paths.length} sysbox-fs binds detached first` };
+  } catch (e) {
+    if (isSysError(e)) return { outcome: "continue", reason: "binds left in place", warning: `detaching ${paths.join(", ")} for pid ${tid}: ${e.message}` };
+    throw e;
+  } finally {
+    closeAll(fds);
+  }
+}
+
+function open_(fds: number[], fn: () => number): number {
+  const fd = fn();
+  fds.push(fd);
+  return fd;
+}
+
+function closeAll(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      close(fd);
+    } catch {
+      // Closed already.
+    }
+  }
+}
