@@ -2,10 +2,11 @@
  * End to end: sysbox-fs as a real process with its own run dir and mount
  * root, driven through the client sysbox-runc uses. Container inits are
  * `sleep` processes (some in their own namespaces); every read through a
- * FUSE mount is made by a child process.
+ * FUSE mount is made by a child process. Then, through the real dockerd and
+ * the installed daemons, what system containers see of the emulated files.
  */
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectDaemon, waitForSocket } from "../internal/ipc/mod.ts";
@@ -354,4 +355,190 @@ describe.skipIf(!canFuse)("sysbox-fs end to end [requires root and /dev/fuse]", 
     expect((await sh(script, 30_000)).code).toBe(0);
     for (let i = 0; i < n; i++) expect(readFileSync(join(dir, `out${i}`), "utf8")).toBe(`${i + 1}\n`);
   }, TIMEOUT);
+});
+
+const IMAGE = "sysbox-test/debian:bookworm";
+const RT = "--runtime=sysbox-runc";
+
+function docker(args: string[]) {
+  const r = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+function ok(args: string[]): string {
+  const r = docker(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.err}`);
+  return r.out;
+}
+const hasDocker = process.getuid?.() === 0 && docker(["info", "--format", "{{json .Runtimes}}"]).out.includes("sysbox-runc");
+const containers: string[] = [];
+function ctrName(prefix: string): string {
+  const n = `${prefix}-${process.pid}-${containers.length}`;
+  containers.push(n);
+  return n;
+}
+afterAll(() => {
+  if (containers.length) docker(["rm", "-f", ...containers]);
+});
+
+/** "a b c r/t p" of /proc/loadavg. */
+function parseLoadavg(line: string): { one: number; running: number; total: number; lastPid: number } {
+  const m = /^(\d+\.\d\d) (\d+\.\d\d) (\d+\.\d\d) (\d+)\/(\d+) (\d+)$/.exec(line.trim());
+  if (!m) throw new Error(`not a loadavg line: ${JSON.stringify(line)}`);
+  return { one: Number(m[1]), running: Number(m[4]), total: Number(m[5]), lastPid: Number(m[6]) };
+}
+
+/** The fields after the name on `dev`'s line of a diskstats text. */
+function diskFields(text: string, dev: string): number[] | undefined {
+  const line = text.split("\n").find((l) => l.trim().split(/\s+/)[2] === dev);
+  return line?.trim().split(/\s+/).slice(3).map(Number);
+}
+
+/** Bytes written to device `majMin` as the cgroup of process `pid` accounts them (v1 blkio or v2 io.stat). */
+function cgroupWriteBytes(pid: string, majMin: string): number {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n");
+  const v1 = lines.find((l) => l.split(":")[1]?.split(",").includes("blkio"));
+  if (v1) {
+    const dir = `/sys/fs/cgroup/blkio${v1.split(":")[2]}`;
+    for (const f of ["blkio.io_service_bytes_recursive", "blkio.bfq.io_service_bytes_recursive", "blkio.throttle.io_service_bytes_recursive"]) {
+      const m = new RegExp(`^${majMin} Write (\\d+)$`, "m").exec(existsSync(`${dir}/${f}`) ? readFileSync(`${dir}/${f}`, "utf8") : "");
+      if (m && Number(m[1]) > 0) return Number(m[1]);
+    }
+    return 0;
+  }
+  const v2 = lines.find((l) => l.startsWith("0::"))!.slice(3);
+  const stat = `/sys/fs/cgroup${v2}/io.stat`;
+  const m = new RegExp(`^${majMin} .*\\bwbytes=(\\d+)`, "m").exec(existsSync(stat) ? readFileSync(stat, "utf8") : "");
+  return m ? Number(m[1]) : 0;
+}
+
+describe.skipIf(!hasDocker)("system containers through dockerd: loadavg, diskstats, /sys [requires root, dockerd with sysbox-runc]", () => {
+  test("/proc/loadavg: the kernel's format; running/total and last_pid are this container's tasks only", () => {
+    const n = ctrName("fs-loadavg");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "300"]);
+    // Shell builtins only, so the tasks at the read are the ones counted after it: sleep and this sh.
+    const out = ok(["exec", n, "sh", "-c", 'read l < /proc/loadavg; echo "$l"; set -- /proc/[0-9]*/task/[0-9]*; echo $#; echo $$']);
+    const [line, threads, shPid] = out.trim().split("\n");
+    const l = parseLoadavg(line!);
+    expect(l.total).toBe(Number(threads));
+    expect(l.total).toBe(2);
+    // The reader counts as running; the newest task is the reading shell.
+    expect(l.running).toBe(1);
+    expect(l.lastPid).toBe(Number(shPid));
+    const host = parseLoadavg(readFileSync("/proc/loadavg", "utf8"));
+    expect(host.total).toBeGreaterThan(l.total);
+  });
+
+  test("/proc/loadavg: a busy loop raises its container's 1-minute load; an idle container's stays near 0", async () => {
+    const busy = ctrName("fs-load-busy");
+    const idle = ctrName("fs-load-idle");
+    ok(["run", RT, "-d", "--name", busy, IMAGE, "sh", "-c", "while :; do :; done"]);
+    ok(["run", RT, "-d", "--name", idle, IMAGE, "sleep", "300"]);
+    // Two 5 s samples at least: 1 runnable task gives 0.15 after two.
+    await Bun.sleep(11_000);
+    const b = parseLoadavg(ok(["exec", busy, "cat", "/proc/loadavg"]));
+    const i = parseLoadavg(ok(["exec", idle, "cat", "/proc/loadavg"]));
+    expect(b.one).toBeGreaterThanOrEqual(0.15);
+    // At most one sample could catch the reader itself waiting on sysbox-fs (0.08).
+    expect(i.one).toBeLessThanOrEqual(0.08);
+    expect(b.running).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  const canLoop = hasDocker && Bun.which("losetup") !== null && Bun.which("mkfs.ext4") !== null;
+  test.skipIf(!canLoop)("/proc/diskstats: a fresh container's counters are 0; direct writes show up as its own sectors", () => {
+    const dir = mkdtempSync("/var/tmp/sysbox-diskstats-");
+    const img = join(dir, "img");
+    const mnt = join(dir, "mnt");
+    let loop = "";
+    try {
+      Bun.spawnSync(["truncate", "-s", "64M", img]);
+      loop = Bun.spawnSync(["losetup", "-f", "--show", img]).stdout.toString().trim();
+      expect(loop).toMatch(/^\/dev\/loop\d+$/);
+      mkdirSync(mnt);
+      expect(Bun.spawnSync(["mkfs.ext4", "-q", loop]).exitCode).toBe(0);
+      expect(Bun.spawnSync(["mount", loop, mnt]).exitCode).toBe(0);
+      const dev = loop.slice("/dev/".length);
+      const majMin = readFileSync(`/sys/block/${dev}/dev`, "utf8").trim();
+      const n = ctrName("fs-diskstats");
+      // A throttle rule far above any speed: on cgroup v1 the kernel counts a device's I/O per cgroup only once one exists.
+      ok(["run", RT, "-d", "--name", n, "--device-write-bps", `${loop}:1tb`, "-v", `${mnt}:/data`, IMAGE, "sleep", "300"]);
+      const before = ok(["exec", n, "cat", "/proc/diskstats"]);
+      expect(diskFields(before, dev)!.every((v) => v === 0)).toBe(true);
+      // mkfs and mount wrote to the device: the host's line is not 0.
+      expect(diskFields(readFileSync("/proc/diskstats", "utf8"), dev)![6]).toBeGreaterThan(0);
+      ok(["exec", n, "dd", "if=/dev/zero", "of=/data/f", "bs=1M", "count=8", "oflag=direct"]);
+      const after = diskFields(ok(["exec", n, "cat", "/proc/diskstats"]), dev)!;
+      const accounted = cgroupWriteBytes(ok(["inspect", "-f", "{{.State.Pid}}", n]).trim(), majMin);
+      if (accounted === 0) {
+        // This kernel does not account the device's I/O per cgroup: the container's view stays 0.
+        console.warn(`diskstats: no per-cgroup I/O accounting for ${loop} on this host`);
+        expect(after[6]).toBe(0);
+      } else {
+        expect(after[6]).toBeGreaterThanOrEqual(8 * 1024 * 1024 / 512);
+        expect(after[6]).toBe(Math.floor(accounted / 512));
+        expect(after[4]).toBeGreaterThan(0);
+      }
+    } finally {
+      docker(["rm", "-f", ...containers.filter((c) => c.startsWith("fs-diskstats"))]);
+      Bun.spawnSync(["umount", mnt]);
+      if (loop) Bun.spawnSync(["losetup", "-d", loop]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("/sys/devices/virtual/dmi/id/product_uuid: per container, the same after docker restart, on hosts without DMI too", () => {
+    const a = ctrName("fs-uuid-a");
+    const b = ctrName("fs-uuid-b");
+    ok(["run", RT, "-d", "--name", a, IMAGE, "sleep", "300"]);
+    ok(["run", RT, "-d", "--name", b, IMAGE, "sleep", "300"]);
+    const uuid = (n: string) => ok(["exec", n, "cat", "/sys/devices/virtual/dmi/id/product_uuid"]).trim();
+    const ua = uuid(a);
+    expect(ua).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(ua.slice(-12)).toBe(ok(["inspect", "-f", "{{.Id}}", a]).trim().slice(0, 12));
+    expect(uuid(b)).not.toBe(ua);
+    ok(["restart", "-t", "1", a]);
+    expect(uuid(a)).toBe(ua);
+  }, 60_000);
+
+  test("/sys/devices/virtual: net/ lists the container's own interfaces; other entries are the host's, read-only", () => {
+    const n = ctrName("fs-sysnet");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "300"]);
+    const out = ok(["exec", n, "sh", "-c", [
+      "ls /sys/devices/virtual/net | tr '\\n' ' '; echo",
+      "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '; echo",
+      "cat /sys/class/net/lo/mtu",
+      "ls /sys/devices/virtual | tr '\\n' ' '; echo",
+      "(echo 1280 > /sys/devices/virtual/net/lo/mtu) 2>/dev/null && echo written || echo refused",
+      "cat /sys/class/net/lo/mtu",
+    ].join("\n")]);
+    const [net, procNet, mtu, virtual, write, mtuAfter] = out.split("\n");
+    expect(net!.trim()).toBe(procNet!.trim());
+    expect(net!.trim().split(" ")).toContain("lo");
+    // None of the host's own virtual devices (lo aside) shows inside.
+    const hostNet = readdirSync("/sys/devices/virtual/net").filter((d) => d !== "lo");
+    for (const d of hostNet) expect(net!.trim().split(" ")).not.toContain(d);
+    expect(mtu).toBe("65536");
+    expect(virtual!.trim().split(" ").sort()).toEqual([...new Set([...readdirSync("/sys/devices/virtual"), "dmi"])].sort());
+    expect(write).toBe("refused");
+    expect(mtuAfter).toBe("65536");
+  });
+
+  test.skipIf(!existsSync("/sys/module/nf_conntrack/parameters/hashsize"))(
+    "nf_conntrack hashsize: readable inside; a smaller write stays in the container, the host's is untouched [requires nf_conntrack]",
+    () => {
+      const hostValue = readFileSync("/sys/module/nf_conntrack/parameters/hashsize", "utf8").trim();
+      const a = ctrName("fs-conntrack-a");
+      const b = ctrName("fs-conntrack-b");
+      ok(["run", RT, "-d", "--name", a, IMAGE, "sleep", "300"]);
+      ok(["run", RT, "-d", "--name", b, IMAGE, "sleep", "300"]);
+      const p = "/sys/module/nf_conntrack/parameters";
+      expect(ok(["exec", a, "cat", `${p}/hashsize`]).trim()).toBe(hostValue);
+      expect(ok(["exec", a, "stat", "-c", "%U %a", `${p}/hashsize`]).trim()).toBe("root 600");
+      const smaller = String(Math.max(1, Math.floor(Number(hostValue) / 2)));
+      ok(["exec", a, "sh", "-c", `echo ${smaller} > ${p}/hashsize`]);
+      expect(ok(["exec", a, "cat", `${p}/hashsize`]).trim()).toBe(smaller);
+      expect(ok(["exec", b, "cat", `${p}/hashsize`]).trim()).toBe(hostValue);
+      expect(readFileSync(`${p}/hashsize`, "utf8").trim()).toBe(hostValue);
+      expect(docker(["exec", a, "sh", "-c", `echo 0 > ${p}/hashsize`]).code).not.toBe(0);
+    },
+  );
 });

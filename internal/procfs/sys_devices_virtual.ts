@@ -5,12 +5,12 @@
  *   sys/devices/virtual/      emulated dir listing the host's entries
  *     dmi/                    emulated dir, present even on hosts without DMI
  *       id/                   sys_dmi.ts: product_uuid per container, the rest the host's
- *     net/                    the *caller's* network devices: listed, read and written in
- *                             a sysfs mounted afresh in the caller's namespaces (user and
- *                             network included, so the kernel checks a write as it would
- *                             natively); the dir is host root's, what is inside the
- *                             container root's (the owner of its network namespace);
- *                             symbolic links (subsystem, ...) left out
+ *     net/                    the *caller's* network devices: listed and read in a sysfs
+ *                             mounted afresh in the caller's user and network namespaces;
+ *                             read-only (EACCES at open for writing), as Docker mounts a
+ *                             container's /sys read-only; the dir is host root's, what is
+ *                             inside the container root's (the owner of its network
+ *                             namespace); symbolic links (subsystem, ...) left out
  *     (other host entries)    the host's, read-only (_mirror.ts): host owners (nobody in
  *                             the container), sysfs sizes, symbolic links left out
  *
@@ -88,10 +88,8 @@ class CallerNet {
     if (e.kind === "dir") return this.dir(path, e.mode, owner);
     return file((ctx) => this.#asCaller(ctx, (pid) => this.#em.sysfsPassThrough.read(pid, path)), {
       ...owner,
-      mode: e.mode,
+      mode: e.mode & ~0o222,
       size: 4096,
-      // sysfs takes a whole value in one write at offset 0.
-      write: (ctx, data, offset) => (offset > 0 ? undefined : this.#asCaller(ctx, (pid) => this.#em.sysfsPassThrough.write(pid, path, data))),
     });
   }
 }
