@@ -1,6 +1,7 @@
 /**
  * /proc through sysbox-fs against native /proc: per-read latency of
- * /proc/uptime and /proc/meminfo inside a system container, against the same
+ * /proc/uptime, /proc/meminfo, /proc/loadavg (a walk of the container's
+ * cgroup per read) and /proc/diskstats inside a system container, against the same
  * loop in a runc container (the kernel's own files), and sysbox-fs's CPU time
  * while 20 system containers read in a loop.
  */
@@ -55,7 +56,7 @@ export function run(): Row[] {
       return [{ label: "read /proc/uptime (sysbox-fs)", samples: [], skipped: "system container did not start" }];
     }
     docker(["run", "-d", ...vol, "--name", rc, IMAGE, "sleep", "600"]);
-    for (const file of ["/proc/uptime", "/proc/meminfo"]) {
+    for (const file of ["/proc/uptime", "/proc/meminfo", "/proc/loadavg", "/proc/diskstats"]) {
       const viaFs: number[] = [];
       const native: number[] = [];
       for (let i = 0; i < RUNS; i++) {
