@@ -128,6 +128,9 @@ describe.skipIf(!hasDocker)("system containers [requires root, dockerd with sysb
     const pid = docker(["run", RT, "--rm", "--pid=host", IMAGE, "true"]);
     expect(pid.code).not.toBe(0);
     expect(pid.err).toContain("pid namespace");
+    const net = docker(["run", RT, "--rm", "--net=host", IMAGE, "true"]);
+    expect(net.code).not.toBe(0);
+    expect(net.err).toContain("--net=host is not supported");
   });
 
   test("a runc container keeps running beside system containers", () => {

@@ -40,9 +40,20 @@ export interface SysContainer {
  * range, and host-backed dirs for inner engines bind-mounted at
  * /var/lib/docker and friends (dirs the spec already mounts are left out).
  */
+/** The runtime runs in the host's network namespace (Docker and containerd call it from there). */
+function isHostNetns(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync("/proc/self/ns/net");
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
 export async function prepareSystemContainer(spec: Spec, opts: { id: string; rootfs: string; noMgr: boolean }): Promise<SysContainer> {
   if (opts.noMgr) {
-    const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet() });
+    const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet(), isHostNetns });
     return { ...sc, stores: [], initStarted: async () => {}, abandon: async () => {} };
   }
   const { openMgr } = await import("../mgr/client.ts");
@@ -58,7 +69,7 @@ export async function prepareSystemContainer(spec: Spec, opts: { id: string; roo
     // Owned by 0 on disk: the binds are ID-mapped, so that is the container's root.
     const extra = await mgr.prepareMounts(opts.id, { uid: 0, gid: 0 }, { kinds });
     const withDirs = { ...spec, mounts: [...(spec.mounts ?? []), ...extra.map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options }))] };
-    const sc = toSystemContainerSpec(withDirs, { range: { uid: got.uid, gid: got.gid, size: got.size }, hostBounding: boundingSet() });
+    const sc = toSystemContainerSpec(withDirs, { range: { uid: got.uid, gid: got.gid, size: got.size }, hostBounding: boundingSet(), isHostNetns });
     return {
       ...sc,
       stores: extra.filter((m) => m.kind !== "kernel").map((m) => ({ source: m.source, destination: m.destination })),

@@ -60,6 +60,18 @@ describe("toSystemContainerSpec", () => {
     expect(() => toSystemContainerSpec(hostNet, { range, hostBounding: HOST_BOUNDING })).toThrow(/network namespace with the host/);
   });
 
+  test("refuses a network namespace path that is the host's (Docker's --net=host), keeps another container's", () => {
+    const withNet = (path: string) => ({
+      ...docker,
+      linux: { ...docker.linux, namespaces: [...docker.linux!.namespaces!.filter((n) => n.type !== "network"), { type: "network" as const, path }] },
+    });
+    const isHostNetns = (p: string) => p === "/var/run/docker/netns/default";
+    expect(() => toSystemContainerSpec(withNet("/var/run/docker/netns/default"), { range, hostBounding: HOST_BOUNDING, isHostNetns }))
+      .toThrow(/--net=host is not supported/);
+    const joined = toSystemContainerSpec(withNet("/proc/4242/ns/net"), { range, hostBounding: HOST_BOUNDING, isHostNetns });
+    expect(joined.spec.linux!.namespaces).toContainEqual({ type: "network", path: "/proc/4242/ns/net" });
+  });
+
   test("a non-root process keeps its own sets under a full bounding set", () => {
     const user = { ...docker, process: { ...docker.process!, user: { uid: 1000, gid: 1000 } } };
     const caps = toSystemContainerSpec(user, { range, hostBounding: HOST_BOUNDING }).spec.process!.capabilities!;

@@ -131,6 +131,12 @@ export interface SysContainerOptions {
   range: IdRange;
   /** The host's capability bounding set (CapBnd of the runtime). */
   hostBounding: bigint;
+  /**
+   * True if the network namespace at `path` is the host's. Docker's
+   * --net=host names it by a path (its "default" sandbox), not by leaving
+   * the namespace out.
+   */
+  isHostNetns?(path: string): boolean;
 }
 
 /** Returns the system container's spec and the ID range it runs in. */
@@ -157,7 +163,9 @@ export function toSystemContainerSpec(spec: Spec, opts: SysContainerOptions): { 
     }
   }
   const net = namespaces.find((n) => n.type === "network");
-  if (!net) throw new SysContainerError("sysbox containers can't share the network namespace with the host (--net=host is not supported)");
+  if (!net || (net.path && opts.isHostNetns?.(net.path))) {
+    throw new SysContainerError("sysbox containers can't share the network namespace with the host (--net=host is not supported)");
+  }
 
   let range = opts.range;
   const userns = namespaces.find((n) => n.type === "user");
