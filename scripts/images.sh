@@ -2,11 +2,13 @@
 # Builds the local test images from distribution packages with debootstrap;
 # no image registry is involved.
 #
-#   scripts/images.sh [debian|syscont|all]     (default: all)
+#   scripts/images.sh [debian|syscont|static|all]     (default: all)
 #
 #   sysbox-test/debian:bookworm    debootstrap --variant=minbase bookworm
 #   sysbox-test/syscont:bookworm   minbase + systemd, dbus, docker.io, ...;
 #                                  CMD /sbin/init, STOPSIGNAL SIGRTMIN+3
+#   sysbox-test/static:busybox     the host distribution's static busybox and
+#                                  nothing else: no libc, no libseccomp
 #
 # Each image carries the label sysbox-test.recipe=<hash of the recipe section
 # below and the target distribution>. An image with the current hash is left
@@ -96,6 +98,38 @@ customize_rootfs() {
   fi
 }
 # ---- recipe end ----
+
+# The static image is built apart from the recipe: one package, no debootstrap.
+STATIC_TAG=sysbox-test/static:busybox
+STATIC_REVISION=1
+STATIC_APPLETS=(sh echo cat ls sleep mount umount grep mkdir test true id readlink)
+
+ensure_static_image() {
+  local label="static-$STATIC_REVISION" deb dir a
+  if [ "$(image_label "$STATIC_TAG")" = "$label" ]; then
+    log "$STATIC_TAG is up to date"
+    return 0
+  fi
+  mkdir -p "$DEB_CACHE"
+  deb=$(find "$DEB_CACHE" -maxdepth 1 -name 'busybox-static_*.deb' | sort | tail -n 1)
+  if [ -z "$deb" ]; then
+    log "$STATIC_TAG: downloading busybox-static"
+    (cd "$DEB_CACHE" && apt-get download busybox-static >/dev/null 2>&1) ||
+      { apt-get update -qq >/dev/null 2>&1 && (cd "$DEB_CACHE" && apt-get download busybox-static >/dev/null); } ||
+      die "$STATIC_TAG: apt-get download busybox-static failed"
+    deb=$(find "$DEB_CACHE" -maxdepth 1 -name 'busybox-static_*.deb' | sort | tail -n 1)
+  fi
+  dir=$(mktemp -d)
+  dpkg-deb -x "$deb" "$dir/pkg"
+  mkdir -p "$dir/root/bin" "$dir/root/tmp" "$dir/root/mnt" "$dir/root/proc" "$dir/root/sys" "$dir/root/dev" "$dir/root/etc"
+  cp "$dir/pkg/bin/busybox" "$dir/root/bin/busybox"
+  for a in "${STATIC_APPLETS[@]}"; do ln -s busybox "$dir/root/bin/$a"; done
+  echo 'root:x:0:0:root:/:/bin/sh' >"$dir/root/etc/passwd"
+  tar --numeric-owner -C "$dir/root" -c . |
+    docker import --change "ENV PATH=/bin" --change 'CMD ["sh"]' --change "LABEL sysbox-test.recipe=$label" - "$STATIC_TAG" >/dev/null
+  rm -rf "$dir"
+  log "$STATIC_TAG: built from $(basename "$deb")"
+}
 
 # --- target distribution and mirror ---------------------------------------
 
@@ -312,8 +346,9 @@ main() {
   case $which in
     all) images=("${IMAGE_NAMES[@]}") ;;
     debian | syscont) images=("$which") ;;
-    -h | --help) sed -n '2,9p' "$SELF" | sed 's/^# \{0,1\}//'; return 0 ;;
-    *) echo "usage: $0 [debian|syscont|all]" >&2; return 2 ;;
+    static) ;;
+    -h | --help) sed -n '2,11p' "$SELF" | sed 's/^# \{0,1\}//'; return 0 ;;
+    *) echo "usage: $0 [debian|syscont|static|all]" >&2; return 2 ;;
   esac
   require_root
   docker info >/dev/null 2>&1 || die "docker is not answering; run scripts/dockerd.sh start first"
@@ -342,6 +377,7 @@ main() {
   local t0
   t0=$(now_s)
   for image in "${images[@]}"; do ensure_image "$image"; done
+  if [ "$which" = all ] || [ "$which" = static ]; then ensure_static_image; fi
   for image in "${images[@]}"; do
     log "$(docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' "${IMAGE_TAG[$image]}")"
   done

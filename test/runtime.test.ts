@@ -629,3 +629,21 @@ describe.skipIf(!ready)(
     });
   },
 );
+
+const STATIC_IMAGE = "sysbox-test/static:busybox";
+const haveStatic = ready && runSync(["docker", "image", "inspect", STATIC_IMAGE]).code === 0;
+
+describe.skipIf(!haveStatic)(`an image with no libc and no libseccomp (${STATIC_IMAGE}) [requires root, dockerd, scripts/images.sh static]`, () => {
+  test("run, exec and exec -it work as with runc: the runtime needs nothing from the image", async () => {
+    const [runc, ours] = await both(STATIC_IMAGE, "sh", "-c", "echo hi; id -u");
+    expect(ours.out).toBe(runc.out);
+    expect(ours.code).toBe(0);
+    const name = uniq("static");
+    await dockerOk("run", "-d", "--name", name, `--runtime=${RUNTIME}`, STATIC_IMAGE, "sleep", "300");
+    const mnt = await dockerOk("exec", name, "readlink", "/proc/1/ns/mnt");
+    expect(await dockerOk("exec", name, "readlink", "/proc/self/ns/mnt")).toBe(mnt);
+    const r = await withPty(`docker exec -it ${name} sh -c 'test -t 0 && echo tty; exit 3'`);
+    expect(r.out).toContain("tty");
+    expect(r.code).toBe(3);
+  });
+});

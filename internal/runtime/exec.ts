@@ -64,11 +64,20 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
 
   const fds: number[] = [];
   try {
-    const join = execJoinOrder(st.namespaces).map((ns) => {
+    // The mount namespace is entered by the init stage itself, once it runs:
+    // the C stage execs sysbox-runc from the host's root, so its libraries
+    // load from there and not from an image that may lack them (Alpine).
+    const order = execJoinOrder(st.namespaces);
+    const join = order.filter((ns) => ns.proc !== "mnt").map((ns) => {
       const fd = open(`/proc/${st.pid}/ns/${ns.proc}`, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
       fds.push(fd);
       return { fd, type: ns.flag };
     });
+    let mntFd = -1;
+    if (order.some((ns) => ns.proc === "mnt")) {
+      mntFd = open(`/proc/${st.pid}/ns/mnt`, O_FLAGS.RDONLY);
+      fds.push(mntFd);
+    }
     let consoleFd = -1;
     if (opts.consoleSocket) {
       consoleFd = connectConsole(opts.consoleSocket);
@@ -90,7 +99,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     });
     fds.push(spawned.syncFd);
     awaitExec(spawned.syncFd);
-    sendSync(spawned.syncFd, { t: "exec", id: opts.id, interceptFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
+    sendSync(spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
     for (;;) {
       const m = recvSync(spawned.syncFd);
       if (m === null) break; // closed by a successful execve

@@ -13,7 +13,8 @@ import { setupRootfs, type CgroupMountInfo } from "./rootfs.ts";
 import { runHooks } from "./hooks.ts";
 import { execProcess, finalizeProcess, lookPath, prepareProcess, type ProcessSpec } from "./process.ts";
 import type { Spec } from "./spec.ts";
-import { sethostname, setdomainname, setsid } from "../sys/proc.ts";
+import { joinMountNamespace, sethostname, setdomainname, setsid } from "../sys/proc.ts";
+import { preloadLibseccomp } from "../sys/seccomp.ts";
 import { mount } from "../sys/mount.ts";
 import { MS } from "../sys/flags.ts";
 
@@ -41,6 +42,8 @@ interface ExecMsg {
   t: "exec";
   id: string;
   interceptFd: number;
+  /** The container's mount namespace, to enter first; -1 if it shares the host's. */
+  mntFd: number;
   process: ProcessSpec;
   consoleFd: number;
   preserveFds: number;
@@ -81,6 +84,7 @@ function hookState(spec: Spec, status: string) {
 
 function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void): never {
   const spec = m.spec;
+  preloadLibseccomp();
   const linux = spec.linux ?? {};
   setupRootfs({
     rootfs: m.rootfs,
@@ -134,6 +138,8 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
 }
 
 function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void): never {
+  preloadLibseccomp();
+  if (m.mntFd >= 0) joinMountNamespace(m.mntFd);
   const proc = m.process;
   const path = lookPath(proc);
   if (proc.terminal) setupConsole(m.consoleFd, true);

@@ -6,14 +6,28 @@ import { RLIM_INFINITY, SIG, execve, kill, pidfdOpen, pidfdSendSignal, prlimit, 
 const isRoot = process.getuid?.() === 0;
 const child = join(import.meta.dir, "testdata", "proc-child.ts");
 
-async function run(mode: string): Promise<string> {
-  const p = Bun.spawn([process.execPath, child, mode], { stdout: "pipe", stderr: "pipe" });
+async function run(mode: string, ...args: string[]): Promise<string> {
+  const p = Bun.spawn([process.execPath, child, mode, ...args], { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`proc-child ${mode} exited ${code}: ${err}`);
   return out;
 }
 
 describe.skipIf(!isRoot)("process syscalls [requires root]", () => {
+  test("a thread of a multi-threaded process joins another mount namespace, and its exec stays there", async () => {
+    const other = Bun.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs tmpfs /mnt && touch /mnt/marker && echo up && exec sleep 30"], { stdout: "pipe" });
+    try {
+      const reader = other.stdout.getReader();
+      await reader.read();
+      reader.releaseLock();
+      const kids = (await Bun.file(`/proc/${other.pid}/task/${other.pid}/children`).text()).trim();
+      const target = kids || String(other.pid);
+      expect(await run("mountns", target)).toBe("joined\n");
+    } finally {
+      other.kill();
+    }
+  });
+
   test("prlimit sets and reads back a child's RLIMIT_NOFILE", async () => {
     const p = Bun.spawn(["sleep", "30"]);
     try {

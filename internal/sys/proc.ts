@@ -262,6 +262,19 @@ export function execveat(
 
 // ---- sessions, names ----
 
+/**
+ * Moves the calling thread into the mount namespace `fd` refers to, and
+ * closes `fd`. setns(2) refuses a mount namespace to a thread that shares
+ * its root and cwd (CLONE_FS) with others, as every thread of a Bun process
+ * does, so the thread first unshares those. The next execve(2) makes the
+ * whole process this thread's, namespace included.
+ */
+export function joinMountNamespace(fd: number): void {
+  check({ syscall: "unshare", flags: "CLONE_FS" }, () => libc.symbols.unshare(0x200));
+  check({ syscall: "setns", path: `fd ${fd}`, flags: "CLONE_NEWNS" }, () => libc.symbols.setns(fd, 0x20000));
+  libc.symbols.close(fd);
+}
+
 export function setsid(): number {
   return check({ syscall: "setsid" }, () => libc.symbols.setsid());
 }

@@ -84,8 +84,8 @@ export type ScmpFilter = number & { readonly __scmpFilter: unique symbol };
 export class LibseccompMissingError extends Error {
   constructor(cause: unknown) {
     super(
-      "libseccomp.so.2 could not be loaded; install the libseccomp2 package (Debian/Ubuntu) " +
-        "or libseccomp (Fedora/Alpine), or run the container without a seccomp profile",
+      "libseccomp.so.2 could not be loaded on the host; install the libseccomp2 package (Debian/Ubuntu) " +
+        "or libseccomp (Fedora/Alpine)",
       { cause },
     );
     this.name = "LibseccompMissingError";
@@ -121,6 +121,20 @@ let lib: ReturnType<typeof openLibrary> | undefined;
 function sym() {
   lib ??= openLibrary();
   return lib.symbols;
+}
+
+/**
+ * Loads the host's libseccomp now, while the host's filesystem is still the
+ * root: the container stages use it after pivot_root or after entering the
+ * container's mount namespace, where an image (Alpine, a static binary)
+ * need not have it. A missing library is reported when first used.
+ */
+export function preloadLibseccomp(): void {
+  try {
+    lib ??= openLibrary();
+  } catch {
+    // Reported by the first call that needs it.
+  }
 }
 
 /** Throws for a negative (-errno) libseccomp result. */

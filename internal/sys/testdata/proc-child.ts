@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { O_FLAGS, open, writeAll } from "../fs.ts";
-import { execve, execveat, setName, setNoNewPrivs, setgroups, setresgid, setresuid } from "../proc.ts";
+import { execve, execveat, joinMountNamespace, setName, setNoNewPrivs, setgroups, setresgid, setresuid } from "../proc.ts";
 
 const mode = process.argv[2];
 const out = (s: string) => writeAll(1, new TextEncoder().encode(s));
@@ -23,6 +23,13 @@ switch (mode) {
   case "execveat": {
     const fd = open("/bin/echo", O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
     execveat(fd, ["echo", "via-execveat"], []);
+    break;
+  }
+  case "mountns": {
+    // argv[3]: pid of a process in another mount namespace, with /mnt/marker there.
+    const fd = open(`/proc/${process.argv[3]}/ns/mnt`, O_FLAGS.RDONLY);
+    joinMountNamespace(fd);
+    execve("/bin/sh", ["sh", "-c", "test -e /mnt/marker && echo joined"], []);
     break;
   }
   default:
