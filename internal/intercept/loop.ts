@@ -10,7 +10,7 @@
  * readlink(2) only on filesystems that cannot wait on a user-space or network
  * server (resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
  * exception (virtualfs.ts): a forked C helper mounts it in the caller's
- * namespaces, ~1 ms, waited for at most 10 s and killed after that.
+ * namespaces, ~1 ms, waited for at most 3 s and killed after that.
  *
  * A notify fd reports POLLHUP once every process that could trap through
  * its filter has exited; the loop closes it then, and forgets the container

@@ -26,7 +26,7 @@
 import { chmodSync, mkdirSync, unlinkSync } from "node:fs";
 import { MessageChannel } from "node:worker_threads";
 import { close, pipe2, write, O_FLAGS } from "../sys/fs.ts";
-import { isSysError } from "../sys/errno.ts";
+import { errnoName, isSysError } from "../sys/errno.ts";
 import { setPassCred, unixListen, SOCK } from "../sys/socket.ts";
 import { interceptSocketPath } from "./client.ts";
 import { STAT, STAT_SLOTS, type LoopEvent, type LoopInit } from "./loop.ts";
@@ -71,7 +71,6 @@ export interface InterceptServer {
   close(): Promise<void>;
 }
 
-const ERRNO_NAME: Record<number, string> = { 1: "EPERM", 16: "EBUSY" };
 
 /** The worker's module: beside this file in a checkout, an extra entry point in a compiled binary. */
 function workerUrl(): string | URL {
@@ -145,7 +144,7 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
         break;
       case "decision": {
         const what = `${ev.syscall}(${ev.target !== undefined ? JSON.stringify(ev.target) : ""}) by pid ${ev.pid} of ${ev.containerId}`;
-        if (ev.action === "error") log.info(`seccomp: ${what}: ${ERRNO_NAME[ev.errno!] ?? `errno ${ev.errno}`}: ${ev.reason}`);
+        if (ev.action === "error") log.info(`seccomp: ${what}: ${errnoName(ev.errno!)}: ${ev.reason}`);
         else log.debug(`seccomp: ${what}: ${ev.action} (${ev.reason}, ${ev.micros} us)`);
         break;
       }

@@ -39,8 +39,12 @@ export interface VirtualFsConfig {
 /** Mount points inside each filesystem the binds go under. */
 const FS_ROOT: Record<MountFsVerdict["fstype"], string> = { proc: "/proc/", sysfs: "/sys/" };
 
-/** The helper's whole run, mount and binds, must fit in this. */
-const HELPER_TIMEOUT_MS = 10_000;
+/**
+ * The helper's whole run, mount and binds, must fit in this (it takes ~1 ms);
+ * the notify thread waits for it, so a lookup that hangs in the container
+ * holds every container's trapped calls this long.
+ */
+const HELPER_TIMEOUT_MS = 3_000;
 
 const CAP_SYS_ADMIN = 21n;
 
@@ -55,7 +59,13 @@ export type ActResult =
   | { outcome: "error"; errno: number; reason: string };
 
 /** Steps of the helper whose errors are the caller's (bad options, a target that is no directory...). */
-const CALLERS_STEP = /^(fsopen|fsconfig|fsmount|move_mount|openat2 \(mount target\))\b(?! \(bind\))/;
+const CALLERS_STEP = /^(fsopen|fsconfig|fsmount|move_mount)\b(?! \(bind\))/;
+/**
+ * Opening the target: a missing or unreachable path is the caller's error;
+ * EXDEV and EAGAIN mean RESOLVE_IN_ROOT met a magic link or a race, which
+ * the kernel's own walk would take, so the kernel gets the call.
+ */
+const TARGET_STEP = /^openat2 \(mount target\)/;
 /** Steps after the filesystem was mounted: the caller has its mount, without some binds. */
 const BIND_STEP = /^(openat \(bind target\)|move_mount \(bind\))/;
 
@@ -145,11 +155,15 @@ export function mountVirtualFs(tid: number, containerId: string, v: MountFsVerdi
       });
     } catch (e) {
       if (!isSysError(e)) throw e;
+      if (TARGET_STEP.test(e.syscall)) {
+        if (e.code === "EXDEV" || e.code === "EAGAIN") return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable inside the caller's root (${e.code}); not virtualized` };
+        return { outcome: "error", errno: e.errno, reason: e.message };
+      }
       if (CALLERS_STEP.test(e.syscall)) return { outcome: "error", errno: e.errno, reason: e.message };
-      if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: `${v.reason}, mounted`, warning: `not every sysbox-fs bind went on: ${e.message}` };
+      if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: "mounted", warning: `not every sysbox-fs bind went on: ${e.message}` };
       throw e;
     }
-    return { outcome: "done", reason: `${v.reason}, mounted with ${binds.length} sysbox-fs binds` };
+    return { outcome: "done", reason: `mounted with ${binds.length} sysbox-fs binds` };
   } catch (e) {
     // Our own failure (the FUSE dir gone, a helper that could not start): the
     // kernel mounts it instead, without the virtualized files.

@@ -35,11 +35,6 @@ export interface SysContainer {
   abandon(): Promise<void>;
 }
 
-/**
- * The system container's ID range and spec. With sysbox-mgr: an exclusive
- * range, and host-backed dirs for inner engines bind-mounted at
- * /var/lib/docker and friends (dirs the spec already mounts are left out).
- */
 /** The runtime runs in the host's network namespace (Docker and containerd call it from there). */
 function isHostNetns(path: string): boolean {
   try {
@@ -51,6 +46,11 @@ function isHostNetns(path: string): boolean {
   }
 }
 
+/**
+ * The system container's ID range and spec. With sysbox-mgr: an exclusive
+ * range, and host-backed dirs for inner engines bind-mounted at
+ * /var/lib/docker and friends (dirs the spec already mounts are left out).
+ */
 export async function prepareSystemContainer(spec: Spec, opts: { id: string; rootfs: string; noMgr: boolean }): Promise<SysContainer> {
   if (opts.noMgr) {
     const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet(), isHostNetns });
