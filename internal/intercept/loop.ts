@@ -10,7 +10,8 @@
  * readlink(2) only on filesystems that cannot wait on a user-space or network
  * server (resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
  * exception (virtualfs.ts): a forked C helper mounts it in the caller's
- * namespaces, ~1 ms, waited for at most 3 s and killed after that.
+ * namespaces; its result pipe joins the poll set and the call is answered
+ * when it reports, or when its time is up, so other calls go on meanwhile.
  *
  * A notify fd reports POLLHUP once every process that could trap through
  * its filter has exited; the loop closes it then, and forgets the container
@@ -30,7 +31,7 @@ import { evaluate, type CallerIo, type Evaluation } from "./evaluate.ts";
 import { describeContainer, Registry, RegistrationError } from "./registry.ts";
 import type { Verdict } from "./policy.ts";
 import { MountView } from "./view.ts";
-import { detachSubmounts, mountVirtualFs, type ActResult, type VirtualFsConfig } from "./virtualfs.ts";
+import { beginDetachSubmounts, beginMountVirtualFs, isPending, type ActResult, type PendingAct, type VirtualFsConfig } from "./virtualfs.ts";
 import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest } from "./wire.ts";
 
 /**
@@ -76,7 +77,35 @@ export type LoopEvent =
   | { type: "stopped" };
 
 /** The reply to a notification: go on in the kernel, fail, or done here (returns 0). */
-type Answer = { action: "continue"; reason: string } | { action: "error"; errno: number; reason: string } | { action: "done"; reason: string };
+type Answer =
+  | { action: "continue"; reason: string; warning?: string }
+  | { action: "error"; errno: number; reason: string; warning?: string }
+  | { action: "done"; reason: string; warning?: string };
+
+/** One notification being answered. */
+interface CallInfo {
+  notifyFd: number;
+  id: bigint;
+  containerId: string;
+  pid: number;
+  syscall: string;
+  target?: string;
+  /** Bun.nanoseconds() at RECV. */
+  t0: number;
+}
+
+/** A notification whose answer waits for a helper. */
+interface PendingCall {
+  act: PendingAct;
+  call: CallInfo;
+  reason: string;
+}
+
+function toAnswer(reason: string, r: ActResult): Answer {
+  const warning = r.outcome !== "error" && r.warning ? { warning: r.warning } : {};
+  if (r.outcome === "error") return { action: "error", errno: r.errno, reason: `${reason}: ${r.reason}` };
+  return { action: r.outcome, reason: `${reason}; ${r.reason}`, ...warning };
+}
 
 interface Conn {
   fd: number;
@@ -102,6 +131,8 @@ export class NotifyLoop {
   readonly #io: CallerIo;
   readonly #registry = new Registry();
   readonly #conns = new Map<number, Conn>();
+  /** Helpers under way, by their result fd. */
+  readonly #pending = new Map<number, PendingCall>();
   readonly #stats: BigInt64Array;
   readonly #notifBuf = new Uint8Array(NOTIF_SIZE);
   #pollFds: number[] = [];
@@ -121,7 +152,7 @@ export class NotifyLoop {
     for (;;) {
       if (this.#dirty) this.#rebuild();
       const n = poll(this.#pollBuf, this.#timeout());
-      if (this.#conns.size) this.#expire();
+      if (this.#conns.size || this.#pending.size) this.#expire();
       if (n === 0) continue;
       // Snapshot: handlers may change the set (the rebuild waits for the next round).
       const fds = this.#pollFds;
@@ -136,6 +167,8 @@ export class NotifyLoop {
           this.#acceptAll();
         } else if (this.#conns.has(fd)) {
           this.#readConn(this.#conns.get(fd)!);
+        } else if (this.#pending.has(fd)) {
+          this.#complete(this.#pending.get(fd)!, false);
         } else if (this.#registry.fd(fd)) {
           if (rev & POLL.IN) this.#answer(fd);
           else if (rev & (POLL.HUP | POLL.ERR | POLL.NVAL)) this.#release(fd, (rev & POLL.NVAL) === 0);
@@ -145,7 +178,7 @@ export class NotifyLoop {
   }
 
   #rebuild(): void {
-    this.#pollFds = [this.#init.wakeFd, this.#init.listenFd, ...this.#conns.keys(), ...this.#registry.fds()];
+    this.#pollFds = [this.#init.wakeFd, this.#init.listenFd, ...this.#conns.keys(), ...this.#pending.keys(), ...this.#registry.fds()];
     this.#pollBuf = encodePollfds(this.#pollFds.map((fd) => ({ fd, events: POLL.IN })));
     this.#dirty = false;
     Atomics.store(this.#stats, STAT.containers, BigInt(this.#registry.containerCount));
@@ -153,8 +186,8 @@ export class NotifyLoop {
   }
 
   #timeout(): number {
-    if (this.#conns.size === 0) return -1;
-    const next = Math.min(...[...this.#conns.values()].map((c) => c.deadline));
+    if (this.#conns.size === 0 && this.#pending.size === 0) return -1;
+    const next = Math.min(...[...this.#conns.values()].map((c) => c.deadline), ...[...this.#pending.values()].map((p) => p.act.deadline));
     return Math.max(0, next - Date.now());
   }
 
@@ -178,6 +211,7 @@ export class NotifyLoop {
    * pending and future notifications fail with ENOSYS instead of hanging.
    */
   close(): void {
+    for (const p of [...this.#pending.values()]) this.#complete(p, true);
     for (const c of this.#conns.values()) closeAll([c.fd, ...c.fds]);
     this.#conns.clear();
     for (const fd of [...this.#registry.fds()]) this.#release(fd, true);
@@ -202,6 +236,7 @@ export class NotifyLoop {
 
   #expire(): void {
     const now = Date.now();
+    for (const p of [...this.#pending.values()]) if (p.act.deadline <= now) this.#complete(p, true);
     for (const c of this.#conns.values()) {
       if (c.deadline <= now) this.#finishConn(c, `no registration request within ${REGISTRATION_TIMEOUT_MS} ms`);
     }
@@ -303,50 +338,88 @@ export class NotifyLoop {
       this.#post({ type: "error", message: `container ${reg.record.containerId}: evaluating a trapped call of pid ${notif.pid}: ${(e as Error).stack ?? e}` });
       ev = { verdict: { action: "continue", reason: "internal error" }, readCaller: true };
     }
-    let sent: boolean;
+    const call: CallInfo = {
+      notifyFd: fd, id: notif.id, containerId: reg.record.containerId, pid: notif.pid, syscall: ev.syscall ?? `nr ${notif.data.nr}`,
+      ...(ev.target !== undefined ? { target: ev.target } : {}), t0,
+    };
     let answer: Answer;
     try {
       // What was read may belong to a reused pid unless the target still waits.
       if (ev.readCaller && !notifIdValid(fd, notif.id)) return this.#bump(STAT.gone);
-      answer = this.#act(reg.record.containerId, notif.pid, ev.verdict);
-      sent = notifSend(fd, answer.action === "continue" ? { id: notif.id, continue: true }
-        : answer.action === "error" ? { id: notif.id, error: answer.errno } : { id: notif.id, val: 0n });
+      const v = ev.verdict;
+      if (v.action === "continue" || v.action === "error") {
+        answer = v;
+      } else {
+        const begun = this.#begin(call, v);
+        if (isPending(begun)) {
+          // Answered when the helper reports (#complete) or times out (#expire).
+          this.#pending.set(begun.fd, { act: begun, call, reason: v.reason });
+          this.#dirty = true;
+          return;
+        }
+        answer = toAnswer(v.reason, begun);
+      }
     } catch (e) {
       this.#bump(STAT.errors);
       this.#post({ type: "error", message: `container ${reg.record.containerId}: ${(e as Error).message}; dropping its notify fd ${fd}` });
       return this.#release(fd, true);
     }
-    const nanos = BigInt(Bun.nanoseconds() - t0);
+    this.#reply(call, answer);
+  }
+
+  /** Starts what a verdict asks of sysbox-fs itself; an outcome at once, or a helper under way. */
+  #begin(call: CallInfo, v: Exclude<Verdict, { action: "continue" | "error" }>): ActResult | PendingAct {
+    const cfg = this.#init.virtualFs;
+    if (!cfg) return { outcome: "continue", reason: "no sysbox-fs binds configured" };
+    try {
+      return v.action === "mount-fs" ? beginMountVirtualFs(call.pid, call.containerId, v, cfg) : beginDetachSubmounts(call.pid, v.paths);
+    } catch (e) {
+      // A process that exited mid-way, or a bug: the kernel runs the call as it is.
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${call.containerId}: ${v.action} for pid ${call.pid}: ${(e as Error).stack ?? e}` });
+      return { outcome: "continue", reason: "failed here" };
+    }
+  }
+
+  /** A helper reported, hung up, or ran out of time: answer its call. */
+  #complete(p: PendingCall, timedOut: boolean): void {
+    this.#pending.delete(p.act.fd);
+    this.#dirty = true;
+    let r: ActResult;
+    try {
+      r = timedOut ? p.act.abort() : p.act.finish();
+    } catch (e) {
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${p.call.containerId}: finishing a helper for pid ${p.call.pid}: ${(e as Error).stack ?? e}` });
+      r = { outcome: "continue", reason: "failed here" };
+    }
+    this.#reply(p.call, toAnswer(p.reason, r));
+  }
+
+  #reply(call: CallInfo, answer: Answer): void {
+    if (answer.warning) this.#post({ type: "error", message: `container ${call.containerId}: ${answer.warning}` });
+    let sent: boolean;
+    try {
+      sent = notifSend(call.notifyFd, answer.action === "continue" ? { id: call.id, continue: true }
+        : answer.action === "error" ? { id: call.id, error: answer.errno } : { id: call.id, val: 0n });
+    } catch (e) {
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${call.containerId}: ${(e as Error).message}; dropping its notify fd ${call.notifyFd}` });
+      if (this.#registry.fd(call.notifyFd)) this.#release(call.notifyFd, true);
+      return;
+    }
+    const nanos = BigInt(Bun.nanoseconds() - call.t0);
     Atomics.add(this.#stats, STAT.handleNanosTotal, nanos);
     if (nanos > Atomics.load(this.#stats, STAT.handleNanosMax)) Atomics.store(this.#stats, STAT.handleNanosMax, nanos);
     if (!sent) return this.#bump(STAT.gone);
     this.#bump(answer.action === "continue" ? STAT.continued : answer.action === "error" ? STAT.denied : STAT.handled);
     if (answer.action === "error" || this.#init.debug) {
       this.#post({
-        type: "decision", containerId: reg.record.containerId, pid: notif.pid, syscall: ev.syscall ?? `nr ${notif.data.nr}`,
-        ...(ev.target !== undefined ? { target: ev.target } : {}),
+        type: "decision", containerId: call.containerId, pid: call.pid, syscall: call.syscall,
+        ...(call.target !== undefined ? { target: call.target } : {}),
         action: answer.action, ...(answer.action === "error" ? { errno: answer.errno } : {}), reason: answer.reason, micros: Number(nanos / 1000n),
       });
     }
-  }
-
-  /** Carries out a verdict that needs more than a reply; the reply to send. */
-  #act(containerId: string, pid: number, v: Verdict): Answer {
-    if (v.action === "continue" || v.action === "error") return v;
-    const cfg = this.#init.virtualFs;
-    if (!cfg) return { action: "continue", reason: `${v.reason}; no sysbox-fs binds configured` };
-    let r: ActResult;
-    try {
-      r = v.action === "mount-fs" ? mountVirtualFs(pid, containerId, v, cfg) : detachSubmounts(pid, v.paths);
-    } catch (e) {
-      // A process that exited mid-way, or a bug: the kernel runs the call as it is.
-      this.#bump(STAT.errors);
-      this.#post({ type: "error", message: `container ${containerId}: ${v.action} for pid ${pid}: ${(e as Error).stack ?? e}` });
-      return { action: "continue", reason: `${v.reason}; failed here` };
-    }
-    if (r.outcome !== "error" && r.warning) this.#post({ type: "error", message: `container ${containerId}: ${r.warning}` });
-    if (r.outcome === "error") return { action: "error", errno: r.errno, reason: `${v.reason}: ${r.reason}` };
-    return { action: r.outcome, reason: `${v.reason}; ${r.reason}` };
   }
 
   #bump(slot: number): void {

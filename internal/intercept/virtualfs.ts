@@ -25,7 +25,9 @@ import { isSysError } from "../sys/errno.ts";
 import { CLONE, MNT, MOUNT_ATTR, MS } from "../sys/flags.ts";
 import { close, open, O_FLAGS } from "../sys/fs.ts";
 import { OPEN_TREE, mountSetattr, openTree } from "../sys/mount.ts";
-import { mountInNamespaces, umountInNamespaces, type NsJoin } from "../sys/nsmount.ts";
+import {
+  abortNsMount, finishNsMount, startMountInNamespaces, startUmountInNamespaces, type NsJoin, type NsMountRun,
+} from "../sys/nsmount.ts";
 import type { MountFsVerdict } from "./policy.ts";
 
 /** Where the container's sysbox-fs files are, and where each goes. */
@@ -40,11 +42,11 @@ export interface VirtualFsConfig {
 const FS_ROOT: Record<MountFsVerdict["fstype"], string> = { proc: "/proc/", sysfs: "/sys/" };
 
 /**
- * The helper's whole run, mount and binds, must fit in this (it takes ~1 ms);
- * the notify thread waits for it, so a lookup that hangs in the container
- * holds every container's trapped calls this long.
+ * The helper's whole run, mount and binds, must fit in this (it takes a few
+ * ms); after that it is killed and the kernel gets the call. The notify
+ * thread goes on serving other calls meanwhile.
  */
-const HELPER_TIMEOUT_MS = 3_000;
+const HELPER_TIMEOUT_MS = 5_000;
 
 const CAP_SYS_ADMIN = 21n;
 
@@ -116,10 +118,37 @@ export function targetOf(tid: number, target: string): { magic: string } | { pat
   return rel === null ? null : { path: join(rel, norm) };
 }
 
-/** Mounts the new proc or sysfs for the caller, with the container's sysbox-fs files over the kernel's. */
-export function mountVirtualFs(tid: number, containerId: string, v: MountFsVerdict, cfg: VirtualFsConfig): ActResult {
+/**
+ * A helper under way: when `fd` polls readable or hung up, `finish()` gives
+ * the outcome; once `deadline` (Date.now() ms) has passed, `abort()` kills it.
+ */
+export interface PendingAct {
+  fd: number;
+  deadline: number;
+  finish(): ActResult;
+  abort(): ActResult;
+}
+
+export function isPending(r: ActResult | PendingAct): r is PendingAct {
+  return "finish" in r;
+}
+
+/**
+ * Starts mounting the new proc or sysfs for the caller, with the container's
+ * sysbox-fs files over the kernel's. Returns at once: an outcome when it can
+ * tell without the helper, else the helper under way.
+ */
+export function beginMountVirtualFs(tid: number, containerId: string, v: MountFsVerdict, cfg: VirtualFsConfig): ActResult | PendingAct {
   if (!hasSysAdmin(tid)) return { outcome: "continue", reason: "the caller lacks CAP_SYS_ADMIN" };
+  // Our own failure (the FUSE dir gone, a helper that could not start): the
+  // kernel mounts it instead, without the virtualized files.
+  const ours = (e: unknown): ActResult => {
+    if (isSysError(e)) return { outcome: "continue", reason: "not virtualized", warning: `mounting ${v.fstype} at ${JSON.stringify(v.target)} for pid ${tid}: ${e.message}` };
+    throw e;
+  };
   const fds: number[] = [];
+  let run: NsMountRun;
+  let count = 0;
   try {
     const where = targetOf(tid, v.target);
     if (!where) return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable here; not virtualized` };
@@ -132,7 +161,11 @@ export function mountVirtualFs(tid: number, containerId: string, v: MountFsVerdi
       if (isSysError(e)) return { outcome: "error", errno: e.errno, reason: `mount target: ${e.message}` };
       throw e;
     }
-    const joins = namespaceJoins(tid, ["user", "net", "pid", "mnt"]);
+    // A procfs belongs to the pid namespace of the process that mounts it,
+    // which only a child of a setns(CLONE_NEWPID) is in: one more fork
+    // (~10 ms for a copy of this process), needed for proc only.
+    const proc = v.fstype === "proc";
+    const joins = namespaceJoins(tid, proc ? ["user", "net", "pid", "mnt"] : ["user", "net", "mnt"]);
     fds.push(...joins.map((j) => j.fd));
     // Binds follow the new mount's restrictions, and stay private: a clone of
     // a shared host mount would otherwise join the host's peer group.
@@ -149,47 +182,71 @@ export function mountVirtualFs(tid: number, containerId: string, v: MountFsVerdi
       mountSetattr(fd, "", 0, { set: attr, propagation: MS.PRIVATE });
       binds.push({ fd, path: b.path });
     }
-    try {
-      mountInNamespaces({
-        join: joins, fork: true, timeoutMs: HELPER_TIMEOUT_MS, fstype: v.fstype, options: v.options, attr: v.attr, target, binds,
-      });
-    } catch (e) {
-      if (!isSysError(e)) throw e;
-      if (TARGET_STEP.test(e.syscall)) {
-        if (e.code === "EXDEV" || e.code === "EAGAIN") return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable inside the caller's root (${e.code}); not virtualized` };
-        return { outcome: "error", errno: e.errno, reason: e.message };
-      }
-      if (CALLERS_STEP.test(e.syscall)) return { outcome: "error", errno: e.errno, reason: e.message };
-      if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: "mounted", warning: `not every sysbox-fs bind went on: ${e.message}` };
-      throw e;
-    }
-    return { outcome: "done", reason: `mounted with ${binds.length} sysbox-fs binds` };
+    count = binds.length;
+    run = startMountInNamespaces({ join: joins, fork: proc, fstype: v.fstype, options: v.options, attr: v.attr, target, binds });
   } catch (e) {
-    // Our own failure (the FUSE dir gone, a helper that could not start): the
-    // kernel mounts it instead, without the virtualized files.
-    if (isSysError(e)) return { outcome: "continue", reason: "not virtualized", warning: `mounting ${v.fstype} at ${JSON.stringify(v.target)} for pid ${tid}: ${e.message}` };
-    throw e;
+    return ours(e);
   } finally {
+    // The helper holds its own copies of these.
     closeAll(fds);
   }
+  return {
+    fd: run.resultFd,
+    deadline: Date.now() + HELPER_TIMEOUT_MS,
+    finish(): ActResult {
+      try {
+        finishNsMount(run);
+      } catch (e) {
+        if (!isSysError(e)) throw e;
+        if (TARGET_STEP.test(e.syscall)) {
+          if (e.code === "EXDEV" || e.code === "EAGAIN") return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable inside the caller's root (${e.code}); not virtualized` };
+          return { outcome: "error", errno: e.errno, reason: e.message };
+        }
+        if (CALLERS_STEP.test(e.syscall)) return { outcome: "error", errno: e.errno, reason: e.message };
+        if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: "mounted", warning: `not every sysbox-fs bind went on: ${e.message}` };
+        return ours(e);
+      }
+      return { outcome: "done", reason: `mounted with ${count} sysbox-fs binds` };
+    },
+    abort: () => ours(abortNsMount(run)),
+  };
 }
 
-/** Detaches the sysbox-fs binds at `paths` (mountinfo paths of the caller) in its mount namespace; the kernel then runs the umount. */
-export function detachSubmounts(tid: number, paths: readonly string[]): ActResult {
+/**
+ * Starts detaching the sysbox-fs binds at `paths` (mountinfo paths of the
+ * caller) in its mount namespace; the kernel then runs the caller's umount.
+ */
+export function beginDetachSubmounts(tid: number, paths: readonly string[]): ActResult | PendingAct {
   if (!hasSysAdmin(tid)) return { outcome: "continue", reason: "the caller lacks CAP_SYS_ADMIN" };
+  const left = (e: unknown): ActResult => {
+    if (isSysError(e)) return { outcome: "continue", reason: "binds left in place", warning: `detaching ${paths.join(", ")} for pid ${tid}: ${e.message}` };
+    throw e;
+  };
   const fds: number[] = [];
+  let run: NsMountRun;
   try {
     const rootFd = open_(fds, () => open(`/proc/${tid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC));
     const joins = namespaceJoins(tid, ["user", "mnt"]);
     fds.push(...joins.map((j) => j.fd));
-    umountInNamespaces({ join: joins, fork: false, timeoutMs: HELPER_TIMEOUT_MS, rootFd, paths: [...paths], flags: MNT.DETACH });
-    return { outcome: "continue", reason: `${paths.length} sysbox-fs binds detached first` };
+    run = startUmountInNamespaces({ join: joins, fork: false, rootFd, paths: [...paths], flags: MNT.DETACH });
   } catch (e) {
-    if (isSysError(e)) return { outcome: "continue", reason: "binds left in place", warning: `detaching ${paths.join(", ")} for pid ${tid}: ${e.message}` };
-    throw e;
+    return left(e);
   } finally {
     closeAll(fds);
   }
+  return {
+    fd: run.resultFd,
+    deadline: Date.now() + HELPER_TIMEOUT_MS,
+    finish(): ActResult {
+      try {
+        finishNsMount(run);
+      } catch (e) {
+        return left(e);
+      }
+      return { outcome: "continue", reason: `${paths.length} sysbox-fs binds detached first` };
+    },
+    abort: () => left(abortNsMount(run)),
+  };
 }
 
 function open_(fds: number[], fn: () => number): number {

@@ -1,7 +1,8 @@
 /**
  * Runs nsmount.c: a new filesystem mounted, or mounts removed, from inside
- * another process's namespaces. Synchronous and bounded: the caller waits for
- * the stage's result on a pipe for at most `timeoutMs`, then kills it.
+ * another process's namespaces. The start* functions return at once with the
+ * stage's result pipe, for a caller that polls many things; the plain ones
+ * wait for the result for at most `timeoutMs`, then kill the stage.
  */
 import { ptr, type Pointer } from "bun:ffi";
 import nsmountSource from "./nsmount.c" with { type: "text" };
@@ -88,10 +89,18 @@ function cStrings(strings: Array<string | null>, keep: Uint8Array[]): BigInt64Ar
   return array;
 }
 
-function run(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>) => void, common: Common, what: string): void {
+/** A started stage: its result arrives on `resultFd` (readable, or hung up). */
+export interface NsMountRun {
+  pid: number;
+  resultFd: number;
+  /** What it does, for errors. */
+  what: string;
+}
+
+function start(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>) => void, common: Omit<Common, "timeoutMs">, what: string): NsMountRun {
   if (common.join.length > 6) throw new RangeError("at most 6 namespaces can be joined");
   const nr = process.arch === "arm64" ? NR_ARM64 : NR_X86_64;
-  const [rd, wr] = pipe2(O_FLAGS.CLOEXEC);
+  const [rd, wr] = pipe2(O_FLAGS.CLOEXEC | O_FLAGS.NONBLOCK);
   const a = new BigInt64Array(368 / 8);
   const keep: Array<Uint8Array | BigInt64Array> = [];
   a[0] = BigInt(syscallPtr);
@@ -111,35 +120,62 @@ function run(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>) =
   } finally {
     close(wr);
   }
+  // The child has its own copy of the arguments from here on.
   void keep;
   if (pid < 0) {
     close(rd);
     throw new SysError({ syscall: "clone", path: what, errno: -pid });
   }
+  return { pid, resultFd: rd, what };
+}
+
+/**
+ * Reads the result of a stage whose result fd polled readable or hung up,
+ * reaps it and closes the fd. Throws SysError naming the step that failed.
+ */
+export function finishNsMount(run: NsMountRun): void {
   const buf = new Int32Array(3);
   let got = 0;
   try {
-    const fds = encodePollfds([{ fd: rd, events: POLL.IN }]);
-    const deadline = Date.now() + common.timeoutMs;
     while (got < 12) {
-      const left = deadline - Date.now();
-      if (left <= 0 || poll(fds, left) === 0) {
-        libc.symbols.kill(pid, 9);
-        throw new SysError({ syscall: "namespace mount stage", path: what, errno: 110 /* ETIMEDOUT */ });
+      let n: number;
+      try {
+        n = read(run.resultFd, new Uint8Array(buf.buffer, got));
+      } catch (e) {
+        // Not all there yet: the stage writes its 12 bytes at once, so this is a hang-up.
+        if ((e as { code?: string }).code === "EAGAIN") break;
+        throw e;
       }
-      if ((pollRevents(fds, 0) & (POLL.IN | POLL.HUP)) === 0) continue;
-      const n = read(rd, new Uint8Array(buf.buffer, got));
       if (n === 0) break;
       got += n;
     }
   } finally {
-    close(rd);
-    reap(pid);
+    close(run.resultFd);
+    reap(run.pid);
   }
-  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: what, errno: 32 /* EPIPE: it died without a result */ });
+  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: run.what, errno: 32 /* EPIPE: it died without a result */ });
   const [step, err, index] = [buf[0]!, buf[1]!, buf[2]!];
   if (step !== 0) {
-    throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: what, errno: err || 5 });
+    throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: run.what, errno: err || 5 });
+  }
+}
+
+/** Kills a stage that took too long, reaps it and closes its fd; the SysError (ETIMEDOUT) to report. */
+export function abortNsMount(run: NsMountRun): SysError {
+  libc.symbols.kill(run.pid, 9);
+  close(run.resultFd);
+  reap(run.pid);
+  return new SysError({ syscall: "namespace mount stage", path: run.what, errno: 110 /* ETIMEDOUT */ });
+}
+
+/** Waits up to `timeoutMs` for a stage, then finishes or aborts it. */
+function wait(run: NsMountRun, timeoutMs: number): void {
+  const fds = encodePollfds([{ fd: run.resultFd, events: POLL.IN }]);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0 || poll(fds, left) === 0) throw abortNsMount(run);
+    if ((pollRevents(fds, 0) & (POLL.IN | POLL.HUP | POLL.ERR)) !== 0) return finishNsMount(run);
   }
 }
 
@@ -157,7 +193,12 @@ function reap(pid: number): void {
  * that failed; its errno is what the caller of mount(2) should see.
  */
 export function mountInNamespaces(opts: MountInNsOptions): void {
-  run((a, keep) => {
+  wait(startMountInNamespaces(opts), opts.timeoutMs);
+}
+
+/** mountInNamespaces without the wait: poll the run's result fd, then finishNsMount (or abortNsMount). */
+export function startMountInNamespaces(opts: Omit<MountInNsOptions, "timeoutMs">): NsMountRun {
+  return start((a, keep) => {
     const fstype = cstr(opts.fstype);
     const keys = cStrings(opts.options.map(([k]) => k), keep as Uint8Array[]);
     const vals = cStrings(opts.options.map(([, v]) => v), keep as Uint8Array[]);
@@ -187,7 +228,12 @@ export function mountInNamespaces(opts: MountInNsOptions): void {
 
 /** Unmounts `paths`, in order, as seen from `rootFd` inside the joined namespaces. */
 export function umountInNamespaces(opts: UmountInNsOptions): void {
-  run((a, keep) => {
+  wait(startUmountInNamespaces(opts), opts.timeoutMs);
+}
+
+/** umountInNamespaces without the wait. */
+export function startUmountInNamespaces(opts: Omit<UmountInNsOptions, "timeoutMs">): NsMountRun {
+  return start((a, keep) => {
     const paths = cStrings(opts.paths, keep as Uint8Array[]);
     keep.push(paths);
     a[15] = BigInt(opts.rootFd);
