@@ -4,7 +4,7 @@
  * init. Needs root, dockerd with the sysbox-runc runtime, and the local images.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const IMAGE = "sysbox-test/debian:bookworm";
@@ -318,23 +318,46 @@ describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires r
     expect(free.trim().split("\n")).toEqual(["512", "1", "1"]);
   });
 
-  test("sysbox-fs killed with SIGKILL and restarted: running containers' files work again", () => {
+  test("sysbox-fs killed with SIGKILL and restarted: running containers' files and mounts work again", () => {
     const n = name("fs-restart");
-    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "300"]);
-    ok(["exec", n, "sh", "-c", "echo 5 > /proc/sys/kernel/panic"]);
-    const pid = Bun.spawnSync(["cat", "/run/sysbox/sysfs.pid"]).stdout.toString().trim();
-    process.kill(Number(pid), "SIGKILL");
-    for (let i = 0; i < 100 && Bun.spawnSync(["kill", "-0", pid]).exitCode === 0; i++) Bun.sleepSync(50);
-    const restart = Bun.spawnSync(["bash", "scripts/daemons.sh", "start"], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "pipe" });
-    expect(restart.exitCode).toBe(0);
-    let uptime = docker(["exec", n, "cat", "/proc/uptime"]);
-    for (let i = 0; i < 20 && uptime.code !== 0; i++) {
-      Bun.sleepSync(250);
-      uptime = docker(["exec", n, "cat", "/proc/uptime"]);
+    // The container's own process mounts when told through a host dir, so a
+    // mount can be asked for while sysbox-fs is down (docker exec needs it).
+    const x = mkdtempSync("/tmp/fs-restart-");
+    try {
+      const loop = "mkdir -p /mnt/t; while true; do if [ -f /x/go ]; then rm /x/go; " +
+        "if mount -t proc proc /mnt/t; then head -c 4 /mnt/t/uptime > /x/up; grep -c fuse.sysboxfs /proc/self/mountinfo > /x/binds; umount /mnt/t; else echo fail > /x/up; fi; " +
+        "echo done > /x/done; fi; sleep 0.1; done";
+      ok(["run", RT, "-d", "--name", n, "-v", `${x}:/x`, IMAGE, "sh", "-c", loop]);
+      ok(["exec", n, "sh", "-c", "echo 5 > /proc/sys/kernel/panic"]);
+      const pid = Bun.spawnSync(["cat", "/run/sysbox/sysfs.pid"]).stdout.toString().trim();
+      process.kill(Number(pid), "SIGKILL");
+      for (let i = 0; i < 100 && Bun.spawnSync(["kill", "-0", pid]).exitCode === 0; i++) Bun.sleepSync(50);
+      // Trapped while sysbox-fs is down: the mount waits for it instead of failing.
+      writeFileSync(join(x, "go"), "");
+      Bun.sleepSync(1000);
+      expect(existsSync(join(x, "done"))).toBe(false);
+      const restart = Bun.spawnSync(["bash", "scripts/daemons.sh", "start"], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "pipe" });
+      expect(restart.exitCode).toBe(0);
+      for (let i = 0; i < 100 && !existsSync(join(x, "done")); i++) Bun.sleepSync(100);
+      expect(readFileSync(join(x, "up"), "utf8")).not.toBe("fail\n");
+      expect(Number(readFileSync(join(x, "up"), "utf8"))).toBeLessThan(120);
+      expect(Number(readFileSync(join(x, "binds"), "utf8"))).toBeGreaterThan(10);
+      let uptime = docker(["exec", n, "cat", "/proc/uptime"]);
+      for (let i = 0; i < 20 && uptime.code !== 0; i++) {
+        Bun.sleepSync(250);
+        uptime = docker(["exec", n, "cat", "/proc/uptime"]);
+      }
+      expect(uptime.code).toBe(0);
+      expect(Number(uptime.out.split(" ")[0])).toBeLessThan(120);
+      expect(ok(["exec", n, "cat", "/proc/sys/kernel/panic"]).trim()).toBe("5");
+      // The policy holds after the restart too.
+      const umount = docker(["exec", n, "umount", "/proc"]);
+      expect(umount.code).not.toBe(0);
+      expect(umount.err).toContain("busy");
+    } finally {
+      docker(["rm", "-f", n]);
+      rmSync(x, { recursive: true, force: true });
     }
-    expect(uptime.code).toBe(0);
-    expect(Number(uptime.out.split(" ")[0])).toBeLessThan(120);
-    expect(ok(["exec", n, "cat", "/proc/sys/kernel/panic"]).trim()).toBe("5");
   });
 
 });

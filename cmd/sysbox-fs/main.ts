@@ -16,7 +16,7 @@ const DESCRIPTION = "The Sysbox filesystem daemon: serves sysbox-runc on <run-di
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "mountpoint", kind: "string", arg: "DIR", default: DEFAULT_MOUNT_ROOT, help: "where each container's FUSE dir is mounted (DIR/<id>)" },
-  { name: "no-keepers", kind: "boolean", help: "do not keep FUSE connections open across restarts (a restart then breaks running containers' binds)" },
+  { name: "no-keepers", kind: "boolean", help: "do not keep FUSE connections and seccomp notify fds open across restarts (a restart then breaks running containers' binds and mounts)" },
 ];
 
 async function main(argv: string[]): Promise<number> {
@@ -44,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
   // Syscall interception: <run-dir>/sysfs-seccomp.sock and its notify thread (internal/intercept).
   // New proc and sysfs mounts inside get the same sysbox-fs files the runtime binds at create.
   const virtualFs = { mountRoot: flags.values.mountpoint as string, binds: BINDS };
-  const intercept = await startInterceptServer({ runDir: flags.runDir, logger: log, debug: flags.logLevel === "debug", virtualFs })
+  const intercept = await startInterceptServer({ runDir: flags.runDir, logger: log, debug: flags.logLevel === "debug", virtualFs,
+    keepers: flags.values["no-keepers"] !== true })
     .catch((e: Error) => void log.error(`cannot start the seccomp interceptor: ${e.message}`));
   if (!intercept) {
     await daemon.close();

@@ -20,7 +20,7 @@
 import { readlinkSync, readFileSync } from "node:fs";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { isSysError } from "../sys/errno.ts";
-import { close, read } from "../sys/fs.ts";
+import { close, dupCloexec, read } from "../sys/fs.ts";
 import {
   NOTIF_SIZE, POLL, encodePollfds, notifIdValid, notifRecv, notifSend, poll, pollRevents, type SeccompNotif,
 } from "../sys/seccomp_notify.ts";
@@ -32,7 +32,7 @@ import { describeContainer, Registry, RegistrationError } from "./registry.ts";
 import type { Verdict } from "./policy.ts";
 import { MountView } from "./view.ts";
 import { beginDetachSubmounts, beginMountVirtualFs, isPending, type ActResult, type PendingAct, type VirtualFsConfig } from "./virtualfs.ts";
-import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest } from "./wire.ts";
+import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest, type RegisterMounts } from "./wire.ts";
 
 /**
  * A registration connection must deliver its request within this time. The
@@ -60,13 +60,36 @@ export interface LoopInit {
   debug: boolean;
   /** sysbox-fs's files to bind into new proc and sysfs mounts; without it those go to the kernel as they are. */
   virtualFs?: VirtualFsConfig;
+  /** Notify fds of an earlier sysbox-fs, taken back from their keepers: served again from the start. */
+  adopt?: AdoptedFd[];
+}
+
+/** What a container was described from, kept so a restarted sysbox-fs can describe it again. */
+export interface Described {
+  mounts: RegisterMounts;
+  mountNs: string;
+  /** The registering process's mountinfo at registration. */
+  mountinfo: string;
+}
+
+export interface AdoptedFd {
+  fd: number;
+  containerId: string;
+  pid: number;
+  /** Present for the fd its container was described from (an init's, or an exec's that came first). */
+  described?: Described;
 }
 
 export type LoopCommand = { type: "stop" };
 
 export type LoopEvent =
   | { type: "ready" }
-  | { type: "registered"; containerId: string; kind: "init" | "exec"; pid: number; fd: number }
+  | {
+      type: "registered"; containerId: string; kind: "init" | "exec"; pid: number; fd: number;
+      /** A CLOEXEC copy of `fd` for the JavaScript thread, which hands it to a keeper and closes it. */
+      copy: number;
+      described?: Described;
+    }
   | { type: "refused"; pid?: number; error: string }
   | { type: "released"; containerId: string; pid: number; fd: number; remaining: number }
   | {
@@ -125,6 +148,10 @@ function closeAll(fds: Iterable<number>): void {
   }
 }
 
+function describe(containerId: string, d: Described) {
+  return describeContainer(containerId, MountView.parse(d.mountinfo), { mounts: d.mounts, mountNs: d.mountNs });
+}
+
 export class NotifyLoop {
   readonly #init: LoopInit;
   readonly #post: (e: LoopEvent) => void;
@@ -148,6 +175,7 @@ export class NotifyLoop {
 
   /** Serves until a stop command; closes every fd it owns (not the listening socket) before returning. */
   run(): void {
+    this.#adopt(this.#init.adopt ?? []);
     this.#post({ type: "ready" });
     for (;;) {
       if (this.#dirty) this.#rebuild();
@@ -175,6 +203,20 @@ export class NotifyLoop {
         }
       }
     }
+  }
+
+  /** Serves the fds of an earlier sysbox-fs again: described ones first, so exec'd processes find their container. */
+  #adopt(list: readonly AdoptedFd[]): void {
+    for (const a of [...list].sort((x, y) => Number(!x.described) - Number(!y.described))) {
+      try {
+        if (a.described) this.#registry.add({ fd: a.fd, containerId: a.containerId, pid: a.pid, kind: "init" }, describe(a.containerId, a.described));
+        else this.#registry.add({ fd: a.fd, containerId: a.containerId, pid: a.pid, kind: "exec" });
+      } catch (e) {
+        closeAll([a.fd]);
+        this.#post({ type: "error", message: `container ${a.containerId}: notify fd of pid ${a.pid} not taken back: ${(e as Error).message}` });
+      }
+    }
+    this.#dirty = true;
   }
 
   #rebuild(): void {
@@ -282,17 +324,18 @@ export class NotifyLoop {
     // An exec into a container this process does not know (sysbox-fs restarted
     // since its init registered) starts it afresh from the exec'd process's view.
     const fresh = req.kind === "exec" && req.mounts !== undefined && !this.#registry.container(req.containerId);
+    let described: Described | undefined;
     if (req.kind === "init" || fresh) {
-      const view = MountView.parse(readFileSync(`/proc/${pid}/mountinfo`, "utf8"));
-      const mounts = describeContainer(req.containerId, view, { mounts: req.mounts!, mountNs: namespaceId(`/proc/${pid}/ns/mnt`) });
-      this.#registry.add({ fd, containerId: req.containerId, pid, kind: "init" }, mounts);
+      described = { mounts: req.mounts!, mountNs: namespaceId(`/proc/${pid}/ns/mnt`), mountinfo: readFileSync(`/proc/${pid}/mountinfo`, "utf8") };
+      this.#registry.add({ fd, containerId: req.containerId, pid, kind: "init" }, describe(req.containerId, described));
     } else {
       this.#registry.add({ fd, containerId: req.containerId, pid, kind: "exec" });
     }
     c.fds = [];
     this.#dirty = true;
     this.#finishConn(c);
-    this.#post({ type: "registered", containerId: req.containerId, kind: req.kind, pid, fd });
+    const copy = dupCloexec(fd);
+    this.#post({ type: "registered", containerId: req.containerId, kind: req.kind, pid, fd, copy, ...(described ? { described } : {}) });
   }
 
   /** Replies (ack, or the error), closes the connection and any fd it brought that was not kept. */

@@ -24,11 +24,13 @@
  * (bench/intercept.ts).
  */
 import { chmodSync, mkdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { close, pipe2, write, O_FLAGS } from "../sys/fs.ts";
 import { errnoName, isSysError } from "../sys/errno.ts";
 import { setPassCred, unixListen, SOCK } from "../sys/socket.ts";
 import { interceptSocketPath } from "./client.ts";
+import { openKeptFds, SECCOMP_STATE } from "./kept.ts";
 import { STAT, STAT_SLOTS, type LoopEvent, type LoopInit } from "./loop.ts";
 import type { VirtualFsConfig } from "./virtualfs.ts";
 
@@ -46,6 +48,13 @@ export interface InterceptServerOptions {
   debug?: boolean;
   /** sysbox-fs's files to bind into proc and sysfs mounted inside containers. */
   virtualFs?: VirtualFsConfig;
+  /**
+   * Keep each notify fd in a keeper process too, recorded in
+   * <run-dir>/seccomp-state.json, so a restarted sysbox-fs serves running
+   * containers' trapped calls again (they wait meanwhile instead of failing
+   * with ENOSYS).
+   */
+  keepers?: boolean;
 }
 
 export interface InterceptStats {
@@ -89,6 +98,7 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
   } catch (e) {
     if ((e as { code?: string }).code !== "ENOENT") throw e;
   }
+  const kept = opts.keepers ? openKeptFds(join(opts.runDir, SECCOMP_STATE), log) : undefined;
   const listenFd = unixListen(socketPath, 128, SOCK.STREAM | SOCK.NONBLOCK | SOCK.CLOEXEC);
   const [wakeR, wakeW] = pipe2(O_FLAGS.CLOEXEC | O_FLAGS.NONBLOCK);
   const cleanup = () => {
@@ -121,6 +131,7 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
         else if (e.data.type === "stopped") reject(new Error("interceptor thread stopped while starting"));
       };
       const init: LoopInit = { listenFd, wakeFd: wakeR, port: port2 as unknown as LoopInit["port"], stats, debug: opts.debug ?? false,
+        ...(kept ? { adopt: kept.adopted } : {}),
         ...(opts.virtualFs ? { virtualFs: { mountRoot: opts.virtualFs.mountRoot, binds: [...opts.virtualFs.binds] } } : {}) };
       worker.postMessage(init, [port2 as unknown as MessagePort]);
     });
@@ -135,12 +146,15 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
     switch (ev.type) {
       case "registered":
         log.info(`seccomp: ${ev.kind} process ${ev.pid} of container ${ev.containerId} registered (notify fd ${ev.fd})`);
+        if (kept) kept.registered(ev);
+        else close(ev.copy);
         break;
       case "refused":
         log.warn(`seccomp: registration${ev.pid ? ` from pid ${ev.pid}` : ""} refused: ${ev.error}`);
         break;
       case "released":
         log.info(`seccomp: container ${ev.containerId}: notify fd ${ev.fd} of pid ${ev.pid} hung up${ev.remaining === 0 ? "; container gone" : ""}`);
+        kept?.released(ev.fd);
         break;
       case "decision": {
         const what = `${ev.syscall}(${ev.target !== undefined ? JSON.stringify(ev.target) : ""}) by pid ${ev.pid} of ${ev.containerId}`;

@@ -93,6 +93,12 @@ export function dup3(oldfd: number, newfd: number, flags = 0): number {
   );
 }
 
+/** A new fd (>= 3, close-on-exec) for the same open file as `fd`. */
+export function dupCloexec(fd: number): number {
+  const F_DUPFD_CLOEXEC = 1030;
+  return check({ syscall: "fcntl(F_DUPFD_CLOEXEC)", path: `fd ${fd}` }, () => libc.symbols.fcntl(fd, F_DUPFD_CLOEXEC, 3n));
+}
+
 export function getCloexec(fd: number): boolean {
   const r = check({ syscall: "fcntl(F_GETFD)", path: `fd ${fd}` }, () => libc.symbols.fcntl(fd, F_GETFD, 0));
   return (r & FD_CLOEXEC) !== 0;

@@ -16,7 +16,8 @@
  *                                  had read but not answered (Linux 6.9+)
  *
  * The state file records each keeper's pid and start time, so a reused pid
- * is never mistaken for it. Under systemd, the unit needs KillMode=process
+ * is never mistaken for it. The same kind of keeper holds the seccomp
+ * notify fds of the syscall interceptor (`held` names what the fd is). Under systemd, the unit needs KillMode=process
  * (or the keepers moved out of its cgroup) for them to survive a restart.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -36,7 +37,11 @@ export interface KeeperRecord {
 export interface KeeperOptions {
   /** The program a keeper runs; it must keep inherited fds and live forever. Default `sleep infinity`. */
   command?: readonly string[];
+  /** What /proc/PID/fd/3 of the keeper links to. Default "/dev/fuse". */
+  held?: string;
 }
+
+const FUSE_DEVICE = "/dev/fuse";
 
 /**
  * argv[0] of a keeper: `sysbox-fs-keeper <mountpoint> <state file>`, so a
@@ -71,6 +76,7 @@ export interface KeeperOwner {
  */
 export async function spawnKeeper(fd: number, owner: KeeperOwner, opts: KeeperOptions = {}): Promise<KeeperRecord> {
   const cmd = [...(opts.command ?? DEFAULT_COMMAND)];
+  const held = opts.held ?? FUSE_DEVICE;
   const child = Bun.spawn(cmd, {
     stdio: ["ignore", "ignore", "ignore", fd],
     detached: true,
@@ -80,39 +86,39 @@ export async function spawnKeeper(fd: number, owner: KeeperOwner, opts: KeeperOp
   child.unref();
   for (let i = 0; i < 200; i++) {
     const startTime = processStartTime(child.pid);
-    if (startTime !== undefined && holdsFuse(child.pid)) {
+    if (startTime !== undefined && holds(child.pid, held)) {
       // Still there a moment later: the program runs and keeps the fd (not one that exits at once).
       await Bun.sleep(20);
       const k = { pid: child.pid, startTime };
-      if (keeperAlive(k)) return k;
+      if (keeperAlive(k, held)) return k;
       break;
     }
     if (child.exitCode !== null) break;
     await Bun.sleep(5);
   }
   child.kill("SIGKILL");
-  throw new Error(`keeper ${cmd.join(" ")} (pid ${child.pid}) did not come up holding /dev/fuse`);
+  throw new Error(`keeper ${cmd.join(" ")} (pid ${child.pid}) did not come up holding ${held}`);
 }
 
-function holdsFuse(pid: number): boolean {
+function holds(pid: number, held: string): boolean {
   try {
-    return readlinkSync(`/proc/${pid}/fd/${KEEPER_FD}`) === "/dev/fuse";
+    return readlinkSync(`/proc/${pid}/fd/${KEEPER_FD}`) === held;
   } catch {
     return false;
   }
 }
 
-/** Whether `k` is still our keeper: the same process, still holding a /dev/fuse fd. */
-export function keeperAlive(k: KeeperRecord): boolean {
-  return processStartTime(k.pid) === k.startTime && holdsFuse(k.pid);
+/** Whether `k` is still our keeper: the same process, still holding the fd (a /dev/fuse one by default). */
+export function keeperAlive(k: KeeperRecord, held: string = FUSE_DEVICE): boolean {
+  return processStartTime(k.pid) === k.startTime && holds(k.pid, held);
 }
 
 /**
  * A duplicate of the keeper's device fd in this process, or undefined if
  * the keeper is gone or is not ours.
  */
-export function reclaimFd(k: KeeperRecord): number | undefined {
-  if (!keeperAlive(k)) return undefined;
+export function reclaimFd(k: KeeperRecord, held: string = FUSE_DEVICE): number | undefined {
+  if (!keeperAlive(k, held)) return undefined;
   let pidfd: number;
   try {
     pidfd = pidfdOpen(k.pid);
@@ -121,7 +127,7 @@ export function reclaimFd(k: KeeperRecord): number | undefined {
   }
   try {
     // Checked again with the pidfd held: the pid cannot be reused under it now.
-    if (!keeperAlive(k)) return undefined;
+    if (!keeperAlive(k, held)) return undefined;
     return pidfdGetfd(pidfd, KEEPER_FD);
   } catch {
     return undefined;
@@ -165,7 +171,7 @@ export function strayKeepers(stateFile: string, known: ReadonlySet<number>): Arr
     const [tag, mountpoint, file, ...rest] = argv0.split(" ");
     if (tag !== KEEPER_NAME || file !== stateFile || rest.length || !mountpoint) continue;
     const startTime = processStartTime(pid);
-    if (startTime !== undefined && holdsFuse(pid)) out.push({ pid, startTime, mountpoint });
+    if (startTime !== undefined && holds(pid, FUSE_DEVICE)) out.push({ pid, startTime, mountpoint });
   }
   return out;
 }
