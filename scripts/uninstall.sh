@@ -308,18 +308,19 @@ unmount_under() {
   done < <(mounts_under "$1")
 }
 
-# sysbox-fs's keepers hold each container's FUSE connection across its
-# restarts; with the daemon gone and nothing mounted they only hold memory.
+# sysbox-fs's keepers hold each container's FUSE connection and seccomp
+# notify fds across its restarts ("<tag> <mount> <state>" and
+# "<tag> seccomp:<id> <state>"); with the daemon gone they only hold memory.
 stop_keepers() {
   local f argv0 pid
   while IFS= read -r f; do
     argv0=$(tr '\0' '\n' 2>/dev/null <"$f" | head -n 1) || continue
-    [[ $argv0 == "$KEEPER_TAG $FS_DIR/"* ]] || continue
+    [[ $argv0 == "$KEEPER_TAG $FS_DIR/"* || $argv0 == "$KEEPER_TAG seccomp:"* ]] || continue
     pid=${f#/proc/}; pid=${pid%/cmdline}
     log "stopping sysbox-fs keeper $pid (${argv0#"$KEEPER_TAG "})"
     kill -KILL "$pid" 2>/dev/null || true
     changed
-  done < <(grep -lsaz "^$KEEPER_TAG $FS_DIR/" /proc/[0-9]*/cmdline)
+  done < <(grep -lsaz -e "^$KEEPER_TAG $FS_DIR/" -e "^$KEEPER_TAG seccomp:" /proc/[0-9]*/cmdline)
 }
 
 # What sysbox-fs and sysbox-runc leave mounted: each container's FUSE mount

@@ -23,7 +23,7 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { writeFileAtomic } from "../daemon/statefile.ts";
 import { close } from "../sys/fs.ts";
-import { reclaimFd, spawnKeeper, stopKeeper, type KeeperRecord } from "../sysboxfs/keeper.ts";
+import { reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "../sysboxfs/keeper.ts";
 import type { AdoptedFd, Described, LoopEvent } from "./loop.ts";
 import { RegisterMountsSchema } from "./wire.ts";
 
@@ -85,6 +85,13 @@ export function openKeptFds(path: string, log: Logger): KeptFds {
     adopted.push({ fd, containerId: rec.containerId, pid: rec.pid, ...(rec.described ? { described: rec.described } : {}) });
   }
   if (adopted.length) log.info(`seccomp: took back ${adopted.length} notify fds from their keepers`);
+  // Keepers the file does not name (it could not be saved): nobody will
+  // serve their fds, so let go, and their processes get ENOSYS, not a hang.
+  const known = new Set([...entries.values()].map((e) => e.keeper!.pid));
+  for (const k of strayKeepers(path, known, NOTIFY_LINK)) {
+    log.warn(`seccomp: stopping keeper ${k.pid} (${k.mountpoint}): not in ${path}`);
+    stopKeeper(k);
+  }
   save();
 
   return {

@@ -214,6 +214,9 @@ export class NotifyLoop {
       } catch (e) {
         closeAll([a.fd]);
         this.#post({ type: "error", message: `container ${a.containerId}: notify fd of pid ${a.pid} not taken back: ${(e as Error).message}` });
+        // Its keeper must let go too: then the process's trapped calls fail
+        // with ENOSYS instead of waiting for an answer that never comes.
+        this.#post({ type: "released", containerId: a.containerId, pid: a.pid, fd: a.fd, remaining: 0 });
       }
     }
     this.#dirty = true;

@@ -151,7 +151,7 @@ export function stopKeeper(k: KeeperRecord): void {
  * run that died between starting a keeper and saving it. Each is checked to
  * hold /dev/fuse.
  */
-export function strayKeepers(stateFile: string, known: ReadonlySet<number>): Array<KeeperRecord & { mountpoint: string }> {
+export function strayKeepers(stateFile: string, known: ReadonlySet<number>, held: string = FUSE_DEVICE): Array<KeeperRecord & { mountpoint: string }> {
   const out: Array<KeeperRecord & { mountpoint: string }> = [];
   let pids: string[];
   try {
@@ -171,7 +171,7 @@ export function strayKeepers(stateFile: string, known: ReadonlySet<number>): Arr
     const [tag, mountpoint, file, ...rest] = argv0.split(" ");
     if (tag !== KEEPER_NAME || file !== stateFile || rest.length || !mountpoint) continue;
     const startTime = processStartTime(pid);
-    if (startTime !== undefined && holds(pid, FUSE_DEVICE)) out.push({ pid, startTime, mountpoint });
+    if (startTime !== undefined && holds(pid, held)) out.push({ pid, startTime, mountpoint });
   }
   return out;
 }
