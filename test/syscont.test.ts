@@ -354,6 +354,14 @@ describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires r
       const umount = docker(["exec", n, "umount", "/proc"]);
       expect(umount.code).not.toBe(0);
       expect(umount.err).toContain("busy");
+      // A graceful restart (an upgrade) keeps them as well.
+      rmSync(join(x, "done"));
+      const cwd = `${import.meta.dir}/..`;
+      expect(Bun.spawnSync(["bash", "scripts/daemons.sh", "stop"], { cwd, stdout: "pipe", stderr: "pipe" }).exitCode).toBe(0);
+      expect(Bun.spawnSync(["bash", "scripts/daemons.sh", "start"], { cwd, stdout: "pipe", stderr: "pipe" }).exitCode).toBe(0);
+      writeFileSync(join(x, "go"), "");
+      for (let i = 0; i < 100 && !existsSync(join(x, "done")); i++) Bun.sleepSync(100);
+      expect(Number(readFileSync(join(x, "up"), "utf8"))).toBeLessThan(180);
     } finally {
       docker(["rm", "-f", n]);
       rmSync(x, { recursive: true, force: true });

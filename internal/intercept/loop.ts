@@ -252,14 +252,20 @@ export class NotifyLoop {
   }
 
   /**
-   * Closes every connection and notify fd. Closing a listener makes its
-   * pending and future notifications fail with ENOSYS instead of hanging.
+   * Closes every connection and notify fd. A listener whose last fd this
+   * was fails its pending and future notifications with ENOSYS; one a keeper
+   * holds (kept.ts) makes them wait for the next sysbox-fs.
    */
   close(): void {
     for (const p of [...this.#pending.values()]) this.#complete(p, true);
     for (const c of this.#conns.values()) closeAll([c.fd, ...c.fds]);
     this.#conns.clear();
-    for (const fd of [...this.#registry.fds()]) this.#release(fd, true);
+    // Not "released": a keeper's copy of each fd must outlive this stop, so
+    // that the next sysbox-fs serves those containers again.
+    for (const fd of [...this.#registry.fds()]) {
+      this.#registry.remove(fd);
+      closeAll([fd]);
+    }
     this.#post({ type: "stopped" });
   }
 
