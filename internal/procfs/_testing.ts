@@ -167,3 +167,25 @@ export function served(em: Emulation) {
     attr: async (path: string) => fs.attrOf(await node(path)),
   };
 }
+
+/** The FuseError errno `fn` throws, or undefined if it returns. */
+export function errnoOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof FuseError) return e.errno;
+    throw e;
+  }
+  return undefined;
+}
+
+/** The FuseError errno `p` rejects with, or undefined if it resolves. */
+export async function errnoOfAsync(p: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof FuseError) return e.errno;
+    throw e;
+  }
+  return undefined;
+}

@@ -60,6 +60,19 @@ const STRERROR: ReadonlyArray<[string, number]> = [
   ["Input/output error", ERRNO.EIO!],
 ];
 
+/**
+ * Runs a pass-through operation as the calling process, or as the
+ * container's init when the caller is gone (ESRCH) by the time it runs.
+ */
+export async function asCaller<T>(callerPid: number, initPid: number, fn: (pid: number) => Promise<T>): Promise<T> {
+  try {
+    return await fn(callerPid);
+  } catch (e) {
+    if (e instanceof FuseError && e.errno === ERRNO.ESRCH && callerPid !== initPid) return fn(initPid);
+    throw e;
+  }
+}
+
 export function errnoFromMessage(stderr: string): number | undefined {
   for (const [text, errno] of STRERROR) if (stderr.includes(text)) return errno;
   return undefined;

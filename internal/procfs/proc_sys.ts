@@ -20,6 +20,7 @@ import type { RequestContext } from "../fuse/fs.ts";
 import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { containerRoot, type Emulation } from "./container.ts";
+import { asCaller } from "./passthrough.ts";
 import type { NodeKind } from "./host.ts";
 import { FS_EMPTY_DIRS, FS_SYSCTLS } from "./proc_sys_fs.ts";
 import { KERNEL_SYSCTLS } from "./proc_sys_kernel.ts";
@@ -64,14 +65,8 @@ class ProcSys {
     this.#em = em;
   }
 
-  /** Runs a pass-through op as the caller, or as the container's init if the caller is gone. */
-  async #asCaller<T>(ctx: RequestContext, fn: (pid: number) => Promise<T>): Promise<T> {
-    try {
-      return await fn(ctx.pid);
-    } catch (e) {
-      if (e instanceof FuseError && e.errno === ERRNO.ESRCH && ctx.pid !== this.#em.info.initPid) return fn(this.#em.info.initPid);
-      throw e;
-    }
+  #asCaller<T>(ctx: RequestContext, fn: (pid: number) => Promise<T>): Promise<T> {
+    return asCaller(ctx.pid, this.#em.info.initPid, fn);
   }
 
   #owner(rel: string): { uid: number; gid: number } {

@@ -1,31 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { FuseError } from "../fuse/errors.ts";
-import { emulation, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
+import { emulation, errnoOf, errnoOfAsync, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
 import { BINDS, productUuid, SWAPS_HEADER } from "./mod.ts";
 import { anyInt, intRange, intVector, ULONG_MAX } from "./sysctl.ts";
 
 const EINVAL = 22;
 const EACCES = 13;
-
-function errnoOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FuseError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
-
-async function errnoOfAsync(p: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FuseError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
 
 function host() {
   return fakeHost({

@@ -24,6 +24,7 @@ import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { hostMirrorDir } from "./_mirror.ts";
 import { containerRoot, type Emulation } from "./container.ts";
+import { asCaller } from "./passthrough.ts";
 import type { NodeKind } from "./host.ts";
 import { sysDmiId } from "./sys_dmi.ts";
 
@@ -46,14 +47,8 @@ class CallerNet {
     this.#em = em;
   }
 
-  /** Runs as the caller, or as the container's init if the caller is gone. */
-  async #asCaller<T>(ctx: RequestContext, fn: (pid: number) => Promise<T>): Promise<T> {
-    try {
-      return await fn(ctx.pid);
-    } catch (e) {
-      if (e instanceof FuseError && e.errno === ERRNO.ESRCH && ctx.pid !== this.#em.info.initPid) return fn(this.#em.info.initPid);
-      throw e;
-    }
+  #asCaller<T>(ctx: RequestContext, fn: (pid: number) => Promise<T>): Promise<T> {
+    return asCaller(ctx.pid, this.#em.info.initPid, fn);
   }
 
   async #entries(ctx: RequestContext, path: string): Promise<Map<string, Entry>> {

@@ -1,21 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { FuseError } from "../fuse/errors.ts";
-import { emulation, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
+import { emulation, errnoOfAsync as errnoOf, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
 import { HASHSIZE, HASHSIZE_MAX, hashsizeWrite, parseHashsize } from "./sys_module_nf_conntrack.ts";
 
 const EINVAL = 22;
 const EACCES = 13;
 const P = "sys/module/nf_conntrack/parameters";
-
-async function errnoOf(p: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FuseError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
 
 function host() {
   return fakeHost({
