@@ -20,7 +20,7 @@
 import { readlinkSync, readFileSync } from "node:fs";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { isSysError } from "../sys/errno.ts";
-import { close, dupCloexec, read } from "../sys/fs.ts";
+import { closeAll, dupCloexec, read } from "../sys/fs.ts";
 import {
   NOTIF_SIZE, POLL, encodePollfds, notifIdValid, notifRecv, notifSend, poll, pollRevents, type SeccompNotif,
 } from "../sys/seccomp_notify.ts";
@@ -136,16 +136,6 @@ interface Conn {
   fds: number[];
   creds?: Ucred;
   deadline: number;
-}
-
-function closeAll(fds: Iterable<number>): void {
-  for (const fd of fds) {
-    try {
-      close(fd);
-    } catch {
-      // Already closed; nothing to release.
-    }
-  }
 }
 
 function describe(containerId: string, d: Described) {

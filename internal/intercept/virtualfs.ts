@@ -21,9 +21,9 @@
  */
 import { readFileSync, readlinkSync } from "node:fs";
 import { isAbsolute, join, posix } from "node:path";
-import { isSysError } from "../sys/errno.ts";
+import { isSysError, type SysError } from "../sys/errno.ts";
 import { CLONE, MNT, MOUNT_ATTR, MS } from "../sys/flags.ts";
-import { close, open, O_FLAGS } from "../sys/fs.ts";
+import { closeAll, open, O_FLAGS } from "../sys/fs.ts";
 import { OPEN_TREE, mountSetattr, openTree } from "../sys/mount.ts";
 import {
   abortNsMount, finishNsMount, startMountInNamespaces, startUmountInNamespaces, type NsJoin, type NsMountRun,
@@ -190,26 +190,16 @@ export function beginMountVirtualFs(tid: number, containerId: string, v: MountFs
     // The helper holds its own copies of these.
     closeAll(fds);
   }
-  return {
-    fd: run.resultFd,
-    deadline: Date.now() + HELPER_TIMEOUT_MS,
-    finish(): ActResult {
-      try {
-        finishNsMount(run);
-      } catch (e) {
-        if (!isSysError(e)) throw e;
-        if (TARGET_STEP.test(e.syscall)) {
-          if (e.code === "EXDEV" || e.code === "EAGAIN") return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable inside the caller's root (${e.code}); not virtualized` };
-          return { outcome: "error", errno: e.errno, reason: e.message };
-        }
-        if (CALLERS_STEP.test(e.syscall)) return { outcome: "error", errno: e.errno, reason: e.message };
-        if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: "mounted", warning: `not every sysbox-fs bind went on: ${e.message}` };
-        return ours(e);
-      }
-      return { outcome: "done", reason: `mounted with ${count} sysbox-fs binds` };
-    },
-    abort: () => ours(abortNsMount(run)),
-  };
+  return pendingAct(run, (e) => {
+    if (!e) return { outcome: "done", reason: `mounted with ${count} sysbox-fs binds` };
+    if (TARGET_STEP.test(e.syscall)) {
+      if (e.code === "EXDEV" || e.code === "EAGAIN") return { outcome: "continue", reason: `target ${JSON.stringify(v.target)} not resolvable inside the caller's root (${e.code}); not virtualized` };
+      return { outcome: "error", errno: e.errno, reason: e.message };
+    }
+    if (CALLERS_STEP.test(e.syscall)) return { outcome: "error", errno: e.errno, reason: e.message };
+    if (BIND_STEP.test(e.syscall)) return { outcome: "done", reason: "mounted", warning: `not every sysbox-fs bind went on: ${e.message}` };
+    return ours(e);
+  });
 }
 
 /**
@@ -234,6 +224,14 @@ export function beginDetachSubmounts(tid: number, paths: readonly string[]): Act
   } finally {
     closeAll(fds);
   }
+  return pendingAct(run, (e) => (e ? left(e) : { outcome: "continue", reason: `${paths.length} sysbox-fs binds detached first` }));
+}
+
+/**
+ * The helper `run` as a PendingAct: `outcome` turns what it did (undefined:
+ * done; else the SysError of the failed step, or ETIMEDOUT) into the answer.
+ */
+function pendingAct(run: NsMountRun, outcome: (e: SysError | undefined) => ActResult): PendingAct {
   return {
     fd: run.resultFd,
     deadline: Date.now() + HELPER_TIMEOUT_MS,
@@ -241,11 +239,12 @@ export function beginDetachSubmounts(tid: number, paths: readonly string[]): Act
       try {
         finishNsMount(run);
       } catch (e) {
-        return left(e);
+        if (!isSysError(e)) throw e;
+        return outcome(e);
       }
-      return { outcome: "continue", reason: `${paths.length} sysbox-fs binds detached first` };
+      return outcome(undefined);
     },
-    abort: () => left(abortNsMount(run)),
+    abort: () => outcome(abortNsMount(run)),
   };
 }
 
@@ -253,14 +252,4 @@ function open_(fds: number[], fn: () => number): number {
   const fd = fn();
   fds.push(fd);
   return fd;
-}
-
-function closeAll(fds: readonly number[]): void {
-  for (const fd of fds) {
-    try {
-      close(fd);
-    } catch {
-      // Closed already.
-    }
-  }
 }

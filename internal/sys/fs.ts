@@ -65,6 +65,17 @@ export function close(fd: number): void {
   }
 }
 
+/** Closes each fd, ignoring ones already closed (EBADF). */
+export function closeAll(fds: Iterable<number>): void {
+  for (const fd of fds) {
+    try {
+      close(fd);
+    } catch (e) {
+      if (!(e instanceof SysError && e.code === "EBADF")) throw e;
+    }
+  }
+}
+
 /** Reads at most `buf.length` bytes; 0 means end of file. */
 export function read(fd: number, buf: Uint8Array): number {
   return Number(check({ syscall: "read", path: `fd ${fd}` }, () => libc.symbols.read(fd, buf, buf.length)));

@@ -8,8 +8,9 @@ import nsexecSource from "./nsexec.c" with { type: "text" };
 import { compileStage } from "./_tcc.ts";
 import { SYS } from "./arch.ts";
 import { SysError } from "./errno.ts";
+import { reap } from "./proc.ts";
 import { cstr } from "./cstr.ts";
-import { libc, check, errno, syscallPtr } from "./libc.ts";
+import { libc, check, syscallPtr } from "./libc.ts";
 
 /** Sync message kinds, mirrored from nsexec.c. */
 export const MSG = { READY: 1, CHILD: 2, ERROR: 3, ACK: 4, HELLO: 5 } as const;
@@ -180,10 +181,3 @@ export function sendHello(syncFd: number): void {
   writeMsg(syncFd, MSG.HELLO);
 }
 
-function reap(pid: number): void {
-  const status = new Int32Array(1);
-  for (;;) {
-    const r = libc.symbols.waitpid(pid, status, 0);
-    if (r >= 0 || errno() !== 4) return;
-  }
-}

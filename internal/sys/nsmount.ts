@@ -9,9 +9,10 @@ import nsmountSource from "./nsmount.c" with { type: "text" };
 import { compileStage } from "./_tcc.ts";
 import { SYS } from "./arch.ts";
 import { SysError } from "./errno.ts";
+import { reap } from "./proc.ts";
 import { cstr } from "./cstr.ts";
 import { close, pipe2, read, O_FLAGS } from "./fs.ts";
-import { libc, errno, syscallPtr } from "./libc.ts";
+import { libc, syscallPtr } from "./libc.ts";
 import { POLL, encodePollfds, poll, pollRevents } from "./seccomp_notify.ts";
 
 const STEP_NAMES: Record<number, string> = {
@@ -179,13 +180,6 @@ function wait(run: NsMountRun, timeoutMs: number): void {
   }
 }
 
-function reap(pid: number): void {
-  const status = new Int32Array(1);
-  for (;;) {
-    const r = libc.symbols.waitpid(pid, status, 0);
-    if (r >= 0 || errno() !== 4) return;
-  }
-}
 
 /**
  * Mounts a new `fstype` on `targetFd` from inside the joined namespaces and

@@ -10,6 +10,7 @@ import { cstr } from "./cstr.ts";
 import { formatFlags } from "./flags.ts";
 import { AT } from "./fs.ts";
 import { pinned } from "./_pin.ts";
+import { SysError } from "./errno.ts";
 
 /** Signal numbers (same on x86_64 and arm64). */
 export const SIG = {
@@ -101,6 +102,15 @@ export function waitpid(pid: number, options = 0): { pid: number; status: number
     libc.symbols.waitpid(pid, st, options),
   );
   return { pid: r, status: st[0]! };
+}
+
+/** Waits for a child of ours to end; one that is already reaped (ECHILD) is fine. */
+export function reap(pid: number): void {
+  try {
+    waitpid(pid);
+  } catch (e) {
+    if (!(e instanceof SysError && e.code === "ECHILD")) throw e;
+  }
 }
 
 // ---- pidfds ----
