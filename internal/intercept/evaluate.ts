@@ -6,7 +6,7 @@
  */
 import { isSysError } from "../sys/errno.ts";
 import type { SeccompNotif } from "../sys/seccomp_notify.ts";
-import { decide, isNewMount, newMountVerdict, pathArg, VIRTUAL_FS, type ContainerMounts, type Verdict } from "./policy.ts";
+import { decide, isNewMount, isVirtualFs, newMountVerdict, pathArg, type ContainerMounts, type Verdict } from "./policy.ts";
 import { resolvePath, type ResolveEnv } from "./resolve.ts";
 import { decodeCall, syscallOf, type DecodedCall } from "./syscalls.ts";
 
@@ -78,7 +78,7 @@ function evaluateNewMount(pid: number, call: Extract<DecodedCall, { syscall: "mo
   let data = "";
   try {
     fstype = io.readString(pid, call.fstype);
-    if (!(VIRTUAL_FS as readonly string[]).includes(fstype)) {
+    if (!isVirtualFs(fstype)) {
       return { verdict: newMountVerdict(fstype, "", call.flags, ""), syscall: name, readCaller: true };
     }
     target = io.readString(pid, call.target);
