@@ -289,7 +289,12 @@ STOP_TIMEOUT=5
 RELOAD_TIMEOUT=2
 main "$@"
 `;
-  const r = Bun.spawnSync(["bash", "-c", prelude, "uninstall.sh", ...args], {
+  return runStubbed(h, ["bash", "-c", prelude, "uninstall.sh", ...args]);
+}
+
+/** Runs argv with the host's stubs first on PATH; what it printed and the stub calls it made. */
+function runStubbed(h: Host, argv: string[]): Result {
+  const r = Bun.spawnSync(argv, {
     env: { ...process.env, PATH: `${h.stubs}:${process.env.PATH}`, STUB_STATE: h.state },
     stdin: "ignore",
     stdout: "pipe",
@@ -566,17 +571,7 @@ describe("uninstall.sh", () => {
 describe("rm-syscont.sh", () => {
   function rmSyscont(h: Host, args: string[]): Result {
     writeFileSync(join(h.state, "calls"), "");
-    const r = Bun.spawnSync(["bash", RM_SYSCONT, ...args], {
-      env: { ...process.env, PATH: `${h.stubs}:${process.env.PATH}`, STUB_STATE: h.state },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    return {
-      code: r.exitCode ?? -1,
-      out: r.stdout.toString(),
-      err: r.stderr.toString(),
-      calls: readFileSync(join(h.state, "calls"), "utf8").split("\n").filter(Boolean),
-    };
+    return runStubbed(h, ["bash", RM_SYSCONT, ...args]);
   }
 
   test("--dry-run lists the system containers only and removes nothing", () => {
