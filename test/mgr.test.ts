@@ -224,8 +224,7 @@ describe("start-up failures exit 1 with the fix in the message", () => {
     expect(await fails()).toContain("cannot start: sysbox's entries in");
   });
 
-  test("a data root on tmpfs", async () => {
-    if (!existsSync("/dev/shm")) return;
+  test.skipIf(!existsSync("/dev/shm"))("a data root on tmpfs [requires /dev/shm]", async () => {
     subids("");
     const shm = mkdtempSync("/dev/shm/e2e-mgr-");
     try {
