@@ -210,6 +210,7 @@ describe("destroyCgroup", () => {
 
   test("a cgroup that is already gone is fine", async () => {
     const layout = fabricateV2(root, ["pids"]);
-    await destroyCgroup(openCgroup(layout, "/never"), { io: fakeKernel(layout) });
+    await expect(destroyCgroup(openCgroup(layout, "/never"), { io: fakeKernel(layout) })).resolves.toBeUndefined();
+    expect(fs.existsSync(`${root}/never`)).toBe(false);
   });
 });

@@ -183,11 +183,16 @@ describe("request", () => {
 });
 
 describe("waitForSocket", () => {
-  test("resolves once a server listens", async () => {
-    const waiting = waitForSocket(sock, { timeoutMs: 2000 });
+  test("waits while nothing listens, resolves once a server does", async () => {
+    let settled = false;
+    const waiting = waitForSocket(sock, { timeoutMs: 2000 }).finally(() => {
+      settled = true;
+    });
     await Bun.sleep(50);
+    expect(settled).toBe(false);
     server = await serve(sock, statusHandlers);
-    await waiting;
+    await expect(waiting).resolves.toBeUndefined();
+    expect((await (await client()).request("status", {})).daemon).toBe("sysbox-mgr");
   });
 
   test("times out naming the socket and the last error", async () => {

@@ -1,5 +1,11 @@
-/** The libseccomp bindings against the host's library; nothing is loaded into the kernel. */
+/**
+ * The libseccomp bindings against the host's library. Nothing is loaded into
+ * this process; one test loads a filter in a child process and checks it.
+ */
 import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SysError } from "./errno.ts";
 import {
   encodeArgCmps,
@@ -58,16 +64,40 @@ describe.skipIf(!libseccomp.available())("libseccomp bindings [requires libsecco
     }
   });
 
-  test("building a filter without loading it", () => {
-    const ctx = libseccomp.init(SCMP_ACT.ALLOW);
-    try {
+  test("a filter built and loaded in a child process fails the calls its rule matches, and only those", async () => {
+    // The child builds the filter, loads it for its own thread, then creates
+    // two files: mode 0701 matches the openat rule (EPERM), 0600 does not.
+    const dir = mkdtempSync(join(tmpdir(), "seccomp-"));
+    const script = `
+      import { libseccomp, SCMP_ACT, SCMP_ARCH, SCMP_CMP, SCMP_FLTATR } from ${JSON.stringify(join(import.meta.dir, "seccomp.ts"))};
+      import { AT_FDCWD, close, O_FLAGS, openat } from ${JSON.stringify(join(import.meta.dir, "fs.ts"))};
+      const ctx = libseccomp.init(SCMP_ACT.ALLOW);
       libseccomp.archAdd(ctx, SCMP_ARCH.SCMP_ARCH_X86.token, "SCMP_ARCH_X86");
-      libseccomp.attrSet(ctx, SCMP_FLTATR.CTL_NNP, 0);
-      const mkdirat = libseccomp.syscallResolveName("mkdirat");
-      libseccomp.ruleAdd(ctx, SCMP_ACT.ERRNO(1), mkdirat, [{ arg: 2, op: SCMP_CMP.EQ, datumA: 0o700n, datumB: 0n }], "mkdirat");
+      libseccomp.attrSet(ctx, SCMP_FLTATR.CTL_NNP, 1);
+      const openatNr = libseccomp.syscallResolveName("openat");
+      libseccomp.ruleAdd(ctx, SCMP_ACT.ERRNO(1), openatNr, [{ arg: 3, op: SCMP_CMP.EQ, datumA: 0o701n, datumB: 0n }], "openat");
       libseccomp.ruleAdd(ctx, SCMP_ACT.KILL_PROCESS, libseccomp.syscallResolveName("kexec_load"), [], "kexec_load");
-    } finally {
+      libseccomp.load(ctx);
       libseccomp.release(ctx);
+      const create = (name, mode) => {
+        try {
+          close(openat(AT_FDCWD, process.env.DIR + "/" + name, O_FLAGS.WRONLY | O_FLAGS.CREAT | O_FLAGS.CLOEXEC, mode));
+          return "created";
+        } catch (e) {
+          return e.code ?? String(e);
+        }
+      };
+      console.log(JSON.stringify({ matched: create("a", 0o701), other: create("b", 0o600) }));
+    `;
+    try {
+      const child = Bun.spawn([process.execPath, "-e", script], { env: { ...process.env, DIR: dir }, stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      expect(JSON.parse(out)).toEqual({ matched: "EPERM", other: "created" });
+      expect([existsSync(join(dir, "a")), existsSync(join(dir, "b"))]).toEqual([false, true]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
