@@ -5,6 +5,8 @@
 #   scripts/dockerd.sh start    install docker.io if missing, register the
 #                               runtime, start dockerd (or SIGHUP a running one)
 #   scripts/dockerd.sh stop     stop the dockerd this script started, if any
+#   scripts/dockerd.sh reload   SIGHUP the host's dockerd (found through its
+#                               pid file), so it re-reads daemon.json
 #   scripts/dockerd.sh status   exit 0 if `docker info` works, 3 if not
 #
 # Environment: SYSBOX_RUNC_PATH (default /usr/bin/sysbox-runc).
@@ -30,15 +32,9 @@ our_pid() {
   pid_alive "$pid" dockerd && echo "$pid"
 }
 
-# The pid of any running dockerd: its own pid file first, else by exact name.
-any_dockerd_pid() {
-  local pid
-  if [ -f /var/run/docker.pid ]; then
-    pid=$(cat /var/run/docker.pid)
-    if pid_alive "$pid" dockerd; then echo "$pid"; return 0; fi
-  fi
-  pgrep -xo dockerd
-}
+# The pid of the host's running dockerd, whoever started it; never the dockerd
+# of a system container (sysbox-demo runs one).
+any_dockerd_pid() { host_dockerd_pid /var/run/docker.pid; }
 
 # Flags for a dockerd without a bridge or firewall rules, minus any that
 # daemon.json sets already (dockerd refuses a flag that daemon.json repeats).
@@ -139,6 +135,14 @@ stop() {
   log "dockerd stopped"
 }
 
+reload() {
+  require_root
+  local pid
+  pid=$(any_dockerd_pid) || die "no dockerd of this host is running (no /var/run/docker.pid naming one)"
+  log "dockerd (pid $pid): SIGHUP, so it re-reads $DAEMON_JSON"
+  kill -HUP "$pid"
+}
+
 status() {
   local pid
   if pid=$(our_pid); then
@@ -160,6 +164,7 @@ status() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  reload) reload ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|reload|status" >&2; exit 2 ;;
 esac

@@ -83,6 +83,26 @@ pid_alive() {
   [ "$comm" = "${name:0:15}" ]
 }
 
+# host_dockerd_pid [PIDFILE]: the pid of this host's dockerd: the one its pid
+# file names (default /var/run/docker.pid), else one named dockerd. Either
+# must be in this pid namespace: a dockerd inside a container (sysbox-demo
+# runs one) is in another and is never taken for the host's.
+host_dockerd_pid() {
+  local pidfile=${1:-/var/run/docker.pid} pid self
+  self=$(readlink /proc/$$/ns/pid)
+  if [ -f "$pidfile" ]; then
+    pid=$(cat "$pidfile" 2>/dev/null) || pid=
+    if pid_alive "$pid" dockerd && [ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$self" ]; then
+      echo "$pid"
+      return 0
+    fi
+  fi
+  for pid in $(pgrep -x dockerd || true); do
+    if [ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$self" ]; then echo "$pid"; return 0; fi
+  done
+  return 1
+}
+
 # proc_running PID: the process exists and is not a zombie waiting to be reaped.
 proc_running() {
   local state

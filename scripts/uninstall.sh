@@ -134,20 +134,8 @@ docker_lists_runtime() {
   [[ $rts == *" $RUNTIME "* ]]
 }
 
-# The pid of the host's dockerd: its pid file, else one by exact name in
-# this mount namespace (a dockerd inside a container is in another).
-dockerd_pid() {
-  local pid self
-  if [ -f "$DOCKER_PIDFILE" ]; then
-    pid=$(cat "$DOCKER_PIDFILE")
-    if pid_alive "$pid" dockerd; then echo "$pid"; return 0; fi
-  fi
-  self=$(readlink /proc/$$/ns/mnt)
-  for pid in $(pgrep -x dockerd || true); do
-    if [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$self" ]; then echo "$pid"; return 0; fi
-  done
-  return 1
-}
+# The pid of the host's dockerd (never one inside a container).
+dockerd_pid() { host_dockerd_pid "$DOCKER_PIDFILE"; }
 
 # reload_dockerd CHANGED: make a running dockerd re-read daemon.json (when
 # CHANGED is 1, or it still lists the runtime) and wait until it no longer
