@@ -373,15 +373,24 @@ describe.skipIf(!hasDocker)("/proc and /sys virtualized by sysbox-fs [requires r
 describe.skipIf(!hasDocker)("docker build with sysbox-runc as Docker's default runtime [requires root, dockerd with sysbox-runc]", () => {
   const DAEMON_JSON = "/etc/docker/daemon.json";
 
-  /** Sets Docker's default runtime and reloads dockerd (SIGHUP), keeping the user's other keys. */
+  /**
+   * Sets Docker's default runtime and reloads the host's dockerd, keeping the
+   * user's other keys. The reload goes through dockerd's pid file
+   * (scripts/dockerd.sh reload): a system container's inner dockerd, such as
+   * sysbox-demo's, shares the name but must never get the signal.
+   */
   function setDefaultRuntime(runtime: string | undefined, original: string): void {
+    const want = runtime ?? "runc";
     const cfg = JSON.parse(original) as Record<string, unknown>;
     // dockerd keeps its current default when the key disappears: name runc explicitly first.
-    writeFileSync(DAEMON_JSON, JSON.stringify({ ...cfg, "default-runtime": runtime ?? "runc" }, null, 2));
-    const pid = Bun.spawnSync(["pidof", "dockerd"]).stdout.toString().trim().split(" ")[0];
-    process.kill(Number(pid), "SIGHUP");
-    for (let i = 0; i < 50 && !ok(["info", "--format", "{{.DefaultRuntime}}"]).includes(runtime ?? "runc"); i++) Bun.sleepSync(100);
+    writeFileSync(DAEMON_JSON, JSON.stringify({ ...cfg, "default-runtime": want }, null, 2));
+    const reload = Bun.spawnSync(["bash", "scripts/dockerd.sh", "reload"], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "pipe" });
+    if (reload.exitCode !== 0) throw new Error(`scripts/dockerd.sh reload failed: ${reload.stderr.toString()}`);
+    const current = () => ok(["info", "--format", "{{.DefaultRuntime}}"]).trim();
+    for (let i = 0; i < 100 && current() !== want; i++) Bun.sleepSync(100);
     if (runtime === undefined) writeFileSync(DAEMON_JSON, original);
+    // dockerd reloads asynchronously; one that never switched would run the build under the wrong runtime.
+    if (current() !== want) throw new Error(`dockerd's default runtime is still ${current()} 10 s after the reload, not ${want}`);
   }
 
   test("a RUN step that starts dockerd and loads an image bakes that inner image into the built image", () => {
