@@ -78,20 +78,38 @@ async function state(name: string): Promise<string> {
   return r.code === 0 ? r.out.trim() : "absent";
 }
 
-/** Host processes named sysbox-mgr or sysbox-fs that run an installed binary. */
+/** The installed binary a process runs, if it still runs. */
+function exeOf(pid: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+  } catch {
+    return undefined; // gone, or a zombie
+  }
+}
+
+/**
+ * Host processes named sysbox-mgr or sysbox-fs that run an installed binary,
+ * in this pid namespace; a daemon's own child of a moment (a helper between
+ * fork and exec, while system containers such as sysbox-demo keep it busy)
+ * is not a second daemon.
+ */
 async function installedDaemons(): Promise<string[]> {
   const found: string[] = [];
+  const selfNs = readlinkSync("/proc/self/ns/pid");
   for (const name of ["sysbox-mgr", "sysbox-fs"]) {
     const r = await run(["pgrep", "-x", name]);
     for (const pid of r.out.split("\n").filter(Boolean)) {
-      let exe = "?";
-      try {
-        exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
-      } catch {
-        continue; // gone, or a zombie
-      }
+      const exe = exeOf(pid);
       // Tests elsewhere may run the binaries from build/; those are not the installation.
-      if (exe === `/usr/bin/${name}`) found.push(`${name} pid ${pid} (${exe})`);
+      if (exe !== `/usr/bin/${name}`) continue;
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/pid`) !== selfNs) continue;
+        const ppid = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]!;
+        if (exeOf(ppid) === exe) continue;
+      } catch {
+        continue; // gone meanwhile
+      }
+      found.push(`${name} pid ${pid} (${exe})`);
     }
   }
   return found;
