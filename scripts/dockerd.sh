@@ -138,7 +138,7 @@ stop() {
 reload() {
   require_root
   local pid
-  pid=$(any_dockerd_pid) || die "no dockerd of this host is running (no /var/run/docker.pid naming one)"
+  pid=$(any_dockerd_pid) || die "no dockerd of this host is running (none named by /var/run/docker.pid or found by name in this pid namespace)"
   log "dockerd (pid $pid): SIGHUP, so it re-reads $DAEMON_JSON"
   kill -HUP "$pid"
 }
