@@ -24,6 +24,15 @@ describe("checkTestSource", () => {
     `)).toEqual(["2 no-expect bare", "3 no-expect serial", "4 no-expect skip-if [requires x]", "5 no-expect each %d"]);
   });
 
+  test("a conditional skip must say why in the name", () => {
+    expect(rules(`
+      test.skipIf(!root)("mounts [requires root]", () => { expect(1).toBe(1); });
+      describe.skipIf(!fuse)(\`fuse [requires \${DEV}]\`, () => {});
+      test.skipIf(!root)("mounts", () => { expect(1).toBe(1); });
+      describe.if(fuse)("fuse", () => {});
+    `)).toEqual(["4 skip-without-reason mounts", "5 skip-without-reason fuse"]);
+  });
+
   test("skipped and todo tests are not looked at", () => {
     expect(rules(`
       test.skip("later", () => {});

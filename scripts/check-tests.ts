@@ -4,6 +4,9 @@
  *     a helper declared in the same file (it passes unless it throws).
  *  2. early-return: `if (...) return;` among a test body's own statements (it
  *     passes without checking anything; use `test.skipIf(cond)("... [requires ...]")`).
+ *  3. skip-without-reason: a `test`/`describe` `.skipIf(...)` or `.if(...)`
+ *     whose name does not say "[requires ...]" (skipIf takes no message, so
+ *     the reason goes in the name, which the skip shows).
  * Looks at every *.test.ts and *.e2e.ts; skipped and todo tests are left out.
  *
  *   bun scripts/check-tests.ts [ROOT]
@@ -12,7 +15,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import ts from "typescript";
 
-export type TestRule = "no-expect" | "early-return";
+export type TestRule = "no-expect" | "early-return" | "skip-without-reason";
 
 export interface TestFinding {
   rule: TestRule;
@@ -60,6 +63,15 @@ function testCallee(callee: ts.Expression): "run" | "not-run" | undefined {
   // test.skipIf(cond)(...), test.each(table)(...): the modifier call is the callee.
   if (ts.isCallExpression(callee) && ts.isPropertyAccessExpression(callee.expression)) return testCallee(callee.expression);
   return undefined;
+}
+
+/** `test.skipIf(c)`, `describe.if(c)` and the like: a conditional registration, as the callee of the call naming the test. */
+function isConditional(callee: ts.Expression): boolean {
+  if (!ts.isCallExpression(callee) || !ts.isPropertyAccessExpression(callee.expression)) return false;
+  const { expression: base, name } = callee.expression;
+  if (!["skipIf", "if", "todoIf"].includes(name.text)) return false;
+  const root = ts.isPropertyAccessExpression(base) ? base.expression : base;
+  return ts.isIdentifier(root) && ["test", "it", "describe"].includes(root.text);
 }
 
 /** Identifiers called or mentioned anywhere under `node`. */
@@ -130,6 +142,14 @@ export function checkTestSource(file: string, text: string): TestFinding[] {
     return ids.has("expect") || [...ids].some((id) => helpers.has(id));
   };
   const walk = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && isConditional(n.expression)) {
+      const name = n.arguments[0];
+      const text = name ? name.getText(source) : "";
+      if (!text.includes("[requires ")) {
+        const label = name && ts.isStringLiteralLike(name) ? name.text : text;
+        findings.push({ rule: "skip-without-reason", file, line: lineOf(n), test: label });
+      }
+    }
     if (ts.isCallExpression(n) && testCallee(n.expression) === "run") {
       const [name, ...rest] = n.arguments;
       const fn = rest.find((a): a is ts.ArrowFunction | ts.FunctionExpression => ts.isArrowFunction(a) || ts.isFunctionExpression(a));
@@ -161,6 +181,7 @@ export function checkTests(root: string): { findings: TestFinding[]; files: numb
 const ADVICE: Record<TestRule, string> = {
   "no-expect": "no expect: it passes unless it throws",
   "early-return": "returns early and passes without checking; use test.skipIf(cond)(\"... [requires ...]\")",
+  "skip-without-reason": "skipped on a condition its name does not give; end the name with \"[requires ...]\"",
 };
 
 if (import.meta.main) {

@@ -444,7 +444,7 @@ describe.skipIf(!hasDocker)("system containers through dockerd: loadavg, disksta
   }, 60_000);
 
   const canLoop = hasDocker && Bun.which("losetup") !== null && Bun.which("mkfs.ext4") !== null;
-  test.skipIf(!canLoop)("/proc/diskstats: a fresh container's counters are 0; direct writes show up as its own sectors", () => {
+  test.skipIf(!canLoop)("/proc/diskstats: a fresh container's counters are 0; direct writes show up as its own sectors [requires losetup, mkfs.ext4]", () => {
     const dir = mkdtempSync("/var/tmp/sysbox-diskstats-");
     const img = join(dir, "img");
     const mnt = join(dir, "mnt");
