@@ -16,6 +16,8 @@ const canUnshare = isRoot && Bun.which("unshare") !== null;
 let dir = "";
 let fake = "";
 const procs: Array<ReturnType<typeof Bun.spawn>> = [];
+/** Fakes in other pid namespaces, killed by pid (their unshare parent may be gone first). */
+const innerPids: number[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "lib-sh-"));
@@ -24,6 +26,11 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  for (const pid of innerPids.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
   for (const p of procs.splice(0)) {
     p.kill("SIGKILL");
     await p.exited;
@@ -57,9 +64,12 @@ async function hostFake(): Promise<number> {
 
 /** A dockerd stand-in in a new pid namespace, as a system container's is. */
 async function containerFake(): Promise<number> {
-  const p = Bun.spawn(["unshare", "--pid", "--fork", fake, "1000"], { stdio: ["ignore", "ignore", "ignore"] });
+  // --kill-child: the fake goes with unshare, whatever ends this test.
+  const p = Bun.spawn(["unshare", "--pid", "--fork", "--kill-child", fake, "1000"], { stdio: ["ignore", "ignore", "ignore"] });
   procs.push(p);
-  return childNamed(p.pid, "dockerd");
+  const pid = await childNamed(p.pid, "dockerd");
+  innerPids.push(pid);
+  return pid;
 }
 
 describe("host_dockerd_pid", () => {
