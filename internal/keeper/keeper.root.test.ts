@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readlinkSync } from "node:fs";
 import { close, open, O_FLAGS } from "../sys/fs.ts";
-import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "./keeper.ts";
+import { processStartTime } from "../sys/proc.ts";
+import { keeperAlive, reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "./keeper.ts";
 
 const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
 
@@ -17,7 +18,7 @@ describe.skipIf(!canFuse)("keepers [requires root and /dev/fuse]", () => {
     const k = await spawnKeeper(fd, owner);
     started.push(k);
     close(fd);
-    expect(k.startTime).toBe(processStartTime(k.pid)!);
+    expect(k.startTime).toBe(processStartTime(k.pid)!.ticks);
     expect(keeperAlive(k)).toBe(true);
     expect(readlinkSync(`/proc/${k.pid}/fd/3`)).toBe("/dev/fuse");
     expect(readFileSyncSafe(`/proc/${k.pid}/cmdline`)).toBe(`sysbox-fs-keeper ${owner.mountpoint} ${owner.stateFile}\0infinity\0`);
