@@ -4,16 +4,17 @@
  * containers of an earlier run, FUSE server and seccomp interceptor), then
  * serve <run-dir>/sysfs.sock until SIGTERM/SIGINT.
  */
-import { untilSignal, runUntilSignal, parseDaemonCli, type FlagSpec } from "../../internal/daemon/mod.ts";
+import type { Flag } from "../../internal/cli/mod.ts";
+import { untilSignal, runUntilSignal, parseDaemonCli } from "../../internal/daemon/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_MOUNT_ROOT, startSysboxFs, type RunningSysboxFs } from "../../internal/sysboxfs/mod.ts";
 
 const NAME = "sysbox-fs";
 const DESCRIPTION = "The Sysbox filesystem daemon: serves sysbox-runc on <run-dir>/sysfs.sock.";
 
-const FLAGS: readonly FlagSpec[] = [
+const FLAGS: readonly Flag[] = [
   { name: "mountpoint", kind: "string", arg: "DIR", default: DEFAULT_MOUNT_ROOT, help: "where each container's FUSE dir is mounted (DIR/<id>)" },
-  { name: "no-keepers", kind: "boolean", help: "do not keep FUSE connections and seccomp notify fds open across restarts (a restart then breaks running containers' binds and mounts)" },
+  { name: "no-keepers", kind: "bool", help: "do not keep FUSE connections and seccomp notify fds open across restarts (a restart then breaks running containers' binds and mounts)" },
 ];
 
 async function main(argv: string[]): Promise<number> {
@@ -27,8 +28,8 @@ async function main(argv: string[]): Promise<number> {
   let fs: RunningSysboxFs;
   try {
     fs = await startSysboxFs({
-      name: NAME, runDir: flags.runDir, mountRoot: flags.values.mountpoint as string,
-      keepers: flags.values["no-keepers"] !== true, debug: flags.logLevel === "debug",
+      name: NAME, runDir: flags.runDir, mountRoot: flags.str("mountpoint")!,
+      keepers: !flags.bool("no-keepers"), debug: flags.logLevel === "debug",
     }, log);
   } catch (e) {
     log.error(`cannot start: ${(e as Error).message}`);
