@@ -65,8 +65,9 @@ function startTicks(pid: number): string | undefined {
   return processStartTime(pid)?.ticks;
 }
 
-/** Whose keeper a process is: the mount it keeps and the state file of the sysbox-fs that started it. */
+/** Whose keeper a process is: what it keeps and the state file of the daemon that started it. */
 export interface KeeperOwner {
+  /** The FUSE mountpoint it keeps connected, or `seccomp:<container id>`; no spaces. */
   mountpoint: string;
   stateFile: string;
 }
