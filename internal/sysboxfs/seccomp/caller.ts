@@ -3,7 +3,7 @@
  * and its view of the mounts from /proc/TID/{mountinfo,root,cwd,fd,ns/mnt}.
  * Every read targets the calling thread (the notification's pid is a tid),
  * whose root and cwd may differ from its process's. Nothing here opens a
- * file inside the container except readlink(2) of the paths resolve.ts
+ * file inside the container except readlink(2) of the paths intercept/resolve.ts
  * chooses to look up.
  */
 import { closeSync, openSync, readSync } from "node:fs";

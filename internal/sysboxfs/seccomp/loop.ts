@@ -8,7 +8,7 @@
  * container that traps in a tight loop cannot starve the others. Answering
  * is synchronous and bounded: a process_vm_readv, reads of /proc/TID files,
  * readlink(2) only on filesystems that cannot wait on a user-space or network
- * server (resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
+ * server (intercept/resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
  * exception (virtualfs.ts): a forked C helper mounts it in the caller's
  * namespaces; its result pipe joins the poll set and the call is answered
  * when it reports, or when its time is up, so other calls go on meanwhile.

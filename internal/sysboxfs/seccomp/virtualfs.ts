@@ -1,5 +1,5 @@
 /**
- * Carries out the two verdicts sysbox-fs acts on itself (policy.ts):
+ * Carries out the two verdicts sysbox-fs acts on itself (intercept/policy.ts):
  *
  *   mount-fs          a new proc or sysfs, mounted in the caller's user, net,
  *                     pid and mount namespaces (nsmount.c), with detached
