@@ -15,12 +15,10 @@ export {
 } from "./client.ts";
 export { evaluate, type CallerIo, type CallerView, type Evaluation } from "./evaluate.ts";
 export {
-  RULES, decide, isNewMount, isVirtualFs, readOnlyOrigin,
-  type CallContext, type ContainerMounts, type InitialMount, type MountFsVerdict, type Verdict, type VirtualFsType,
+  RULES, decide, readOnlyOrigin, type CallContext, type ContainerMounts, type InitialMount, type MountFsVerdict, type Verdict,
 } from "./policy.ts";
 export { Registry, RegistrationError, describeContainer } from "./registry.ts";
-export { MountView, isReadOnly, isUnder, type MountInfoEntry } from "./view.ts";
+export { MountView, type MountInfoEntry } from "./view.ts";
 export {
-  ACK, BadRequestError, MAX_REGISTRATION_FRAME, RegisterMountsSchema, encodeReply, encodeRequest, parseReply, parseRequest,
-  type RegisterMounts, type RegisterReply, type RegisterRequest,
+  ACK, BadRequestError, MAX_REGISTRATION_FRAME, RegisterMountsSchema, encodeReply, parseRequest, type RegisterMounts, type RegisterRequest,
 } from "./wire.ts";
