@@ -15,8 +15,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runProbe } from "../internal/intercept/_probe.ts";
-import { startInterceptServer } from "../internal/intercept/server.ts";
+import { runProbe } from "../internal/sysboxfs/seccomp/_probe.ts";
+import { startInterceptServer } from "../internal/sysboxfs/seccomp/server.ts";
 import { libseccomp } from "../internal/sys/seccomp.ts";
 import type { Row } from "./run.ts";
 

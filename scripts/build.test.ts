@@ -34,7 +34,7 @@ test("buildCommand compiles the entry into build/ with the commit defined", () =
 
 test("sysbox-fs also embeds the interceptor's worker thread", () => {
   const argv = buildCommand("/r", "sysbox-fs", "abc1234");
-  expect(argv.slice(argv.indexOf("/r/cmd/sysbox-fs/main.ts"), -2)).toEqual(["/r/cmd/sysbox-fs/main.ts", "/r/internal/intercept/worker.ts"]);
+  expect(argv.slice(argv.indexOf("/r/cmd/sysbox-fs/main.ts"), -2)).toEqual(["/r/cmd/sysbox-fs/main.ts", "/r/internal/sysboxfs/seccomp/worker.ts"]);
 });
 
 describe("outside a git checkout", () => {

@@ -65,7 +65,7 @@ export function entryOf(root: string, target: Target): string {
  * lands at /$bunfs/root/<path from the project root>).
  */
 export const WORKER_ENTRIES: Partial<Record<Target, readonly string[]>> = {
-  "sysbox-fs": ["internal/intercept/worker.ts"],
+  "sysbox-fs": ["internal/sysboxfs/seccomp/worker.ts"],
 };
 
 /** The full `bun build` command line for one target. */

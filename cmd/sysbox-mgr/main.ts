@@ -4,14 +4,15 @@
  * let internal/mgr set up the host (sysbox user, subuid/subgid range, data
  * root, saved state), then serve <run-dir>/sysmgr.sock until SIGTERM/SIGINT.
  */
-import { startDaemon, untilSignal, runUntilSignal, parseDaemonCli, UsageError, type FlagSpec, type RunningDaemon } from "../../internal/daemon/mod.ts";
+import { UsageError, type Flag } from "../../internal/cli/mod.ts";
+import { startDaemon, untilSignal, runUntilSignal, parseDaemonCli, type RunningDaemon } from "../../internal/daemon/mod.ts";
 import { setupLogging } from "../../internal/log/mod.ts";
 import { DEFAULT_DATA_ROOT, Manager, mgrHandlers } from "../../internal/mgr/mod.ts";
 
 const NAME = "sysbox-mgr";
 const DESCRIPTION = "The Sysbox manager daemon: serves sysbox-runc on <run-dir>/sysmgr.sock.";
 
-const FLAGS: readonly FlagSpec[] = [
+const FLAGS: readonly Flag[] = [
   { name: "data-root", kind: "string", arg: "DIR", default: DEFAULT_DATA_ROOT, help: "per-container host dirs and the state file (not on tmpfs or overlayfs)" },
   { name: "host-root", kind: "string", arg: "DIR", default: "/", help: "read etc/subuid, etc/subgid, etc/login.defs, etc/passwd, lib/modules and usr/src under DIR" },
   { name: "reclaim-interval", kind: "string", arg: "SECONDS", default: "30", help: "how often to reclaim what removed containers held" },
@@ -21,19 +22,19 @@ async function main(argv: string[]): Promise<number> {
   const flags = parseDaemonCli(argv, {
     name: NAME, description: DESCRIPTION, extra: FLAGS,
     check: (f) => {
-      const n = Number(f.values["reclaim-interval"]);
+      const n = Number(f.str("reclaim-interval"));
       if (!Number.isFinite(n) || n < 0) {
-        throw new UsageError(`invalid value ${JSON.stringify(f.values["reclaim-interval"])} for --reclaim-interval: expected seconds >= 0`);
+        throw new UsageError(`invalid value ${JSON.stringify(f.str("reclaim-interval"))} for --reclaim-interval: expected seconds >= 0`);
       }
     },
   });
   if (typeof flags === "number") return flags;
-  const reclaimSeconds = Number(flags.values["reclaim-interval"]);
+  const reclaimSeconds = Number(flags.str("reclaim-interval"));
 
   const log = setupLogging({ ...(flags.log ? { file: flags.log } : {}), format: flags.logFormat, level: flags.logLevel });
   const mgr = new Manager({
-    dataRoot: flags.values["data-root"] as string,
-    hostRoot: flags.values["host-root"] as string,
+    dataRoot: flags.str("data-root")!,
+    hostRoot: flags.str("host-root")!,
     reclaimIntervalMs: reclaimSeconds * 1000,
     logger: log,
   });

@@ -4,12 +4,13 @@
  * or the exit code when there is nothing to run.
  */
 import { versionText } from "../version/mod.ts";
-import { parseDaemonFlags, usageText, UsageError, type DaemonFlags, type FlagSpec } from "./flags.ts";
+import { UsageError, type Flag } from "../cli/mod.ts";
+import { parseDaemonFlags, usageText, type DaemonFlags } from "./flags.ts";
 
 export interface DaemonCli {
   name: string;
   description: string;
-  extra: readonly FlagSpec[];
+  extra: readonly Flag[];
   /** Checks the extra flags' values; throw UsageError to refuse them. */
   check?: (flags: DaemonFlags) => void;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { DAEMON_FLAGS, UsageError, parseDaemonFlags, usageText, type FlagSpec } from "./flags.ts";
+import { UsageError, type Flag } from "../cli/mod.ts";
+import { DAEMON_FLAGS, parseDaemonFlags, usageText } from "./flags.ts";
 
 describe("parseDaemonFlags", () => {
   test("defaults", () => {
@@ -38,9 +39,9 @@ describe("parseDaemonFlags", () => {
   });
 
   test("a daemon's extra flags", () => {
-    const extra: FlagSpec[] = [{ name: "data-root", kind: "string", arg: "DIR", default: "/var/lib/sysbox", help: "data root" }];
-    expect(parseDaemonFlags([], { extra }).values["data-root"]).toBe("/var/lib/sysbox");
-    expect(parseDaemonFlags(["--data-root", "/d"], { extra }).values["data-root"]).toBe("/d");
+    const extra: Flag[] = [{ name: "data-root", kind: "string", arg: "DIR", default: "/var/lib/sysbox", help: "data root" }];
+    expect(parseDaemonFlags([], { extra }).str("data-root")).toBe("/var/lib/sysbox");
+    expect(parseDaemonFlags(["--data-root", "/d"], { extra }).str("data-root")).toBe("/d");
     expect(usageText("sysbox-mgr", "d", { extra })).toContain("--data-root DIR");
   });
 });

@@ -1,15 +1,24 @@
 /**
- * Syscall interception through seccomp user notification: the runtime's
- * side (client.ts: install the filter, register its fd) and sysbox-fs's side
- * (server.ts: the registration socket and the notify loop on its own
- * thread), with the decision table in policy.ts. The wire format is in
- * wire.ts.
+ * Syscall interception through seccomp user notification, minus the server:
+ * the pure decision core (syscalls.ts decodes a trapped call, view.ts and
+ * resolve.ts find what its path names in the caller's mount table,
+ * policy.ts and evaluate.ts decide, registry.ts describes a registered
+ * container) and the registration wire format (wire.ts), plus the runtime's
+ * client (client.ts: install the filter in the container's init, register
+ * its fd). sysbox-fs's server half (registration socket, notify loop on its
+ * own thread, keepers) is internal/sysboxfs/seccomp, which imports this
+ * package; this package imports no daemon.
  */
 export {
   INTERCEPT_SOCKET, InterceptorError, closeQuietly, connectInterceptor, initialMounts, installNotifyFilter,
   interceptSocketPath, sendNotifyFd, type FilterOptions, type NotifyMeta, type SendOptions,
 } from "./client.ts";
-export { startInterceptServer, type InterceptLogger, type InterceptServer, type InterceptServerOptions, type InterceptStats } from "./server.ts";
-export { RULES, decide, readOnlyOrigin, type CallContext, type ContainerMounts, type InitialMount, type Verdict } from "./policy.ts";
-export type { VirtualFsConfig } from "./virtualfs.ts";
-export { ACK, type RegisterMounts, type RegisterRequest } from "./wire.ts";
+export { evaluate, type CallerIo, type CallerView, type Evaluation } from "./evaluate.ts";
+export {
+  RULES, decide, readOnlyOrigin, type CallContext, type ContainerMounts, type InitialMount, type MountFsVerdict, type Verdict,
+} from "./policy.ts";
+export { Registry, RegistrationError, describeContainer } from "./registry.ts";
+export { MountView, type MountInfoEntry } from "./view.ts";
+export {
+  ACK, BadRequestError, MAX_REGISTRATION_FRAME, RegisterMountsSchema, encodeReply, parseRequest, type RegisterMounts, type RegisterRequest,
+} from "./wire.ts";

@@ -1,137 +1,273 @@
 /**
- * runc-compatible command line: global flags come before the command, each
- * command has its own flags, and both accept `--flag value` and `--flag=value`.
- * Pure, so the table can be tested without a container.
+ * sysbox-runc's command line, runc-compatible: global flags come before the
+ * command, each command has its own flags, and both accept `--flag value`
+ * and `--flag=value`. One table entry per command carries its usage, its
+ * flags and the handler that runs it, so the table and the dispatch cannot
+ * list the commands twice. Parsing is pure (testable without a container).
  */
+import { parseFlags, flagLines, UsageError, type Flag, type Flags } from "../cli/mod.ts";
+import type { Logger } from "./logger.ts";
+import { DEFAULT_ROOT } from "./state.ts";
 
-export type FlagKind = "bool" | "string" | "int";
-export type FlagSpec = { kind: FlagKind; alias?: string };
+// sysbox-runc runs once per container operation, so start-up time counts:
+// a handler loads the runtime only when it runs, and `--version`, `--help`
+// or a usage error never pay for it (nor for mgr, sysbox-fs, seccomp, pty).
+const runtime = () => import("./mod.ts");
 
-export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
-  root: { kind: "string" },
-  log: { kind: "string" },
-  "log-format": { kind: "string" },
-  debug: { kind: "bool" },
-  "systemd-cgroup": { kind: "bool" },
-  "no-sysbox-mgr": { kind: "bool" },
-  "no-sysbox-fs": { kind: "bool" },
-  criu: { kind: "string" },
-  rootless: { kind: "string" },
-  help: { kind: "bool", alias: "h" },
-  version: { kind: "bool", alias: "v" },
-};
+/** The container's first stage (`sysbox-runc init`), started by create and exec; never returns. */
+export async function runInitStage(): Promise<never> {
+  return (await import("./init.ts")).runInit();
+}
 
-const BUNDLE: FlagSpec = { kind: "string", alias: "b" };
-const PID_FILE: FlagSpec = { kind: "string" };
-const CONSOLE: FlagSpec = { kind: "string" };
+export const GLOBAL_FLAGS: readonly Flag[] = [
+  { name: "root", kind: "string", arg: "DIR", default: DEFAULT_ROOT, help: "state directory" },
+  { name: "log", kind: "string", arg: "FILE", help: "log file (default stderr)" },
+  { name: "log-format", kind: "string", arg: "FORMAT", default: "text", help: "text or json" },
+  { name: "debug", kind: "bool", help: "log at debug level" },
+  { name: "systemd-cgroup", kind: "bool", help: "treat cgroupsPath as slice:prefix:name (systemd driver)" },
+  { name: "no-sysbox-mgr", kind: "bool", help: "do not use sysbox-mgr: one fixed ID range, no host-backed dirs" },
+  { name: "no-sysbox-fs", kind: "bool", help: "do not use sysbox-fs: /proc and /sys are not virtualized" },
+  { name: "criu", kind: "string", arg: "PATH", help: "criu binary", ignored: "checkpoint and restore are not supported" },
+  { name: "rootless", kind: "string", arg: "VALUE", help: "rootless mode", ignored: "sysbox-runc always runs as root" },
+  { name: "version", short: "v", kind: "bool", help: "print the version and exit" },
+  { name: "help", short: "h", kind: "bool", help: "print this help and exit" },
+];
+
+/** What a handler gets: the parsed command line, a logger, and stdout. */
+export interface CommandContext {
+  root: string;
+  global: Flags;
+  flags: Flags;
+  /** Positional arguments; args[0] is the container id for every command that takes one. */
+  args: string[];
+  id: string;
+  log: Logger;
+  out(text: string): void;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  /** How many positional arguments; -1: an id, then flags, then any number (exec, kill, ps). */
+  args: number;
+  flags: readonly Flag[];
+  /** Runs the command; resolves to the exit code. */
+  run(c: CommandContext): Promise<number>;
+}
+
+const BUNDLE: Flag = { name: "bundle", short: "b", kind: "string", arg: "DIR", default: ".", help: "the bundle directory" };
+const PID_FILE: Flag = { name: "pid-file", kind: "string", arg: "FILE", help: "write the process's pid to FILE" };
+const CONSOLE: Flag = { name: "console-socket", kind: "string", arg: "SOCKET", help: "send the pty master to SOCKET" };
+const PRESERVE_FDS: Flag = { name: "preserve-fds", kind: "int", arg: "N", default: "0", help: "pass N more fds (from 3)" };
+const NO_PIVOT: Flag = { name: "no-pivot", kind: "bool", help: "use chroot-like MS_MOVE instead of pivot_root" };
+const NO_NEW_KEYRING: Flag = { name: "no-new-keyring", kind: "bool", help: "keep the session keyring", ignored: "the container gets no session keyring of its own either way" };
+const DETACH: Flag = { name: "detach", short: "d", kind: "bool", help: "do not wait for the process" };
+
+/** `update`'s per-knob flags and the LinuxResources field each sets (through runtime/ops.ts). */
+const UPDATE_KNOBS = [
+  ["memory", "memory"], ["memory-swap", "memorySwap"], ["memory-reservation", "memoryReservation"],
+  ["cpu-shares", "cpuShares"], ["cpu-quota", "cpuQuota"], ["cpu-period", "cpuPeriod"],
+  ["cpuset-cpus", "cpusetCpus"], ["cpuset-mems", "cpusetMems"], ["pids-limit", "pidsLimit"], ["blkio-weight", "blkioWeight"],
+] as const;
+
+/** What `update` asks for, typed; the values are the flags' text, checked by the runtime. */
+export type UpdateRequest = { resources?: string } & Partial<Record<(typeof UPDATE_KNOBS)[number][1], string>>;
+
+export function updateRequest(f: Flags): UpdateRequest {
+  const req: UpdateRequest = {};
+  const resources = f.str("resources");
+  if (resources !== undefined) req.resources = resources;
+  for (const [flag, key] of UPDATE_KNOBS) {
+    const v = f.str(flag);
+    if (v !== undefined) req[key] = v;
+  }
+  return req;
+}
+
+/** Adapter: runtime/ops.ts updateContainer still reads the request by flag spelling. */
+function opsUpdateFlags(req: UpdateRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (req.resources !== undefined) out.resources = req.resources;
+  for (const [flag, key] of UPDATE_KNOBS) if (req[key] !== undefined) out[flag] = req[key];
+  return out;
+}
+
+/** create and run share their options. */
+function createOptions(c: CommandContext) {
+  return {
+    root: c.root, id: c.id, log: c.log,
+    noSysboxMgr: c.global.bool("no-sysbox-mgr"), noSysboxFs: c.global.bool("no-sysbox-fs"), systemdCgroup: c.global.bool("systemd-cgroup"),
+    bundle: c.flags.str("bundle")!, pidFile: c.flags.str("pid-file"), consoleSocket: c.flags.str("console-socket"),
+    noPivot: c.flags.bool("no-pivot"), preserveFds: c.flags.int("preserve-fds")!,
+  };
+}
 
 /** Every command and its flags, as runc spells them. */
-export const COMMANDS: Record<string, { usage: string; summary: string; flags: Record<string, FlagSpec>; args: number }> = {
+export const COMMANDS: Record<string, Command> = {
   create: {
     usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
     summary: "create a container", args: 1,
-    flags: { bundle: BUNDLE, "pid-file": PID_FILE, "console-socket": CONSOLE, "no-pivot": { kind: "bool" }, "no-new-keyring": { kind: "bool" }, "preserve-fds": { kind: "int" } },
+    flags: [BUNDLE, PID_FILE, CONSOLE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
+    run: async (c) => {
+      await (await runtime()).createContainer(createOptions(c));
+      return 0;
+    },
   },
-  start: { usage: "start ID", summary: "run the user process of a created container", args: 1, flags: {} },
+  start: {
+    usage: "start ID", summary: "run the user process of a created container", args: 1, flags: [],
+    run: async (c) => {
+      await (await runtime()).startContainer(c.root, c.id, c.log);
+      return 0;
+    },
+  },
   run: {
     usage: "run [--bundle DIR] [--pid-file F] [--console-socket S] [--detach] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
     summary: "create and start a container", args: 1,
-    flags: { bundle: BUNDLE, "pid-file": PID_FILE, "console-socket": CONSOLE, detach: { kind: "bool", alias: "d" }, "no-pivot": { kind: "bool" }, "no-new-keyring": { kind: "bool" }, "preserve-fds": { kind: "int" }, "keep": { kind: "bool" } },
+    flags: [BUNDLE, PID_FILE, CONSOLE, DETACH, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS, { name: "keep", kind: "bool", help: "keep the container's state after it exits" }],
+    run: async (c) => (await runtime()).runContainer({ ...createOptions(c), detach: c.flags.bool("detach"), keep: c.flags.bool("keep") }),
   },
   exec: {
     usage: "exec [--process FILE] [--detach] [--pid-file F] [--console-socket S] [--tty] [--cwd DIR] [--env K=V] [--user UID[:GID]] ID [COMMAND ARGS...]",
     summary: "run a process in a running container", args: -1,
-    flags: { process: { kind: "string", alias: "p" }, detach: { kind: "bool", alias: "d" }, "pid-file": PID_FILE, "console-socket": CONSOLE, tty: { kind: "bool", alias: "t" }, cwd: { kind: "string" }, env: { kind: "string", alias: "e" }, user: { kind: "string", alias: "u" }, "preserve-fds": { kind: "int" }, "no-new-privs": { kind: "bool" }, cap: { kind: "string", alias: "c" }, "additional-gids": { kind: "string", alias: "g" }, "process-label": { kind: "string" }, "apparmor": { kind: "string" } },
+    flags: [
+      { name: "process", short: "p", kind: "string", arg: "FILE", help: "the process spec (JSON) to run" },
+      DETACH, PID_FILE, CONSOLE,
+      { name: "tty", short: "t", kind: "bool", help: "allocate a pty" },
+      { name: "cwd", kind: "string", arg: "DIR", help: "working directory" },
+      { name: "env", short: "e", kind: "list", arg: "K=V", help: "add an environment variable" },
+      { name: "user", short: "u", kind: "string", arg: "UID[:GID]", help: "run as this user" },
+      PRESERVE_FDS,
+      { name: "no-new-privs", kind: "bool", help: "set no_new_privs", ignored: "the process gets the container's noNewPrivileges (or that of --process FILE)" },
+      { name: "cap", short: "c", kind: "list", arg: "CAP", help: "add a capability", ignored: "the process gets the container's capabilities (or those of --process FILE)" },
+      { name: "additional-gids", short: "g", kind: "list", arg: "GID", help: "add a supplementary group", ignored: "the process gets the container's groups (or those of --process FILE)" },
+      { name: "process-label", kind: "string", arg: "LABEL", help: "SELinux label", ignored: "SELinux labels are not supported" },
+      { name: "apparmor", kind: "string", arg: "PROFILE", help: "AppArmor profile", ignored: "the process gets the container's AppArmor profile" },
+    ],
+    run: async (c) => (await runtime()).execInContainer({
+      root: c.root, id: c.id, log: c.log, processFile: c.flags.str("process"), args: c.args.slice(1), detach: c.flags.bool("detach"),
+      pidFile: c.flags.str("pid-file"), consoleSocket: c.flags.str("console-socket"), tty: c.flags.bool("tty"), cwd: c.flags.str("cwd"),
+      env: c.flags.list("env"), user: c.flags.str("user"), preserveFds: c.flags.int("preserve-fds")!,
+    }),
   },
-  kill: { usage: "kill [--all] ID [SIGNAL]", summary: "send a signal to the container's init (default SIGTERM)", args: -1, flags: { all: { kind: "bool", alias: "a" } } },
-  delete: { usage: "delete [--force] ID", summary: "delete a container and its resources", args: 1, flags: { force: { kind: "bool", alias: "f" } } },
-  state: { usage: "state ID", summary: "print a container's state as JSON", args: 1, flags: {} },
-  list: { usage: "list [--format table|json] [--quiet]", summary: "list containers", args: 0, flags: { format: { kind: "string", alias: "f" }, quiet: { kind: "bool", alias: "q" } } },
-  ps: { usage: "ps [--format table|json] ID [PS ARGS...]", summary: "list a container's processes", args: -1, flags: { format: { kind: "string", alias: "f" } } },
-  pause: { usage: "pause ID", summary: "freeze all processes of a container", args: 1, flags: {} },
-  resume: { usage: "resume ID", summary: "thaw a paused container", args: 1, flags: {} },
+  kill: {
+    usage: "kill [--all] ID [SIGNAL]", summary: "send a signal to the container's init (default SIGTERM)", args: -1,
+    flags: [{ name: "all", short: "a", kind: "bool", help: "signal every process of the container" }],
+    run: async (c) => {
+      const rt = await runtime();
+      rt.killContainer(c.root, c.id, rt.parseSignal(c.args[1] ?? "SIGTERM"), c.flags.bool("all"));
+      return 0;
+    },
+  },
+  delete: {
+    usage: "delete [--force] ID", summary: "delete a container and its resources", args: 1,
+    flags: [{ name: "force", short: "f", kind: "bool", help: "kill a running container first" }],
+    run: async (c) => {
+      await (await runtime()).deleteContainer(c.root, c.id, c.flags.bool("force"), c.log);
+      return 0;
+    },
+  },
+  state: {
+    usage: "state ID", summary: "print a container's state as JSON", args: 1, flags: [],
+    run: async (c) => {
+      c.out(JSON.stringify((await runtime()).containerState(c.root, c.id), null, 2) + "\n");
+      return 0;
+    },
+  },
+  list: {
+    usage: "list [--format table|json] [--quiet]", summary: "list containers", args: 0,
+    flags: [
+      { name: "format", short: "f", kind: "string", arg: "FORMAT", default: "table", help: "table or json" },
+      { name: "quiet", short: "q", kind: "bool", help: "print the ids only" },
+    ],
+    run: async (c) => {
+      const rt = await runtime();
+      c.out(rt.formatList(rt.listContainers(c.root), c.flags.str("format")!, c.flags.bool("quiet")));
+      return 0;
+    },
+  },
+  ps: {
+    usage: "ps [--format table|json] ID [PS ARGS...]", summary: "list a container's processes", args: -1,
+    flags: [{ name: "format", short: "f", kind: "string", arg: "FORMAT", default: "table", help: "table or json" }],
+    run: async (c) => {
+      const rt = await runtime();
+      c.out(await rt.formatPs(rt.containerPids(c.root, c.id), c.flags.str("format")!, c.args.slice(1)));
+      return 0;
+    },
+  },
+  pause: {
+    usage: "pause ID", summary: "freeze all processes of a container", args: 1, flags: [],
+    run: async (c) => {
+      await (await runtime()).pauseContainer(c.root, c.id, c.log);
+      return 0;
+    },
+  },
+  resume: {
+    usage: "resume ID", summary: "thaw a paused container", args: 1, flags: [],
+    run: async (c) => {
+      await (await runtime()).resumeContainer(c.root, c.id);
+      return 0;
+    },
+  },
   update: {
     usage: "update [--resources FILE|-] [--memory N] [--cpu-quota N] ... ID",
     summary: "change a container's resource limits", args: 1,
-    flags: { resources: { kind: "string", alias: "r" }, memory: { kind: "string" }, "memory-swap": { kind: "string" }, "memory-reservation": { kind: "string" }, "cpu-shares": { kind: "string" }, "cpu-quota": { kind: "string" }, "cpu-period": { kind: "string" }, "cpuset-cpus": { kind: "string" }, "cpuset-mems": { kind: "string" }, "pids-limit": { kind: "string" }, "blkio-weight": { kind: "string" } },
+    flags: [
+      { name: "resources", short: "r", kind: "string", arg: "FILE", help: "LinuxResources JSON from FILE, or - for stdin" },
+      ...UPDATE_KNOBS.map(([name]): Flag => ({ name, kind: "string", arg: "N", help: name.replace("-", " ") })),
+    ],
+    run: async (c) => {
+      (await runtime()).updateContainer(c.root, c.id, opsUpdateFlags(updateRequest(c.flags)), c.log);
+      return 0;
+    },
   },
-  events: { usage: "events [--stats] [--interval D] ID", summary: "print container events / resource stats", args: 1, flags: { stats: { kind: "bool" }, interval: { kind: "string" } } },
-  spec: { usage: "spec [--bundle DIR] [--rootless]", summary: "write a default config.json", args: 0, flags: { bundle: BUNDLE, rootless: { kind: "bool" } } },
-  features: { usage: "features", summary: "print the features this runtime implements as JSON", args: 0, flags: {} },
-  init: { usage: "init", summary: "internal: the container's first stage (never called by users)", args: -1, flags: {} },
+  events: {
+    usage: "events [--stats] [--interval D] ID", summary: "print container events / resource stats", args: 1,
+    flags: [
+      { name: "stats", kind: "bool", help: "print the stats once and exit" },
+      { name: "interval", kind: "string", arg: "D", default: "5s", help: "time between stats" },
+    ],
+    run: async (c) => (await runtime()).containerEvents(c.root, c.id, c.flags.bool("stats"), c.flags.str("interval")!),
+  },
+  spec: {
+    usage: "spec [--bundle DIR] [--rootless]", summary: "write a default config.json", args: 0,
+    flags: [BUNDLE, { name: "rootless", kind: "bool", help: "a spec for rootless containers", ignored: "the spec is the default one for root" }],
+    run: async (c) => {
+      (await runtime()).writeDefaultSpec(c.flags.str("bundle")!);
+      return 0;
+    },
+  },
+  features: {
+    usage: "features", summary: "print the features this runtime implements as JSON", args: 0, flags: [],
+    run: async (c) => {
+      c.out(JSON.stringify((await runtime()).features(), null, 2) + "\n");
+      return 0;
+    },
+  },
+  init: {
+    usage: "init", summary: "internal: the container's first stage (never called by users)", args: -1, flags: [],
+    run: runInitStage,
+  },
 };
 
 export interface ParsedCli {
-  global: Record<string, string | boolean>;
+  global: Flags;
   command?: string;
-  flags: Record<string, string | boolean | number | string[]>;
+  flags: Flags;
   args: string[];
 }
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** Parses `[global flags] command [flags] args`; repeated string flags (--env) collect into arrays. */
+/** Parses `[global flags] command [flags] args`; throws UsageError. */
 export function parseCli(argv: string[]): ParsedCli {
-  const out: ParsedCli = { global: {}, flags: {}, args: [] };
-  let i = 0;
-  i = takeFlags(argv, i, GLOBAL_FLAGS, out.global as ParsedCli["flags"], "global", true);
-  if (i >= argv.length) return out;
-  const command = argv[i]!;
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"; see --help`);
-  out.command = command;
-  const spec = COMMANDS[command]!;
-  // exec/ps stop taking flags at the first positional after the id, like runc.
-  const stopAtArgs = spec.args === -1;
-  i = takeFlags(argv, i + 1, spec.flags, out.flags, command, !stopAtArgs, out.args);
-  out.args.push(...argv.slice(i));
-  if (spec.args >= 0 && out.args.length !== spec.args) {
+  const g = parseFlags(argv, GLOBAL_FLAGS, "stop");
+  const [command, ...after] = g.rest;
+  if (command === undefined) return { global: g.flags, flags: parseFlags([], []).flags, args: [] };
+  const spec = COMMANDS[command];
+  if (!spec || !Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command "${command}"; see --help`);
+  const c = parseFlags(after, spec.flags, spec.args === -1 ? "after" : "stop");
+  if (spec.args >= 0 && c.rest.length !== spec.args) {
     throw new UsageError(`"${command}" requires exactly ${spec.args} argument${spec.args === 1 ? "" : "s"}; usage: ${spec.usage}`);
   }
-  return out;
-}
-
-function takeFlags(
-  argv: string[], start: number, table: Record<string, FlagSpec>, into: ParsedCli["flags"],
-  where: string, stopAtFirstArg: boolean, positional?: string[],
-): number {
-  let i = start;
-  while (i < argv.length) {
-    const a = argv[i]!;
-    if (a === "--") return i + 1;
-    if (!a.startsWith("-") || a === "-") {
-      if (stopAtFirstArg || !positional || positional.length > 0) return i;
-      positional.push(a);
-      i++;
-      continue;
-    }
-    const eq = a.indexOf("=");
-    const rawName = a.replace(/^--?/, "").slice(0, eq === -1 ? undefined : eq - (a.startsWith("--") ? 2 : 1));
-    const name = table[rawName] ? rawName : Object.keys(table).find((k) => table[k]!.alias === rawName);
-    if (!name) throw new UsageError(`flag provided but not defined: -${rawName} (${where})`);
-    const spec = table[name]!;
-    let value: string | undefined = eq === -1 ? undefined : a.slice(eq + 1);
-    if (spec.kind === "bool") {
-      into[name] = value === undefined ? true : value !== "false";
-      i++;
-      continue;
-    }
-    if (value === undefined) {
-      value = argv[i + 1];
-      if (value === undefined) throw new UsageError(`flag needs an argument: --${name}`);
-      i += 2;
-    } else i++;
-    if (spec.kind === "int") {
-      const n = Number(value);
-      if (!Number.isInteger(n)) throw new UsageError(`invalid value "${value}" for flag --${name}: not an integer`);
-      into[name] = n;
-    } else if (into[name] !== undefined && (name === "env" || name === "cap" || name === "additional-gids")) {
-      const prev = into[name];
-      into[name] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
-    } else into[name] = value;
-  }
-  return i;
+  return { global: g.flags, command, flags: c.flags, args: c.rest };
 }
 
 export function helpText(): string {
@@ -141,14 +277,7 @@ export function helpText(): string {
     "usage: sysbox-runc [global flags] COMMAND [flags] [args]",
     "",
     "global flags:",
-    "  --root DIR           state directory (default /run/sysbox-runc)",
-    "  --log FILE           log file (default stderr)",
-    "  --log-format FORMAT  text or json (default text)",
-    "  --debug              log at debug level",
-    "  --systemd-cgroup     treat cgroupsPath as slice:prefix:name (systemd driver)",
-    "  --no-sysbox-mgr      do not use sysbox-mgr: one fixed ID range, no host-backed dirs",
-    "  --no-sysbox-fs       do not use sysbox-fs: /proc and /sys are not virtualized",
-    "  --version, --help",
+    ...flagLines(GLOBAL_FLAGS),
     "",
     "commands:",
   ];

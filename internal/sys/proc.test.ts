@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   RLIMIT, WCOREDUMP, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WIFSTOPPED, WSTOPSIG, WTERMSIG, decodeWaitStatus,
-  envList, exitCodeOf, parseRlimit, parseSignal, signalName,
+  envList, exitCodeOf, parseRlimit, parseSignal, parseStatStart, processStartTime, signalName,
 } from "./proc.ts";
 
 // Raw statuses as the kernel encodes them (bits/waitstatus.h).
@@ -50,5 +53,38 @@ describe("name tables", () => {
 
   test("envList keeps order and skips undefined", () => {
     expect(envList({ A: "1", B: undefined, C: "x=y" })).toEqual(["A=1", "C=x=y"]);
+  });
+});
+
+describe("processStartTime", () => {
+  // 52 fields; comm with a space and parens, state, then field 22 = 8123.
+  const stat = (state: string) => `4242 (a (b) c) ${state} 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 8123 1000 100 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n`;
+  const root = mkdtempSync(join(tmpdir(), "proc-test-"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const fake = (pid: number, text: string) => {
+    mkdirSync(join(root, String(pid)));
+    writeFileSync(join(root, String(pid), "stat"), text);
+  };
+
+  test("a running process: its ticks, not a zombie", () => {
+    expect(parseStatStart(stat("S"))).toEqual({ ticks: "8123", zombie: false });
+    fake(1, stat("R"));
+    expect(processStartTime(1, root)).toEqual({ ticks: "8123", zombie: false });
+  });
+
+  test.each(["Z", "X"])("state %s: the same ticks, marked zombie", (state) => {
+    expect(parseStatStart(stat(state))).toEqual({ ticks: "8123", zombie: true });
+  });
+
+  test("no such process, or an unparsable line: undefined", () => {
+    expect(processStartTime(99999999, root)).toBeUndefined();
+    expect(parseStatStart("garbage")).toBeUndefined();
+    expect(parseStatStart("1 (x) S 1 2")).toBeUndefined();
+  });
+
+  test("this process, from the real /proc", () => {
+    const t = processStartTime(process.pid);
+    expect(t?.zombie).toBe(false);
+    expect(t?.ticks).toMatch(/^\d+$/);
   });
 });

@@ -1,7 +1,9 @@
 /**
- * sysbox-fs's logic: a FUSE mount per system container serving its emulated
- * /proc and /sys files (internal/procfs), kept in a state file and held open
- * by keeper processes so that a restart of sysbox-fs breaks no container.
+ * sysbox-fs: a FUSE mount per system container serving its emulated /proc
+ * and /sys files (internal/procfs), kept in a state file and held open by
+ * keeper processes (internal/keeper) so that a restart of sysbox-fs breaks
+ * no container; and the seccomp interceptor's server half (seccomp/), whose
+ * decisions come from internal/intercept. daemon.ts puts the two together.
  *
  *   sysbox-runc create                               sysbox-fs
  *     |   ... clone init ...
@@ -21,8 +23,10 @@
  *                        the container stay dead until the runtime rebinds)
  *     containers whose init is gone are unmounted and forgotten.
  */
-export * from "./keeper.ts";
 export * from "./state.ts";
 export * from "./server.ts";
 export * from "./handlers.ts";
 export * from "./client.ts";
+export * from "./daemon.ts";
+export { SECCOMP_STATE } from "./seccomp/kept.ts";
+export { startInterceptServer, type InterceptLogger, type InterceptServer, type InterceptServerOptions, type InterceptStats } from "./seccomp/server.ts";

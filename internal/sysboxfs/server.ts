@@ -8,16 +8,15 @@ import { join } from "node:path";
 import { FuseSession, type FuseSys } from "../fuse/session.ts";
 import { TreeFs } from "../fuse/tree.ts";
 import { RequestError, type RequestBody, type ResponseInput } from "../ipc/messages.ts";
+import { keeperAlive, reclaimFd, spawnKeeper, StateFileError, stopKeeper, strayKeepers, type KeeperOptions } from "../keeper/mod.ts";
 import {
-  BINDS, containerTree, LOAD_INTERVAL_MS, linuxHost, newLoadAverages, nsenterPassThrough, sampleLoad,
+  BINDS, CLK_TCK, containerTree, LOAD_INTERVAL_MS, linuxHost, newLoadAverages, nsenterPassThrough, sampleLoad,
   type Emulation, type Host, type LoadAverages, type PassThrough,
 } from "../procfs/mod.ts";
 import { MNT } from "../sys/flags.ts";
 import { umount2 } from "../sys/mount.ts";
-import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, startTimeSeconds, stopKeeper, strayKeepers, type KeeperOptions } from "./keeper.ts";
-import {
-  loadState, negotiatedFromRecord, negotiatedToRecord, saveState, StateError, STATE_VERSION, type ContainerRecord,
-} from "./state.ts";
+import { processStartTime } from "../sys/proc.ts";
+import { loadState, negotiatedFromRecord, negotiatedToRecord, saveState, STATE_VERSION, type ContainerRecord } from "./state.ts";
 
 export const DEFAULT_MOUNT_ROOT = "/var/lib/sysboxfs";
 
@@ -54,6 +53,14 @@ interface Live {
   closing: boolean;
   /** When the session last had to be remounted after an unexpected end. */
   lastRecovery?: number;
+}
+
+/**
+ * The start time (ticks) of a container's init, zombie or not: an init that
+ * has exited but is not reaped yet still owns its container here.
+ */
+function initStartTicks(pid: number): string | undefined {
+  return processStartTime(pid)?.ticks;
 }
 
 function errCode(e: unknown): string | undefined {
@@ -111,7 +118,7 @@ export class SysboxFs {
       try {
         records = loadState(this.#opts.stateFile).containers;
       } catch (e) {
-        if (!(e instanceof StateError)) throw e;
+        if (!(e instanceof StateFileError)) throw e;
         const aside = `${this.#opts.stateFile}.bad`;
         renameSync(this.#opts.stateFile, aside);
         this.#opts.log?.warn(`${e.message}; moved to ${aside}, starting with no containers`);
@@ -156,7 +163,7 @@ export class SysboxFs {
   }
 
   async #restore(rec: ContainerRecord): Promise<void> {
-    if (processStartTime(rec.initPid) !== rec.initStartTime) {
+    if (initStartTicks(rec.initPid) !== rec.initStartTime) {
       this.#opts.log?.info(`container ${rec.id}: init ${rec.initPid} is gone; removing its mount`);
       this.#cleanup(rec);
       return;
@@ -300,7 +307,7 @@ export class SysboxFs {
   register(body: RequestBody<"fsRegister">): Promise<ResponseInput<"fsRegister">> {
     return this.#serial(async () => {
       if (this.#closed) throw new RequestError("shutting-down", "sysbox-fs is shutting down");
-      const initStartTime = processStartTime(body.initPid);
+      const initStartTime = initStartTicks(body.initPid);
       if (initStartTime === undefined) throw new RequestError("no-such-process", `init process ${body.initPid} is not running`);
       const known = this.#live.get(body.id);
       if (known && known.rec.initPid === body.initPid && known.rec.initStartTime === initStartTime) return this.#reply(known.rec);
@@ -309,7 +316,7 @@ export class SysboxFs {
       const startBoot =
         body.startTime !== undefined
           ? this.#host.uptime().up - (Date.now() - body.startTime) / 1000
-          : startTimeSeconds(initStartTime);
+          : Number(initStartTime) / CLK_TCK;
       const rec: ContainerRecord = {
         id: body.id,
         initPid: body.initPid,

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { INIT } from "../fuse/proto.ts";
-import { loadState, negotiatedFromRecord, negotiatedToRecord, saveState, StateError, type ContainerRecord } from "./state.ts";
+import { StateFileError } from "../keeper/mod.ts";
+import { loadState, negotiatedFromRecord, negotiatedToRecord, saveState, type ContainerRecord } from "./state.ts";
 
 let dir = "";
 beforeEach(() => {
@@ -39,10 +40,10 @@ test("negotiated INIT flags survive as hex, bits above 31 included", () => {
   expect(negotiatedFromRecord(rec.fuse!)).toEqual({ major: 7, minor: 31, flags: INIT.ASYNC_READ, kernelFlags: INIT.ASYNC_READ | INIT.HAS_RESEND, maxWrite: 16384, maxReadahead: 131072 });
 });
 
-test("a broken or invalid file is a StateError naming the problem", () => {
+test("a broken or invalid file is a StateFileError naming the problem", () => {
   const path = join(dir, "fs-state.json");
   writeFileSync(path, "{");
-  expect(() => loadState(path)).toThrow(StateError);
+  expect(() => loadState(path)).toThrow(StateFileError);
   writeFileSync(path, JSON.stringify({ version: 1, containers: [{ ...rec, initStartTime: "soon" }] }));
   expect(() => loadState(path)).toThrow(/invalid: containers\.0\.initStartTime/);
   writeFileSync(path, JSON.stringify({ version: 2, containers: [] }));

@@ -17,11 +17,9 @@
  *     }]                                               optional: what INIT settled, to resume the connection
  *   }
  */
-import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
-import { writeFileAtomic } from "../daemon/statefile.ts";
-import { issuesText } from "../ipc/messages.ts";
 import type { Negotiated } from "../fuse/dispatch.ts";
+import { KeeperRecordSchema, readStateFile, writeStateFile } from "../keeper/mod.ts";
 
 export const STATE_FILE = "fs-state.json";
 export const STATE_VERSION = 1;
@@ -41,7 +39,7 @@ const RecordSchema = v.object({
   gidSize: uint(),
   mountpoint: v.pipe(v.string(), v.startsWith("/")),
   sysctls: v.record(v.string(), v.string()),
-  keeper: v.optional(v.object({ pid: v.pipe(uint(), v.minValue(1)), startTime: ticks() })),
+  keeper: v.optional(KeeperRecordSchema),
   fuse: v.optional(
     v.object({ minor: uint(), flags: hex(), kernelFlags: hex(), maxWrite: uint(), maxReadahead: uint() }),
   ),
@@ -52,30 +50,14 @@ const StateSchema = v.object({ version: v.literal(STATE_VERSION), containers: v.
 export type ContainerRecord = v.InferOutput<typeof RecordSchema>;
 export type FsState = v.InferOutput<typeof StateSchema>;
 
-export class StateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StateError";
-  }
-}
-
-/** The saved state, or an empty one when there is no file yet. */
+/** The saved state, or an empty one when there is no file yet; throws StateFileError when the file is unusable. */
 export function loadState(path: string): FsState {
-  if (!existsSync(path)) return { version: STATE_VERSION, containers: [] };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new StateError(`state file ${path} is not JSON: ${(e as Error).message}`);
-  }
-  const r = v.safeParse(StateSchema, raw);
-  if (!r.success) throw new StateError(`state file ${path} is invalid: ${issuesText(r.issues)}`);
-  return r.output;
+  return readStateFile(path, StateSchema) ?? { version: STATE_VERSION, containers: [] };
 }
 
 /** Written crash-safe: readers see the old state or the new, never a mix. */
 export function saveState(path: string, state: FsState): void {
-  writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+  writeStateFile(path, state, { pretty: true });
 }
 
 export function negotiatedToRecord(n: Negotiated): NonNullable<ContainerRecord["fuse"]> {

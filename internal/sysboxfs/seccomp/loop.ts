@@ -8,7 +8,7 @@
  * container that traps in a tight loop cannot starve the others. Answering
  * is synchronous and bounded: a process_vm_readv, reads of /proc/TID files,
  * readlink(2) only on filesystems that cannot wait on a user-space or network
- * server (resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
+ * server (intercept/resolve.ts), then ID_VALID and SEND. A new proc or sysfs is the
  * exception (virtualfs.ts): a forked C helper mounts it in the caller's
  * namespaces; its result pipe joins the poll set and the call is answered
  * when it reports, or when its time is up, so other calls go on meanwhile.
@@ -19,20 +19,19 @@
  */
 import { readlinkSync, readFileSync } from "node:fs";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { isSysError } from "../sys/errno.ts";
-import { closeAll, dupCloexec, read } from "../sys/fs.ts";
+import { isSysError } from "../../sys/errno.ts";
+import { closeAll, dupCloexec, read } from "../../sys/fs.ts";
 import {
   NOTIF_SIZE, POLL, encodePollfds, notifIdValid, notifRecv, notifSend, poll, pollRevents, type SeccompNotif,
-} from "../sys/seccomp_notify.ts";
-import { accept, recvFdsCreds, send, MSG, SOCK, type Ucred } from "../sys/socket.ts";
-import { FrameDecoder } from "../ipc/frame.ts";
+} from "../../sys/seccomp_notify.ts";
+import { accept, recvFdsCreds, send, MSG, SOCK, type Ucred } from "../../sys/socket.ts";
+import { FrameDecoder } from "../../ipc/frame.ts";
 import { namespaceId } from "./caller.ts";
-import { evaluate, type CallerIo, type Evaluation } from "./evaluate.ts";
-import { describeContainer, Registry, RegistrationError } from "./registry.ts";
-import type { Verdict } from "./policy.ts";
-import { MountView } from "./view.ts";
+import {
+  BadRequestError, describeContainer, encodeReply, evaluate, MAX_REGISTRATION_FRAME, MountView, parseRequest, Registry, RegistrationError,
+  type CallerIo, type Evaluation, type RegisterMounts, type Verdict,
+} from "../../intercept/mod.ts";
 import { beginDetachSubmounts, beginMountVirtualFs, isPending, type ActResult, type PendingAct, type VirtualFsConfig } from "./virtualfs.ts";
-import { BadRequestError, MAX_REGISTRATION_FRAME, encodeReply, parseRequest, type RegisterMounts } from "./wire.ts";
 
 /**
  * A registration connection must deliver its request within this time. The

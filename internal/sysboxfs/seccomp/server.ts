@@ -26,10 +26,10 @@
 import { chmodSync, mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
-import { close, pipe2, write, O_FLAGS } from "../sys/fs.ts";
-import { errnoName, isSysError } from "../sys/errno.ts";
-import { setPassCred, unixListen, SOCK } from "../sys/socket.ts";
-import { interceptSocketPath } from "./client.ts";
+import { close, pipe2, write, O_FLAGS } from "../../sys/fs.ts";
+import { errnoName, isSysError } from "../../sys/errno.ts";
+import { setPassCred, unixListen, SOCK } from "../../sys/socket.ts";
+import { interceptSocketPath } from "../../intercept/mod.ts";
 import { openKeptFds, SECCOMP_STATE } from "./kept.ts";
 import { STAT, STAT_SLOTS, type LoopEvent, type LoopInit } from "./loop.ts";
 import type { VirtualFsConfig } from "./virtualfs.ts";
@@ -83,7 +83,7 @@ export interface InterceptServer {
 
 /** The worker's module: beside this file in a checkout, an extra entry point in a compiled binary. */
 function workerUrl(): string | URL {
-  if (import.meta.url.includes("$bunfs")) return "/$bunfs/root/internal/intercept/worker.ts";
+  if (import.meta.url.includes("$bunfs")) return "/$bunfs/root/internal/sysboxfs/seccomp/worker.ts";
   return new URL("./worker.ts", import.meta.url);
 }
 

@@ -3,16 +3,14 @@
  * and its view of the mounts from /proc/TID/{mountinfo,root,cwd,fd,ns/mnt}.
  * Every read targets the calling thread (the notification's pid is a tid),
  * whose root and cwd may differ from its process's. Nothing here opens a
- * file inside the container except readlink(2) of the paths resolve.ts
+ * file inside the container except readlink(2) of the paths intercept/resolve.ts
  * chooses to look up.
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { SysError } from "../sys/errno.ts";
-import { tryReadlink } from "../sys/fs.ts";
-import { POLL, encodePollfds, poll, pollRevents, readProcessString } from "../sys/seccomp_notify.ts";
-import type { CallerIo, CallerView } from "./evaluate.ts";
-import type { ContainerMounts } from "./policy.ts";
-import { MountView } from "./view.ts";
+import { SysError } from "../../sys/errno.ts";
+import { tryReadlink } from "../../sys/fs.ts";
+import { POLL, encodePollfds, poll, pollRevents, readProcessString } from "../../sys/seccomp_notify.ts";
+import { MountView, type CallerIo, type CallerView, type ContainerMounts } from "../../intercept/mod.ts";
 
 /** A namespace's identity, the target of a /proc/PID/ns/* link ("mnt:[4026532000]"). */
 export function namespaceId(path: string): string {

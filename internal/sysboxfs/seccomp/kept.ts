@@ -3,7 +3,7 @@
  * fd, and from then on every trapped mount of the container fails with
  * ENOSYS, for good (the filter stays on its processes). So, as with FUSE
  * connections, each notify fd is also held by a keeper process
- * (internal/sysboxfs/keeper.ts), and a restarted sysbox-fs takes it back:
+ * (internal/keeper), and a restarted sysbox-fs takes it back:
  *
  *   sysbox-fs                            keeper (`sleep infinity`)
  *     notify fd 23 (the loop's) ----->     fd 3 = the same listener
@@ -19,18 +19,19 @@
  * is the one before it. A keeper stops when its fd hangs up (its processes
  * are gone).
  */
-import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { writeFileAtomic } from "../daemon/statefile.ts";
-import { close } from "../sys/fs.ts";
-import { reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "../sysboxfs/keeper.ts";
+import { RegisterMountsSchema } from "../../intercept/mod.ts";
+import {
+  HELD, KeeperRecordSchema, readStateFile, reclaimFd, spawnKeeper, StateFileError, stopKeeper, strayKeepers, writeStateFile,
+  type KeeperRecord,
+} from "../../keeper/mod.ts";
+import { close } from "../../sys/fs.ts";
 import type { AdoptedFd, Described, LoopEvent } from "./loop.ts";
-import { RegisterMountsSchema } from "./wire.ts";
 
 export const SECCOMP_STATE = "seccomp-state.json";
 
 /** What /proc/PID/fd/N of a seccomp listener links to. */
-const NOTIFY_LINK = "anon_inode:seccomp notify";
+const NOTIFY_LINK = HELD.seccompNotify;
 
 const DescribedSchema = v.object({ mounts: RegisterMountsSchema, mountNs: v.string(), mountinfo: v.string() });
 const StateSchema = v.object({
@@ -38,7 +39,7 @@ const StateSchema = v.object({
   fds: v.array(v.object({
     containerId: v.string(),
     pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
-    keeper: v.object({ pid: v.pipe(v.number(), v.integer(), v.minValue(1)), startTime: v.string() }),
+    keeper: KeeperRecordSchema,
     described: v.optional(DescribedSchema),
   })),
 });
@@ -72,7 +73,7 @@ export function openKeptFds(path: string, log: Logger): KeptFds {
     const fds = [...entries.values()].flatMap((e) =>
       e.keeper ? [{ containerId: e.containerId, pid: e.pid, keeper: e.keeper, ...(e.described ? { described: e.described } : {}) }] : []);
     try {
-      writeFileAtomic(path, JSON.stringify({ v: 1, fds }));
+      writeStateFile(path, { v: 1, fds });
     } catch (e) {
       log.warn(`seccomp: cannot save ${path}: ${(e as Error).message}`);
     }
@@ -122,18 +123,11 @@ export function openKeptFds(path: string, log: Logger): KeptFds {
 }
 
 function load(path: string, log: Logger): v.InferOutput<typeof StateSchema>["fds"] {
-  let text: string;
   try {
-    text = readFileSync(path, "utf8");
-  } catch {
+    return readStateFile(path, StateSchema)?.fds ?? [];
+  } catch (e) {
+    // Unreadable: as good as missing (its keepers are then strays, stopped below).
+    if (e instanceof StateFileError) log.warn(`seccomp: ignoring ${path}: ${e.reason}`);
     return [];
   }
-  try {
-    const r = v.safeParse(StateSchema, JSON.parse(text));
-    if (r.success) return r.output.fds;
-    log.warn(`seccomp: ignoring ${path}: ${r.issues[0]?.message ?? "invalid"}`);
-  } catch (e) {
-    log.warn(`seccomp: ignoring ${path}: ${(e as Error).message}`);
-  }
-  return [];
 }

@@ -1,29 +1,28 @@
 /**
- * Keepers: what lets a container's FUSE mount outlive sysbox-fs.
+ * Keepers: tiny processes that hold a copy of one fd so that what the fd
+ * keeps alive outlives the daemon that opened it. sysbox-fs keeps two kinds:
+ * a container's /dev/fuse connection (when its last fd closes, every bind
+ * mount of it inside the container reads "Transport endpoint is not
+ * connected") and a seccomp notify listener (when its last fd closes, every
+ * trapped mount fails with ENOSYS for good).
  *
- * A FUSE connection dies when the last fd of its /dev/fuse file closes, and
- * with it every bind mount of it inside containers ("Transport endpoint is
- * not connected"). So for each container sysbox-fs starts a tiny process
- * that does nothing but hold a copy of that fd:
- *
- *   sysbox-fs                    keeper (`sleep infinity`, own session)
+ *   daemon                       keeper (`sleep infinity`, own session)
  *     fd 17 = /dev/fuse  ------>   fd 3 = the same open file
  *   (killed; its fd closes)        (still open: the connection lives,
  *                                   requests wait in the kernel queue)
- *   sysbox-fs, restarted
+ *   daemon, restarted
  *     pidfd_getfd(keeper, 3) --->  fd 21 = the same open file again;
- *     FUSE_NOTIFY_RESEND           the kernel resends what the dead process
- *                                  had read but not answered (Linux 6.9+)
+ *     (FUSE_NOTIFY_RESEND for      the kernel resends what the dead process
+ *      FUSE, Linux 6.9+)           had read but not answered
  *
- * The state file records each keeper's pid and start time, so a reused pid
- * is never mistaken for it. The same kind of keeper holds the seccomp
- * notify fds of the syscall interceptor (`held` names what the fd is). Under systemd, the unit needs KillMode=process
- * (or the keepers moved out of its cgroup) for them to survive a restart.
+ * The daemon's state file (statefile.ts) records each keeper's pid and start
+ * time, so a reused pid is never mistaken for it; `held` names what the fd
+ * must link to. Under systemd, the unit needs KillMode=process (or the
+ * keepers moved out of its cgroup) for them to survive a restart.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { close } from "../sys/fs.ts";
-import { pidfdGetfd, pidfdOpen } from "../sys/proc.ts";
-import { CLK_TCK, parseStatStartTime } from "../procfs/host.ts";
+import { pidfdGetfd, pidfdOpen, processStartTime } from "../sys/proc.ts";
 
 /** The fd number the keeper holds the device at. */
 export const KEEPER_FD = 3;
@@ -41,7 +40,13 @@ export interface KeeperOptions {
   held?: string;
 }
 
-const FUSE_DEVICE = "/dev/fuse";
+/** What a keeper's fd links to, by kind: `held` for spawnKeeper and the checks. */
+export const HELD = {
+  fuse: "/dev/fuse",
+  seccompNotify: "anon_inode:seccomp notify",
+} as const;
+
+const FUSE_DEVICE = HELD.fuse;
 
 /**
  * argv[0] of a keeper: `sysbox-fs-keeper <mountpoint> <state file>`, so a
@@ -51,27 +56,24 @@ export const KEEPER_NAME = "sysbox-fs-keeper";
 
 const DEFAULT_COMMAND = ["sleep", "infinity"] as const;
 
-export function processStartTime(pid: number): string | undefined {
-  try {
-    return parseStatStartTime(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return undefined;
-  }
+/**
+ * The start time (ticks) of `pid`, zombie or not, or undefined when there is
+ * no such process. A zombie keeper holds no fd, so the `holds` check below
+ * tells it apart.
+ */
+function startTicks(pid: number): string | undefined {
+  return processStartTime(pid)?.ticks;
 }
 
-/** Seconds since boot at which `pid` started, from its start time in ticks. */
-export function startTimeSeconds(ticks: string): number {
-  return Number(ticks) / CLK_TCK;
-}
-
-/** Whose keeper a process is: the mount it keeps and the state file of the sysbox-fs that started it. */
+/** Whose keeper a process is: what it keeps and the state file of the daemon that started it. */
 export interface KeeperOwner {
+  /** The FUSE mountpoint it keeps connected, or `seccomp:<container id>`; no spaces. */
   mountpoint: string;
   stateFile: string;
 }
 
 /**
- * Starts a keeper holding a copy of `fd` (the FUSE device of
+ * Starts a keeper holding a copy of `fd` (by default the FUSE device of
  * `owner.mountpoint`); it outlives this process.
  */
 export async function spawnKeeper(fd: number, owner: KeeperOwner, opts: KeeperOptions = {}): Promise<KeeperRecord> {
@@ -85,7 +87,7 @@ export async function spawnKeeper(fd: number, owner: KeeperOwner, opts: KeeperOp
   });
   child.unref();
   for (let i = 0; i < 200; i++) {
-    const startTime = processStartTime(child.pid);
+    const startTime = startTicks(child.pid);
     if (startTime !== undefined && holds(child.pid, held)) {
       // Still there a moment later: the program runs and keeps the fd (not one that exits at once).
       await Bun.sleep(20);
@@ -110,7 +112,7 @@ function holds(pid: number, held: string): boolean {
 
 /** Whether `k` is still our keeper: the same process, still holding the fd (a /dev/fuse one by default). */
 export function keeperAlive(k: KeeperRecord, held: string = FUSE_DEVICE): boolean {
-  return processStartTime(k.pid) === k.startTime && holds(k.pid, held);
+  return startTicks(k.pid) === k.startTime && holds(k.pid, held);
 }
 
 /**
@@ -138,7 +140,7 @@ export function reclaimFd(k: KeeperRecord, held: string = FUSE_DEVICE): number |
 
 /** Ends a keeper if it is still ours; its copy of the fd closes with it. */
 export function stopKeeper(k: KeeperRecord): void {
-  if (processStartTime(k.pid) !== k.startTime) return;
+  if (startTicks(k.pid) !== k.startTime) return;
   try {
     process.kill(k.pid, "SIGKILL");
   } catch {
@@ -149,7 +151,7 @@ export function stopKeeper(k: KeeperRecord): void {
 /**
  * Keepers started for `stateFile` whose pids are not in `known`: left by a
  * run that died between starting a keeper and saving it. Each is checked to
- * hold /dev/fuse.
+ * hold `held` (/dev/fuse by default).
  */
 export function strayKeepers(stateFile: string, known: ReadonlySet<number>, held: string = FUSE_DEVICE): Array<KeeperRecord & { mountpoint: string }> {
   const out: Array<KeeperRecord & { mountpoint: string }> = [];
@@ -170,7 +172,7 @@ export function strayKeepers(stateFile: string, known: ReadonlySet<number>, held
     }
     const [tag, mountpoint, file, ...rest] = argv0.split(" ");
     if (tag !== KEEPER_NAME || file !== stateFile || rest.length || !mountpoint) continue;
-    const startTime = processStartTime(pid);
+    const startTime = startTicks(pid);
     if (startTime !== undefined && holds(pid, held)) out.push({ pid, startTime, mountpoint });
   }
   return out;

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readlinkSync } from "node:fs";
-import { close, open, O_FLAGS } from "../sys/fs.ts";
-import { keeperAlive, processStartTime, reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "./keeper.ts";
+import { close, open, pipe2, read, write, O_FLAGS } from "../sys/fs.ts";
+import { processStartTime } from "../sys/proc.ts";
+import { keeperAlive, reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "./keeper.ts";
 
 const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");
 
@@ -17,7 +18,7 @@ describe.skipIf(!canFuse)("keepers [requires root and /dev/fuse]", () => {
     const k = await spawnKeeper(fd, owner);
     started.push(k);
     close(fd);
-    expect(k.startTime).toBe(processStartTime(k.pid)!);
+    expect(k.startTime).toBe(processStartTime(k.pid)!.ticks);
     expect(keeperAlive(k)).toBe(true);
     expect(readlinkSync(`/proc/${k.pid}/fd/3`)).toBe("/dev/fuse");
     expect(readFileSyncSafe(`/proc/${k.pid}/cmdline`)).toBe(`sysbox-fs-keeper ${owner.mountpoint} ${owner.stateFile}\0infinity\0`);
@@ -50,6 +51,32 @@ describe.skipIf(!canFuse)("keepers [requires root and /dev/fuse]", () => {
       await expect(spawnKeeper(fd, { mountpoint: "/x", stateFile: "/y" }, { command: ["true"] })).rejects.toThrow("did not come up holding /dev/fuse");
     } finally {
       close(fd);
+    }
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)("keepers of other fds [requires root]", () => {
+  test("a pipe, named by `held`: kept, taken back as the same pipe, not mistaken for /dev/fuse", async () => {
+    const [r, w] = pipe2(O_FLAGS.CLOEXEC);
+    const held = readlinkSync(`/proc/self/fd/${r}`);
+    expect(held).toMatch(/^pipe:\[\d+\]$/);
+    const stateFile = `/run/test-pipe-${process.pid}/state.json`;
+    const k = await spawnKeeper(r, { mountpoint: "pipe:test", stateFile }, { held });
+    try {
+      close(r);
+      expect(keeperAlive(k, held)).toBe(true);
+      expect(keeperAlive(k)).toBe(false);
+      expect(strayKeepers(stateFile, new Set(), held)).toEqual([{ ...k, mountpoint: "pipe:test" }]);
+      expect(strayKeepers(stateFile, new Set())).toEqual([]);
+      const back = reclaimFd(k, held)!;
+      write(w, new Uint8Array([7]));
+      const buf = new Uint8Array(1);
+      expect(read(back, buf)).toBe(1);
+      expect(buf[0]).toBe(7);
+      close(back);
+    } finally {
+      stopKeeper(k);
+      close(w);
     }
   });
 });

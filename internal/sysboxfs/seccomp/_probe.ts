@@ -5,10 +5,10 @@
  */
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLONE } from "../sys/flags.ts";
-import { close, open, O_FLAGS } from "../sys/fs.ts";
-import { spawnInNamespaces } from "../sys/nsexec.ts";
-import { connectInterceptor } from "./client.ts";
+import { CLONE } from "../../sys/flags.ts";
+import { close, open, O_FLAGS } from "../../sys/fs.ts";
+import { spawnInNamespaces } from "../../sys/nsexec.ts";
+import { connectInterceptor } from "../../intercept/mod.ts";
 
 export const HOST_ID = 100000;
 const CHILD = join(import.meta.dir, "testdata", "child.ts");

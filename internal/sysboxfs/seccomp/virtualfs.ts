@@ -1,5 +1,5 @@
 /**
- * Carries out the two verdicts sysbox-fs acts on itself (policy.ts):
+ * Carries out the two verdicts sysbox-fs acts on itself (intercept/policy.ts):
  *
  *   mount-fs          a new proc or sysfs, mounted in the caller's user, net,
  *                     pid and mount namespaces (nsmount.c), with detached
@@ -21,14 +21,14 @@
  */
 import { readFileSync, readlinkSync } from "node:fs";
 import { isAbsolute, join, posix } from "node:path";
-import { isSysError, type SysError } from "../sys/errno.ts";
-import { CLONE, MNT, MOUNT_ATTR, MS } from "../sys/flags.ts";
-import { closeAll, open, O_FLAGS } from "../sys/fs.ts";
-import { OPEN_TREE, mountSetattr, openTree } from "../sys/mount.ts";
+import { isSysError, type SysError } from "../../sys/errno.ts";
+import { CLONE, MNT, MOUNT_ATTR, MS } from "../../sys/flags.ts";
+import { closeAll, open, O_FLAGS } from "../../sys/fs.ts";
+import { OPEN_TREE, mountSetattr, openTree } from "../../sys/mount.ts";
 import {
   abortNsMount, finishNsMount, startMountInNamespaces, startUmountInNamespaces, type NsJoin, type NsMountRun,
-} from "../sys/nsmount.ts";
-import type { MountFsVerdict } from "./policy.ts";
+} from "../../sys/nsmount.ts";
+import type { MountFsVerdict } from "../../intercept/mod.ts";
 
 /** Where the container's sysbox-fs files are, and where each goes. */
 export interface VirtualFsConfig {

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { close, open, O_FLAGS } from "../sys/fs.ts";
-import { libseccomp } from "../sys/seccomp.ts";
+import { close, open, O_FLAGS } from "../../sys/fs.ts";
+import { libseccomp } from "../../sys/seccomp.ts";
 import { runProbe } from "./_probe.ts";
-import { connectInterceptor, sendNotifyFd, InterceptorError } from "./client.ts";
+import { connectInterceptor, sendNotifyFd, InterceptorError } from "../../intercept/mod.ts";
 import { startInterceptServer, type InterceptServer } from "./server.ts";
 
 const isRoot = process.getuid?.() === 0;

@@ -7,12 +7,11 @@
  * each batch of 100 calls before and after the filter went in (bench).
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { isSysError } from "../../sys/errno.ts";
-import { MS } from "../../sys/flags.ts";
-import { mount, umount2 } from "../../sys/mount.ts";
-import { getpid } from "../../sys/proc.ts";
-import { closeQuietly, initialMounts, installNotifyFilter, sendNotifyFd } from "../client.ts";
-import { MountView } from "../view.ts";
+import { isSysError } from "../../../sys/errno.ts";
+import { MS } from "../../../sys/flags.ts";
+import { mount, umount2 } from "../../../sys/mount.ts";
+import { getpid } from "../../../sys/proc.ts";
+import { closeQuietly, initialMounts, installNotifyFilter, MountView, sendNotifyFd } from "../../../intercept/mod.ts";
 
 const [mode, sockArg, base, containerId, nArg, out] = process.argv.slice(2);
 if (!mode || !sockArg || !base || !containerId || !nArg || !out) throw new TypeError("usage: child.ts check|bench SOCKFD BASE CONTAINERID N OUT");
