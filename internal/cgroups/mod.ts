@@ -59,14 +59,37 @@ export { deviceRuleLine, v1DeviceWrites, V2_DEVICES_WARNING, type DeviceWrite } 
 export { freeze, state, thaw, type CgroupState, type FreezerState } from "./freezer.ts";
 export { killAll, type KillResult } from "./kill.ts";
 export {
+  blkioFromIoStat,
   eventsJson,
   eventsStats,
   stats,
-  type BlkioEntry,
   type CgroupStats,
   type MemoryEntry,
   type StatsEvent,
 } from "./stats.ts";
+export {
+  byDevice,
+  parseBlkio,
+  parseCpuList,
+  parseIoStat,
+  parseKeyed,
+  parseLimit,
+  parseUint,
+  UINT64_MAX,
+  type BlkioEntry,
+} from "./parse.ts";
+export {
+  BLKIO_FAMILIES,
+  MEMORY_STAT,
+  MEMORY_STAT_KEYS,
+  THREADS,
+  V1_CPU,
+  V2_CPU,
+  V2_MEMORY,
+  v1MemoryFiles,
+  type BlkioFile,
+  type MemoryStatFigure,
+} from "./files.ts";
 export { delegateV1, delegateV2, V2_DELEGATE_FILES, type DelegateV2Options, type Owner } from "./delegate.ts";
 export { cpuQuotaPerSecUSec, cpusetMask, scopeProperties, type PropertyOptions, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
 export {
