@@ -2,7 +2,9 @@
  * cgroup management for sysbox-runc: layout detection (v1, hybrid, v2),
  * OCI cgroupsPath handling, and a manager as plain functions over a `Cgroup`
  * data object (create, apply resources, join, freeze, kill, stats, destroy,
- * delegate). Everything is file I/O on cgroupfs through the `CgroupIo` seam,
+ * delegate). For sysbox-fs, a process's cgroups found from /proc/PID/cgroup
+ * (of_pid.ts) and what they allow and account (of_pid_figures.ts); the
+ * parsers of cgroupfs files (parse.ts) and their names (files.ts) serve both. Everything is file I/O on cgroupfs through the `CgroupIo` seam,
  * except the systemd driver's transient units, asked of systemd over D-Bus
  * (systemd.ts); functions that wait (freezer, kill, destroy) are async, the rest synchronous.
  */
@@ -75,21 +77,34 @@ export {
   parseKeyed,
   parseLimit,
   parseUint,
+  parseUsageAll,
   UINT64_MAX,
   type BlkioEntry,
 } from "./parse.ts";
+export { BLKIO_FAMILIES, MEMORY_STAT_KEYS, type BlkioFile, type MemoryStatFigure } from "./files.ts";
 export {
-  BLKIO_FAMILIES,
-  MEMORY_STAT,
-  MEMORY_STAT_KEYS,
-  THREADS,
-  V1_CPU,
-  V2_CPU,
-  V2_MEMORY,
-  v1MemoryFiles,
-  type BlkioFile,
-  type MemoryStatFigure,
-} from "./files.ts";
+  containerCgroupDir,
+  controllerDirs,
+  pathInMount,
+  pidCgroups,
+  type ControllerDirs,
+  type PidCgroups,
+  type PidCgroupsOptions,
+} from "./of_pid.ts";
+export {
+  blkioFamilyCounters,
+  cpuQuotaOfPid,
+  cpusOfPid,
+  cpuTimeOfPid,
+  ioOfPid,
+  MAX_THREAD_DIRS,
+  memoryOfPid,
+  threadsOfPid,
+  type BlkioFamilyCounters,
+  type PidCpuTime,
+  type PidIo,
+  type PidMemory,
+} from "./of_pid_figures.ts";
 export { delegateV1, delegateV2, V2_DELEGATE_FILES, type DelegateV2Options, type Owner } from "./delegate.ts";
 export { cpuQuotaPerSecUSec, cpusetMask, scopeProperties, type PropertyOptions, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
 export {

@@ -122,3 +122,19 @@ export function parseCpuList(text: string | undefined, opts: { strict?: boolean 
   }
   return out;
 }
+
+/** cpuacct.usage_all: a header, then `cpu user system` lines in nanoseconds. */
+export function parseUsageAll(text: string | undefined): Array<{ cpu: number; user: number; system: number }> {
+  const out: Array<{ cpu: number; user: number; system: number }> = [];
+  for (const line of (text ?? "").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length !== 3) continue;
+    out.push({ cpu: Number(f[0]), user: Number(f[1]), system: Number(f[2]) });
+  }
+  return out;
+}
+
+/** cgroup.procs, tasks, cgroup.threads: one id per line. */
+export function parseIds(text: string | undefined): number[] {
+  return (text ?? "").split("\n").flatMap((l) => (/^\d+$/.test(l.trim()) ? [Number(l.trim())] : []));
+}

@@ -7,7 +7,7 @@ import * as posix from "node:path/posix";
 import { ioOf, readOptional, type CgroupIo, type IoOptions } from "./_io.ts";
 import type { Cgroup } from "./cgroup.ts";
 import { BLKIO_FAMILIES, MEMORY_STAT, V1_CPU, V2_CPU, V2_MEMORY, v1MemoryFiles } from "./files.ts";
-import { parseBlkio, parseIoStat, parseKeyed, parseUint, UINT64_MAX, type BlkioEntry } from "./parse.ts";
+import { parseBlkio, parseIds, parseIoStat, parseKeyed, parseUint, parseUsageAll, UINT64_MAX, type BlkioEntry } from "./parse.ts";
 import { UNIFIED } from "./path.ts";
 
 export interface MemoryEntry {
@@ -97,12 +97,9 @@ function statsV1(io: CgroupIo, cg: Cgroup, s: CgroupStats): void {
     const st = parseKeyed(read(io, acct, V1_CPU.acctStat));
     u.user = (st["user"] ?? 0) * NS_PER_TICK;
     u.kernel = (st["system"] ?? 0) * NS_PER_TICK;
-    // cpuacct.usage_all: header "cpu user system", then one line per cpu (nanoseconds).
-    for (const line of (read(io, acct, V1_CPU.acctAll) ?? "").split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length !== 3) continue;
-      u.percpuUser.push(Number(f[1]));
-      u.percpuKernel.push(Number(f[2]));
+    for (const c of parseUsageAll(read(io, acct, V1_CPU.acctAll))) {
+      u.percpuUser.push(c.user);
+      u.percpuKernel.push(c.system);
     }
   }
   const mem = cg.paths["memory"];
@@ -164,7 +161,7 @@ function statsV2(io: CgroupIo, dir: string, s: CgroupStats): void {
     };
   }
   if (read(io, dir, "pids.current") !== undefined) pidsStats(io, dir, s);
-  else s.pids.current = (read(io, dir, "cgroup.procs") ?? "").split("\n").filter(Boolean).length;
+  else s.pids.current = parseIds(read(io, dir, "cgroup.procs")).length;
   s.blkio = blkioFromIoStat(parseIoStat(read(io, dir, "io.stat")));
 }
 

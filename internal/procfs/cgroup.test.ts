@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { emulation, fakeHost, fakePassThrough, served } from "./_testing.ts";
-import { containerCpus, cpuQuota, parseCpuList } from "./cgroup_view.ts";
+import { cpuQuotaOfPid, cpusOfPid } from "../cgroups/mod.ts";
+import { hostCgroups, type Host } from "./host.ts";
 import { parseMeminfo } from "./proc_meminfo.ts";
 import { SWAPS_HEADER } from "./proc_swaps.ts";
 
@@ -110,10 +111,11 @@ function v2Host(extra: Record<string, string> = {}) {
 
 const pt = () => fakePassThrough({});
 
-describe("cgroup lookups", () => {
-  test("cpu lists, quotas and the container's CPUs on v1 and v2", () => {
-    expect(parseCpuList("0-3,5,7-8\n")).toEqual([0, 1, 2, 3, 5, 7, 8]);
-    expect(parseCpuList("")).toEqual([]);
+const cpuQuota = (host: Host, pid: number) => cpuQuotaOfPid(hostCgroups(host), pid);
+const containerCpus = (host: Host, pid: number, hostCpus: number[]) => cpusOfPid(hostCgroups(host), pid, hostCpus);
+
+describe("cgroup lookups through the host seam", () => {
+  test("quotas and the container's CPUs on v1 and v2", () => {
     expect(cpuQuota(v1Host(), 4000)).toBe(1);
     expect(containerCpus(v1Host(), 4000, [0, 1, 2, 3])).toEqual([1]);
     expect(cpuQuota(v2Host(), 4000)).toBe(2);
