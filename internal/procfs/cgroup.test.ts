@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { emulation, fakeHost, fakePassThrough, served } from "./_testing.ts";
-import { cpuQuotaOfPid, cpusOfPid } from "../cgroups/mod.ts";
-import { hostCgroups, type Host } from "./host.ts";
+import { cpuQuotaOfPid, cpusOfPid, pidCgroups } from "../cgroups/mod.ts";
+import { cgroupIo, hostCgroups, linuxHost, type Host } from "./host.ts";
 import { parseMeminfo } from "./proc_meminfo.ts";
 import { SWAPS_HEADER } from "./proc_swaps.ts";
 
@@ -189,5 +189,25 @@ describe("/proc/cpuinfo and /proc/stat", () => {
   test("v2: cpu.stat totals spread over the container's CPUs", async () => {
     const lines = (await served(emulation(v2Host(), pt()).em).read("proc/stat")).split("\n");
     expect(lines.slice(0, 3)).toEqual(["cpu  400 0 100 1800 0 0 0 0 0 0", "cpu0 200 0 50 900 0 0 0 0 0 0", "cpu1 200 0 50 900 0 0 0 0 0 0"]);
+  });
+});
+
+describe("the host seam as a CgroupIo", () => {
+  test("reads and listings pass through; a missing file is SysError ENOENT; writes are refused", () => {
+    const io = cgroupIo(v2Host());
+    expect(io.readFile("/sys/fs/cgroup/system.slice/docker-abc.scope/cpu.max")).toBe("200000 100000\n");
+    expect(() => io.readFile("/sys/fs/cgroup/nope")).toThrow(expect.objectContaining({ code: "ENOENT", errno: 2 }));
+    expect(io.readdir("/sys/fs/cgroup/system.slice/docker-abc.scope").find((e) => e.name === "init.scope")).toEqual({ name: "init.scope", isDir: true });
+    expect(io.exists("/sys/fs/cgroup/system.slice")).toBe(true);
+    expect(() => io.writeFile("/sys/fs/cgroup/system.slice/docker-abc.scope/cpu.max", "max")).toThrow(TypeError);
+  });
+
+  test("a host that holds its own lookups (the real one) shares them; a fake gets a fresh one", () => {
+    const host = v2Host();
+    const own = pidCgroups(cgroupIo(host));
+    expect(hostCgroups({ ...host, cgroups: own })).toBe(own);
+    expect(hostCgroups(host)).not.toBe(hostCgroups(host));
+    expect(linuxHost.cgroups).toBeDefined();
+    expect(hostCgroups(linuxHost)).toBe(hostCgroups(linuxHost));
   });
 });
