@@ -14,7 +14,11 @@
  *
  * Only namespaces that differ from the daemon's are entered (setns into
  * one's own user namespace fails). Errors the helper reports come back as
- * FuseError with the matching errno: they are the caller's own.
+ * FuseError with the matching errno: they are the caller's own. These
+ * tools report an error only as strerror(3) text, which follows the
+ * locale, so every helper runs in the C locale (`helperEnv`): whatever LANG
+ * the daemon was started with, the text is the C library's own and
+ * `errnoFromMessage` maps it back to the number.
  *
  * With `freshSysfs`, a caller in another network namespace gets helpers
  * that first mount a sysfs of their own over /sys in a private mount
@@ -44,7 +48,7 @@ const NAMESPACES = [
   { ns: "pid", flag: "-p" },
 ] as const;
 
-/** strerror(3) texts the helpers print, to errno. */
+/** strerror(3) texts in the C locale (glibc), to errno; the helpers run in that locale. */
 const STRERROR: ReadonlyArray<[string, number]> = [
   ["Permission denied", ERRNO.EACCES!],
   ["Operation not permitted", ERRNO.EPERM!],
@@ -73,6 +77,18 @@ export async function asCaller<T>(callerPid: number, initPid: number, fn: (pid: 
   }
 }
 
+/**
+ * The helpers' environment: the daemon's without any locale setting
+ * (LANG, LANGUAGE, LC_*), and LC_ALL=C, so their messages are never translated.
+ */
+export function helperEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !/^(LANG|LANGUAGE|LC_\w+)$/.test(k)) out[k] = v;
+  out["LC_ALL"] = "C";
+  return out;
+}
+
+/** The errno of a helper's C-locale error message, or undefined when it names none we know. */
 export function errnoFromMessage(stderr: string): number | undefined {
   for (const [text, errno] of STRERROR) if (stderr.includes(text)) return errno;
   return undefined;
@@ -104,6 +120,8 @@ export interface NsenterOptions {
   nsenter?: string;
   /** Run each helper over a sysfs mounted afresh in the caller's namespaces. */
   freshSysfs?: boolean;
+  /** The daemon's environment, passed to helpers as `helperEnv` makes it; default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Mounts sysfs over /sys in a mount namespace of its own, then runs its arguments. */
@@ -119,13 +137,14 @@ function parseFind(line: string): { kind: NodeKind; mode: number; name: string; 
 export function nsenterPassThrough(opts: NsenterOptions = {}): PassThrough {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const nsenter = opts.nsenter ?? "nsenter";
+  const env = helperEnv(opts.env ?? process.env);
 
   async function run(pid: number, helper: string[], stdin?: Uint8Array): Promise<Uint8Array> {
     const flags = nsenterFlags(pid);
     // In our own network namespace our /sys is the caller's (and the kernel refuses that same sysfs on top of itself).
     const argv = opts.freshSysfs && flags.includes("-n") ? [...FRESH_SYSFS, ...helper] : helper;
     const cmd = flags.length ? [nsenter, "-t", String(pid), ...flags, "--", ...argv] : argv;
-    const p = Bun.spawn(cmd, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(cmd, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe", env });
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     try {
       const [out, err, code] = await Promise.all([new Response(p.stdout).bytes(), new Response(p.stderr).text(), p.exited]);
