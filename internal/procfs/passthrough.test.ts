@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { FuseError } from "../fuse/errors.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { errnoOfAsync } from "./_testing.ts";
-import { helperEnv, nsenterPassThrough } from "./passthrough.ts";
+import { errnoFromMessage, helperEnv, nsenterPassThrough } from "./passthrough.ts";
 
 const GERMAN = { LANG: "de_DE.UTF-8", LC_ALL: "de_DE.UTF-8", LC_MESSAGES: "de_DE.UTF-8", LANGUAGE: "de" };
 
@@ -59,4 +59,15 @@ describe("errors of helpers when the daemon runs under LANG=de_DE.UTF-8", () => 
     expect(err).toBeInstanceOf(FuseError);
     expect((err as FuseError).errno).toBe(ERRNO["ENOENT"]!);
   });
+});
+
+test.each([
+  ["cat: /proc/sys/net/ipv4/x: No such file or directory\n", "ENOENT"],
+  ["sh: 1: cannot create /proc/sys/net/core/somaxconn: Permission denied\n", "EACCES"],
+  ["cat: write error: Invalid argument\n", "EINVAL"],
+  ["nsenter: reassociate to namespace 'ns/user' failed: Operation not permitted\n", "EPERM"],
+  ["find: '/sys/devices/virtual/net/Permission denied': No such file or directory\n", "ENOENT"],
+  ["cat: /x: Datei oder Verzeichnis nicht gefunden\n", undefined],
+])("the C-locale message %p is %p", (stderr, code) => {
+  expect(errnoFromMessage(stderr)).toBe(code === undefined ? undefined : ERRNO[code]);
 });

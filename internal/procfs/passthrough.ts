@@ -49,7 +49,7 @@ const NAMESPACES = [
 ] as const;
 
 /** strerror(3) texts in the C locale (glibc), to errno; the helpers run in that locale. */
-const STRERROR: ReadonlyArray<[string, number]> = [
+const STRERROR = new Map<string, number>([
   ["Permission denied", ERRNO.EACCES!],
   ["Operation not permitted", ERRNO.EPERM!],
   ["No such file or directory", ERRNO.ENOENT!],
@@ -62,7 +62,7 @@ const STRERROR: ReadonlyArray<[string, number]> = [
   ["Read-only file system", ERRNO.EROFS!],
   ["Operation not supported", ERRNO.EOPNOTSUPP!],
   ["Input/output error", ERRNO.EIO!],
-];
+]);
 
 /**
  * Runs a pass-through operation as the calling process, or as the
@@ -88,9 +88,15 @@ export function helperEnv(env: Record<string, string | undefined>): Record<strin
   return out;
 }
 
-/** The errno of a helper's C-locale error message, or undefined when it names none we know. */
+/**
+ * The errno of a helper's C-locale error message (`tool: [context: ]strerror`,
+ * the first line that ends in one we know), or undefined.
+ */
 export function errnoFromMessage(stderr: string): number | undefined {
-  for (const [text, errno] of STRERROR) if (stderr.includes(text)) return errno;
+  for (const line of stderr.split("\n")) {
+    const errno = STRERROR.get(line.slice(line.lastIndexOf(": ") + 2).trim());
+    if (errno !== undefined) return errno;
+  }
   return undefined;
 }
 
