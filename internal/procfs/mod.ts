@@ -17,7 +17,7 @@
  *
  * BINDS says where sysbox-runc mounts each part inside the container.
  */
-import { dir, type DirSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec } from "../fuse/mod.ts";
 import type { Emulation } from "./container.ts";
 import { procCpuinfo } from "./proc_cpuinfo.ts";
 import { procDiskstats } from "./proc_diskstats.ts";

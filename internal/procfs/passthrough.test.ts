@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FuseError } from "../fuse/errors.ts";
+import { FuseError } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { errnoOfAsync } from "./_testing.ts";
 import { errnoFromMessage, helperEnv, nsenterPassThrough } from "./passthrough.ts";

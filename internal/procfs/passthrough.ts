@@ -27,7 +27,7 @@
  * /sys/devices/virtual/net is the caller's, not the daemon's.
  */
 import { readlinkSync } from "node:fs";
-import { FuseError } from "../fuse/errors.ts";
+import { FuseError } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import type { HostEntry, HostStat, NodeKind } from "./host.ts";
 

@@ -5,7 +5,7 @@
  * cpuset or quota, the host's file as is.
  */
 import { cpusOfPid } from "../cgroups/mod.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 

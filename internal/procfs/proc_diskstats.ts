@@ -25,7 +25,7 @@
  * blkio files) or the container has no cgroup of its own, the host's file.
  */
 import { ioOfPid, type BlkioFamilyCounters, type PidIo } from "../cgroups/mod.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 

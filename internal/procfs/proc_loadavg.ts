@@ -19,8 +19,7 @@
  * Without a cgroup of its own, the host's file.
  */
 import { threadsOfPid } from "../cgroups/mod.ts";
-import type { RequestContext } from "../fuse/fs.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec, type RequestContext } from "../fuse/mod.ts";
 import { containerRoot, type Emulation, type LoadAverages } from "./container.ts";
 import { hostCgroups, type Host } from "./host.ts";
 

@@ -14,7 +14,7 @@
  * Without a memory cgroup for the container's init, the host's file as is.
  */
 import { memoryOfPid, type MemoryStatFigure, type PidMemory } from "../cgroups/mod.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 

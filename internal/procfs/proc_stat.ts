@@ -10,7 +10,7 @@
  *   other lines  the host's (btime must stay: ps computes start times from it)
  */
 import { cpusOfPid, cpuTimeOfPid, type PidCpuTime } from "../cgroups/mod.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 import { CLK_TCK, hostCgroups } from "./host.ts";
 

@@ -10,7 +10,7 @@
  * Otherwise the header only: no swap visible, as in Sysbox.
  */
 import { memoryOfPid } from "../cgroups/mod.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 import { memoryFigures, parseMeminfo } from "./proc_meminfo.ts";

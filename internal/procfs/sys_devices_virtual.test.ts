@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FuseError } from "../fuse/errors.ts";
+import { FuseError } from "../fuse/mod.ts";
 import { ctx, emulation, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
 import { sysDmiId } from "./sys_dmi.ts";
 

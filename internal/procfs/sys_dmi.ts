@@ -10,7 +10,7 @@
  *                                     0400 serial numbers stay unreadable in the container)
  */
 import { createHash } from "node:crypto";
-import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec, file, type NodeSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 
 export const HOST_DMI_ID = "/sys/devices/virtual/dmi/id";
