@@ -8,7 +8,7 @@
  * except the systemd driver's transient units, asked of systemd over D-Bus
  * (systemd.ts); functions that wait (freezer, kill, destroy) are async, the rest synchronous.
  */
-export { realIo, type CgroupIo, type DirEntry, type IoOptions } from "./_io.ts";
+export { realIo, withSysErrors, type CgroupIo, type DirEntry, type IoOptions } from "./_io.ts";
 export {
   parseMountinfo,
   parseProcCgroup,

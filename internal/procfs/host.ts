@@ -1,11 +1,11 @@
 /**
  * The seam between the emulated files and the machine: reading and writing
  * host files (as the daemon sees them, in the host's namespaces) and the
- * boot clock. Tests pass a fake (`fakeHost` in _testing.ts).
+ * boot clock; the host's cgroupfs as a `CgroupIo` over the same seam, for
+ * internal/cgroups to read. Tests pass a fake (`fakeHost` in _testing.ts).
  */
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { pidCgroups, type CgroupIo, type PidCgroups } from "../cgroups/mod.ts";
-import { ERRNO, SysError } from "../sys/errno.ts";
+import { pidCgroups, withSysErrors, type CgroupIo, type PidCgroups } from "../cgroups/mod.ts";
 
 export type NodeKind = "dir" | "file";
 
@@ -92,20 +92,6 @@ export function hostHas(host: Host, path: string): boolean {
   return host.stat(path) !== undefined;
 }
 
-function asSysError(e: unknown, syscall: string, path: string): unknown {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  const errno = typeof code === "string" ? ERRNO[code] : undefined;
-  return errno === undefined ? e : new SysError({ syscall, errno, path });
-}
-
-function wrap<T>(syscall: string, path: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw asSysError(e, syscall, path);
-  }
-}
-
 /**
  * The host's cgroupfs as `internal/cgroups` reads it: reads and listings
  * only (the emulated files change nothing there), errors as `SysError`.
@@ -115,11 +101,11 @@ export function cgroupIo(host: Omit<Host, "cgroups">): CgroupIo {
     throw new TypeError(`${op}: the host's cgroupfs is read-only to sysbox-fs's emulated files`);
   };
   return {
-    readFile: (path) => wrap("read", path, () => host.readFile(path)),
+    readFile: (path) => withSysErrors("read", path, () => host.readFile(path)),
     writeFile: readOnly("writeFile"),
     mkdir: readOnly("mkdir"),
     rmdir: readOnly("rmdir"),
-    readdir: (path) => wrap("readdir", path, () => host.list(path).map((e) => ({ name: e.name, isDir: e.kind === "dir" }))),
+    readdir: (path) => withSysErrors("readdir", path, () => host.list(path).map((e) => ({ name: e.name, isDir: e.kind === "dir" }))),
     exists: (path) => host.stat(path) !== undefined,
     chown: readOnly("chown"),
     kill: readOnly("kill"),
