@@ -101,6 +101,23 @@ describe("stats on cgroup v1", () => {
     expect(s.blkio.ioServiceBytesRecursive).toHaveLength(6);
     expect(s.blkio.ioServiceBytesRecursive[0]).toEqual({ major: 8, minor: 0, op: "Read", value: 4096 });
   });
+
+  test("blkio: the first family with data wins (CFQ, then BFQ, then throttle)", () => {
+    const layout = fabricateV1(root, ["blkio"]);
+    const io = fakeKernel(layout);
+    const cg = createCgroup(layout, "/docker/abc", { io });
+    put(cg.paths["blkio"]!, {
+      "blkio.io_service_bytes_recursive": "Total 0\n",
+      "blkio.bfq.io_service_bytes_recursive": "8:0 Read 512\nTotal 512\n",
+      "blkio.bfq.io_serviced_recursive": "8:0 Read 1\nTotal 1\n",
+      "blkio.throttle.io_service_bytes_recursive": "8:0 Read 4096\nTotal 4096\n",
+    });
+    const s = stats(cg, { io });
+    expect(s.blkio).toEqual({
+      ioServiceBytesRecursive: [{ major: 8, minor: 0, op: "Read", value: 512 }],
+      ioServicedRecursive: [{ major: 8, minor: 0, op: "Read", value: 1 }],
+    });
+  });
 });
 
 describe("runc events --stats", () => {
