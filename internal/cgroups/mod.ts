@@ -2,11 +2,12 @@
  * cgroup management for sysbox-runc: layout detection (v1, hybrid, v2),
  * OCI cgroupsPath handling, and a manager as plain functions over a `Cgroup`
  * data object (create, apply resources, join, freeze, kill, stats, destroy,
- * delegate). For sysbox-fs, a process's cgroups found from /proc/PID/cgroup
- * (of_pid.ts) and what they allow and account (of_pid_figures.ts); the
- * parsers of cgroupfs files (parse.ts) and their names (files.ts) serve both. Everything is file I/O on cgroupfs through the `CgroupIo` seam,
- * except the systemd driver's transient units, asked of systemd over D-Bus
- * (systemd.ts); functions that wait (freezer, kill, destroy) are async, the rest synchronous.
+ * delegate). For sysbox-fs: a process's cgroups found from /proc/PID/cgroup
+ * (of_pid.ts) and what they allow and account (of_pid_figures.ts). The
+ * parsers of cgroupfs files (parse.ts) and their names (files.ts) serve both.
+ * Everything is file I/O on cgroupfs through the `CgroupIo` seam, except the
+ * systemd driver's transient units, asked of systemd over D-Bus (systemd.ts);
+ * functions that wait (freezer, kill, destroy) are async, the rest synchronous.
  */
 export { realIo, withSysErrors, type CgroupIo, type DirEntry, type IoOptions } from "./_io.ts";
 export {
