@@ -4,7 +4,7 @@
  * or fabricated implementation; errors are always `SysError`s.
  */
 import * as fs from "node:fs";
-import { SysError } from "../sys/errno.ts";
+import { ERRNO, SysError } from "../sys/errno.ts";
 
 export interface DirEntry {
   name: string;
@@ -26,16 +26,21 @@ export interface CgroupIo {
   sleep(ms: number): Promise<void>;
 }
 
-/** Turns a node:fs error into the project's `SysError`; anything else is rethrown as is. */
+/**
+ * Turns a node:fs error (or any error with an errno `code`) into the
+ * project's `SysError`; anything else is returned as is.
+ */
 export function toSysError(e: unknown, syscall: string, path: string): unknown {
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.errno === "number" && typeof err.code === "string") {
     return new SysError({ syscall, errno: Math.abs(err.errno), path });
   }
-  return e;
+  const errno = err && typeof err.code === "string" ? ERRNO[err.code] : undefined;
+  return errno === undefined ? e : new SysError({ syscall, errno, path });
 }
 
-function wrap<T>(syscall: string, path: string, fn: () => T): T {
+/** Runs `fn`, throwing its errors as `toSysError` makes them. */
+export function withSysErrors<T>(syscall: string, path: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
@@ -45,12 +50,12 @@ function wrap<T>(syscall: string, path: string, fn: () => T): T {
 
 /** The real implementation over node:fs and process.kill. */
 export const realIo: CgroupIo = {
-  readFile: (path) => wrap("read", path, () => fs.readFileSync(path, "utf8")),
+  readFile: (path) => withSysErrors("read", path, () => fs.readFileSync(path, "utf8")),
   writeFile(path, data) {
     // No O_CREAT: a missing knob must surface as ENOENT, as it does on cgroupfs.
-    const fd = wrap("open", path, () => fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC));
+    const fd = withSysErrors("open", path, () => fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC));
     try {
-      wrap("write", path, () => fs.writeSync(fd, data));
+      withSysErrors("write", path, () => fs.writeSync(fd, data));
     } catch (e) {
       if (e instanceof SysError) e.message += ` (value ${JSON.stringify(data)})`;
       throw e;
@@ -67,13 +72,13 @@ export const realIo: CgroupIo = {
       throw toSysError(e, "mkdir", path);
     }
   },
-  rmdir: (path) => wrap("rmdir", path, () => fs.rmdirSync(path)),
+  rmdir: (path) => withSysErrors("rmdir", path, () => fs.rmdirSync(path)),
   readdir: (path) =>
-    wrap("readdir", path, () =>
+    withSysErrors("readdir", path, () =>
       fs.readdirSync(path, { withFileTypes: true }).map((d) => ({ name: d.name, isDir: d.isDirectory() })),
     ),
   exists: (path) => fs.existsSync(path),
-  chown: (path, uid, gid) => wrap("chown", path, () => fs.chownSync(path, uid, gid)),
+  chown: (path, uid, gid) => withSysErrors("chown", path, () => fs.chownSync(path, uid, gid)),
   kill(pid, signal) {
     try {
       process.kill(pid, signal);

@@ -33,28 +33,3 @@ export function hasKnob(ctx: ApplyContext, dir: string, file: string): boolean {
 export function isCode(e: unknown, ...codes: string[]): e is SysError {
   return e instanceof SysError && codes.includes(e.code);
 }
-
-/** A kernel "unlimited" value ("max", or v1's huge page-counter maximum) or a number. */
-export function parseUint(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const t = text.trim();
-  if (t === "max") return UINT64_MAX;
-  const n = Number(t);
-  return Number.isFinite(n) && n >= 0 ? n : 0;
-}
-
-/**
- * "Unlimited" as a JS number. 2^64 itself is exactly representable, unlike
- * 2^64-1; `eventsJson` prints it as 18446744073709551615, as runc does.
- */
-export const UINT64_MAX = 2 ** 64;
-
-/** `key value` lines (cpu.stat, memory.stat, cgroup.events) into a map. */
-export function parseKeyValues(text: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of (text ?? "").split("\n")) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined) out[k] = parseUint(v);
-  }
-  return out;
-}

@@ -7,6 +7,7 @@ import * as posix from "node:path/posix";
 import { SysError } from "../sys/errno.ts";
 import { ioOf, readOptional, type CgroupIo, type IoOptions } from "./_io.ts";
 import type { CgroupLayout } from "./layout.ts";
+import { parseIds } from "./parse.ts";
 import { cleanPath, resolvePaths, UNIFIED, type ResolveOptions } from "./path.ts";
 
 export interface Cgroup {
@@ -185,10 +186,7 @@ function collectPids(io: CgroupIo, dir: string, out: Set<number>): void {
     if (!(e instanceof SysError && e.code === "EOPNOTSUPP")) throw e;
   }
   if (text === undefined && !io.exists(dir)) return;
-  for (const line of (text ?? "").split("\n")) {
-    const pid = Number(line);
-    if (line !== "" && Number.isInteger(pid)) out.add(pid);
-  }
+  for (const pid of parseIds(text)) out.add(pid);
   for (const e of io.readdir(dir)) if (e.isDir) collectPids(io, posix.join(dir, e.name), out);
 }
 

@@ -7,7 +7,7 @@
 import * as posix from "node:path/posix";
 import { ioOf, readOptional, type CgroupIo, type IoOptions } from "./_io.ts";
 import { cgroupDirs, type Cgroup } from "./cgroup.ts";
-import { parseKeyValues } from "./_knob.ts";
+import { parseKeyed } from "./parse.ts";
 import { UNIFIED } from "./path.ts";
 
 export type FreezerState = "thawed" | "freezing" | "frozen" | "unknown";
@@ -44,7 +44,7 @@ function readV1(io: CgroupIo, dir: string): FreezerState {
 function readV2(io: CgroupIo, dir: string): FreezerState {
   const want = readOptional(io, posix.join(dir, "cgroup.freeze"))?.trim();
   if (want === undefined) return "unknown";
-  const frozen = parseKeyValues(readOptional(io, posix.join(dir, "cgroup.events")))["frozen"] === 1;
+  const frozen = parseKeyed(readOptional(io, posix.join(dir, "cgroup.events")))["frozen"] === 1;
   // As runc: a thaw request is thawed at once; a freeze request is frozen only once the kernel says so.
   if (want === "0") return "thawed";
   return frozen ? "frozen" : "freezing";
@@ -73,7 +73,7 @@ async function freezeV1(io: CgroupIo, dir: string): Promise<void> {
 async function waitV2(io: CgroupIo, dir: string, frozen: boolean): Promise<void> {
   const events = posix.join(dir, "cgroup.events");
   for (let i = 0; i < V2_WAIT_STEPS; i++) {
-    if ((parseKeyValues(io.readFile(events))["frozen"] === 1) === frozen) return;
+    if ((parseKeyed(io.readFile(events))["frozen"] === 1) === frozen) return;
     await io.sleep(V2_WAIT_MS);
   }
   throw new Error(`Timed out after ${V2_WAIT_MS * V2_WAIT_STEPS} ms waiting for ${dir} to ${frozen ? "freeze" : "thaw"}`);

@@ -9,6 +9,7 @@ import * as posix from "node:path/posix";
 import { ioOf, type IoOptions } from "./_io.ts";
 import type { CgroupLayout } from "./layout.ts";
 import { procCgroupPaths } from "./mountinfo.ts";
+import { pathInMount } from "./of_pid.ts";
 
 export type CgroupsPathSpec =
   | { driver: "cgroupfs"; path: string }
@@ -113,9 +114,8 @@ export interface ResolveOptions extends IoOptions {
 function ownPath(own: Record<string, string>, key: string, mountRoot: string): string {
   const p = own[key];
   if (p === undefined) throw new Error(`Cannot resolve a relative cgroupsPath: no ${key || "cgroup2"} entry in /proc/self/cgroup`);
-  const rel = posix.relative(mountRoot, p);
-  if (rel.startsWith("..")) return "/";
-  return "/" + rel;
+  // Outside the mounted part of the hierarchy (a container's view): its root.
+  return pathInMount(mountRoot, p) ?? "/";
 }
 
 /**

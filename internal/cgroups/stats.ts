@@ -6,7 +6,8 @@
 import * as posix from "node:path/posix";
 import { ioOf, readOptional, type CgroupIo, type IoOptions } from "./_io.ts";
 import type { Cgroup } from "./cgroup.ts";
-import { parseKeyValues, parseUint, UINT64_MAX } from "./_knob.ts";
+import { BLKIO_FAMILIES, MEMORY_STAT, V1_CPU, V2_CPU, V2_MEMORY, v1MemoryFiles } from "./files.ts";
+import { parseBlkio, parseIds, parseIoStat, parseKeyed, parseUint, parseUsageAll, UINT64_MAX, type BlkioEntry } from "./parse.ts";
 import { UNIFIED } from "./path.ts";
 
 export interface MemoryEntry {
@@ -14,13 +15,6 @@ export interface MemoryEntry {
   usage: number;
   max: number;
   failcnt: number;
-}
-
-export interface BlkioEntry {
-  major: number;
-  minor: number;
-  op: string;
-  value: number;
 }
 
 export interface CgroupStats {
@@ -69,76 +63,48 @@ function num(io: CgroupIo, dir: string, file: string): number {
   return parseUint(read(io, dir, file));
 }
 
-/** `8:0 Read 4096` lines of v1 blkio files; the trailing `Total N` line is dropped. */
-export function parseBlkioFile(text: string | undefined): BlkioEntry[] {
-  const out: BlkioEntry[] = [];
-  for (const line of (text ?? "").split("\n")) {
-    const f = line.trim().split(/\s+/);
-    const dev = f[0]?.split(":");
-    if (f.length < 2 || dev?.length !== 2) continue;
-    const [op, value] = f.length === 3 ? [f[1]!, f[2]!] : ["", f[1]!];
-    out.push({ major: Number(dev[0]), minor: Number(dev[1]), op, value: parseUint(value) });
-  }
-  return out;
-}
-
-/** cgroup2 io.stat: `8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...` → runc's Read/Write entries. */
-export function parseIoStat(text: string | undefined): CgroupStats["blkio"] {
+/** io.stat's rbytes/wbytes/rios/wios as runc's Read/Write blkio entries; other keys are dropped. */
+export function blkioFromIoStat(entries: readonly BlkioEntry[]): CgroupStats["blkio"] {
   const bytes: BlkioEntry[] = [];
   const ios: BlkioEntry[] = [];
   const table: Record<string, [BlkioEntry[], string]> = {
     rbytes: [bytes, "Read"], wbytes: [bytes, "Write"], rios: [ios, "Read"], wios: [ios, "Write"],
   };
-  for (const line of (text ?? "").split("\n")) {
-    const [dev, ...kvs] = line.trim().split(/\s+/);
-    const mm = dev?.split(":");
-    if (mm?.length !== 2) continue;
-    for (const kv of kvs) {
-      const [k, v] = kv.split("=");
-      const t = k === undefined ? undefined : table[k];
-      if (t === undefined || v === undefined) continue;
-      t[0].push({ major: Number(mm[0]), minor: Number(mm[1]), op: t[1], value: parseUint(v) });
-    }
+  for (const e of entries) {
+    const t = Object.hasOwn(table, e.op) ? table[e.op] : undefined;
+    if (t !== undefined) t[0].push({ ...e, op: t[1] });
   }
   return { ioServiceBytesRecursive: bytes, ioServicedRecursive: ios };
 }
 
-function v1MemoryEntry(io: CgroupIo, dir: string, name: string): MemoryEntry {
-  const m = name === "" ? "memory" : `memory.${name}`;
-  if (read(io, dir, `${m}.usage_in_bytes`) === undefined) return zeroEntry(); // swap/kmem accounting is optional
-  return {
-    usage: num(io, dir, `${m}.usage_in_bytes`),
-    max: num(io, dir, `${m}.max_usage_in_bytes`),
-    failcnt: num(io, dir, `${m}.failcnt`),
-    limit: num(io, dir, `${m}.limit_in_bytes`),
-  };
+function v1MemoryEntry(io: CgroupIo, dir: string, counter: Parameters<typeof v1MemoryFiles>[0]): MemoryEntry {
+  const f = v1MemoryFiles(counter);
+  if (read(io, dir, f.usage) === undefined) return zeroEntry(); // swap/kmem accounting is optional
+  return { usage: num(io, dir, f.usage), max: num(io, dir, f.max), failcnt: num(io, dir, f.failcnt), limit: num(io, dir, f.limit) };
 }
 
 function statsV1(io: CgroupIo, cg: Cgroup, s: CgroupStats): void {
   const cpu = cg.paths["cpu"];
   if (cpu !== undefined) {
-    const st = parseKeyValues(read(io, cpu, "cpu.stat"));
+    const st = parseKeyed(read(io, cpu, V1_CPU.stat));
     s.cpu.throttling = { periods: st["nr_periods"] ?? 0, throttledPeriods: st["nr_throttled"] ?? 0, throttledTime: st["throttled_time"] ?? 0 };
   }
   const acct = cg.paths["cpuacct"];
   if (acct !== undefined) {
     const u = s.cpu.usage;
-    u.total = num(io, acct, "cpuacct.usage");
-    u.percpu = (read(io, acct, "cpuacct.usage_percpu") ?? "").trim().split(/\s+/).filter(Boolean).map(Number);
-    const st = parseKeyValues(read(io, acct, "cpuacct.stat"));
+    u.total = num(io, acct, V1_CPU.acctUsage);
+    u.percpu = (read(io, acct, V1_CPU.acctPercpu) ?? "").trim().split(/\s+/).filter(Boolean).map(Number);
+    const st = parseKeyed(read(io, acct, V1_CPU.acctStat));
     u.user = (st["user"] ?? 0) * NS_PER_TICK;
     u.kernel = (st["system"] ?? 0) * NS_PER_TICK;
-    // cpuacct.usage_all: header "cpu user system", then one line per cpu (nanoseconds).
-    for (const line of (read(io, acct, "cpuacct.usage_all") ?? "").split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length !== 3) continue;
-      u.percpuUser.push(Number(f[1]));
-      u.percpuKernel.push(Number(f[2]));
+    for (const c of parseUsageAll(read(io, acct, V1_CPU.acctAll))) {
+      u.percpuUser.push(c.user);
+      u.percpuKernel.push(c.system);
     }
   }
   const mem = cg.paths["memory"];
   if (mem !== undefined) {
-    s.memory.raw = parseKeyValues(read(io, mem, "memory.stat"));
+    s.memory.raw = parseKeyed(read(io, mem, MEMORY_STAT));
     s.memory.cache = s.memory.raw["cache"] ?? 0;
     s.memory.usage = v1MemoryEntry(io, mem, "");
     s.memory.swap = v1MemoryEntry(io, mem, "memsw");
@@ -150,10 +116,10 @@ function statsV1(io: CgroupIo, cg: Cgroup, s: CgroupStats): void {
   const blkio = cg.paths["blkio"];
   if (blkio !== undefined) {
     // CFQ, then BFQ, then the throttle layer's counters, whichever has data (as runc).
-    for (const prefix of ["blkio.", "blkio.bfq.", "blkio.throttle."]) {
-      const bytes = parseBlkioFile(read(io, blkio, `${prefix}io_service_bytes_recursive`));
+    for (const f of BLKIO_FAMILIES) {
+      const bytes = parseBlkio(read(io, blkio, f.bytes!));
       if (bytes.length === 0) continue;
-      s.blkio = { ioServiceBytesRecursive: bytes, ioServicedRecursive: parseBlkioFile(read(io, blkio, `${prefix}io_serviced_recursive`)) };
+      s.blkio = { ioServiceBytesRecursive: bytes, ioServicedRecursive: parseBlkio(read(io, blkio, f.serviced!)) };
       break;
     }
   }
@@ -165,7 +131,7 @@ function pidsStats(io: CgroupIo, dir: string, s: CgroupStats): void {
 }
 
 function statsV2(io: CgroupIo, dir: string, s: CgroupStats): void {
-  const cpu = parseKeyValues(read(io, dir, "cpu.stat"));
+  const cpu = parseKeyed(read(io, dir, V2_CPU.stat));
   s.cpu.usage.total = (cpu["usage_usec"] ?? 0) * 1000;
   s.cpu.usage.user = (cpu["user_usec"] ?? 0) * 1000;
   s.cpu.usage.kernel = (cpu["system_usec"] ?? 0) * 1000;
@@ -174,28 +140,29 @@ function statsV2(io: CgroupIo, dir: string, s: CgroupStats): void {
     throttledPeriods: cpu["nr_throttled"] ?? 0,
     throttledTime: (cpu["throttled_usec"] ?? 0) * 1000,
   };
-  if (read(io, dir, "memory.current") !== undefined) {
-    s.memory.raw = parseKeyValues(read(io, dir, "memory.stat"));
+  const m = V2_MEMORY;
+  if (read(io, dir, m.usage) !== undefined) {
+    s.memory.raw = parseKeyed(read(io, dir, MEMORY_STAT));
     s.memory.cache = s.memory.raw["file"] ?? 0;
-    const events = parseKeyValues(read(io, dir, "memory.events"));
+    const events = parseKeyed(read(io, dir, m.events));
     s.memory.usage = {
-      usage: num(io, dir, "memory.current"),
-      limit: num(io, dir, "memory.max"),
-      max: num(io, dir, "memory.peak"),
+      usage: num(io, dir, m.usage),
+      limit: num(io, dir, m.limit),
+      max: num(io, dir, m.peak),
       failcnt: events["max"] ?? 0,
     };
     // Report memory+swap like v1 memsw, as runc does.
-    const swapLimit = num(io, dir, "memory.swap.max");
+    const swapLimit = num(io, dir, m.swapLimit);
     s.memory.swap = {
-      usage: num(io, dir, "memory.swap.current") + s.memory.usage.usage,
+      usage: num(io, dir, m.swapUsage) + s.memory.usage.usage,
       limit: swapLimit === UINT64_MAX || s.memory.usage.limit === UINT64_MAX ? UINT64_MAX : swapLimit + s.memory.usage.limit,
       max: 0,
       failcnt: 0,
     };
   }
   if (read(io, dir, "pids.current") !== undefined) pidsStats(io, dir, s);
-  else s.pids.current = (read(io, dir, "cgroup.procs") ?? "").split("\n").filter(Boolean).length;
-  s.blkio = parseIoStat(read(io, dir, "io.stat"));
+  else s.pids.current = parseIds(read(io, dir, "cgroup.procs")).length;
+  s.blkio = blkioFromIoStat(parseIoStat(read(io, dir, "io.stat")));
 }
 
 /** Reads the cgroup's counters; absent controllers leave zeros. */

@@ -11,6 +11,7 @@ import { Variant } from "../dbus/mod.ts";
 import { cpuSharesToWeight, memorySwapToV2 } from "./convert.ts";
 import type { CgroupMode } from "./layout.ts";
 import type { LinuxResources } from "./spec.ts";
+import { parseCpuList } from "./parse.ts";
 
 /** One element of StartTransientUnit's a(sv). */
 export type UnitProperty = [name: string, value: Variant];
@@ -49,27 +50,11 @@ const bool = (b: boolean): Variant => new Variant("b", b);
  * (or memory node) N, trailing zero bytes dropped. Throws on an empty set.
  */
 export function cpusetMask(list: string): Uint8Array {
-  const bits: number[] = [];
-  for (const raw of list.split(",")) {
-    const r = raw.trim();
-    if (r === "") continue;
-    const [a, b] = r.split("-", 2);
-    const start = parseCpu(a!, list);
-    const end = b === undefined ? start : parseCpu(b, list);
-    if (start > end) throw new RangeError(`Invalid cpuset range ${JSON.stringify(r)} in ${JSON.stringify(list)}`);
-    for (let i = start; i <= end; i++) bits.push(i);
-  }
+  const bits = parseCpuList(list, { strict: true });
   if (bits.length === 0) throw new RangeError(`Empty cpuset ${JSON.stringify(list)}`);
   const mask = new Uint8Array(Math.floor(Math.max(...bits) / 8) + 1);
   for (const i of bits) mask[i >> 3]! |= 1 << (i & 7);
   return mask;
-}
-
-function parseCpu(s: string, list: string): number {
-  if (!/^\d+$/.test(s.trim())) throw new RangeError(`Invalid cpuset ${JSON.stringify(list)}`);
-  const n = Number(s.trim());
-  if (n > 0xffff) throw new RangeError(`cpuset ${JSON.stringify(list)}: CPU ${n} is out of range`);
-  return n;
 }
 
 /**

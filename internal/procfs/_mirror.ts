@@ -3,8 +3,7 @@
  * host owners and modes, sysfs-like sizes (4096), no symlinks, and read
  * errors passed on with their own errno (they are what a native read gives).
  */
-import { FuseError } from "../fuse/errors.ts";
-import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec, file, FuseError, type NodeSpec } from "../fuse/mod.ts";
 import type { Emulation } from "./container.ts";
 import type { HostStat } from "./host.ts";
 

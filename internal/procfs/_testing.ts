@@ -1,7 +1,5 @@
 /** Fakes for procfs tests: an in-memory host and a recording pass-through. */
-import type { RequestContext } from "../fuse/fs.ts";
-import { FuseError } from "../fuse/errors.ts";
-import { TreeFs } from "../fuse/tree.ts";
+import { FuseError, type RequestContext, TreeFs } from "../fuse/mod.ts";
 import type { ContainerInfo, ContainerState, Emulation } from "./container.ts";
 import type { Host, HostStat } from "./host.ts";
 import { containerTree } from "./mod.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { emulation, fakeHost, fakePassThrough, served } from "./_testing.ts";
-import { containerCpus, cpuQuota, parseCpuList } from "./cgroup_view.ts";
+import { cpuQuotaOfPid, cpusOfPid, pidCgroups } from "../cgroups/mod.ts";
+import { cgroupIo, hostCgroups, linuxHost, type Host } from "./host.ts";
 import { parseMeminfo } from "./proc_meminfo.ts";
 import { SWAPS_HEADER } from "./proc_swaps.ts";
 
@@ -110,10 +111,11 @@ function v2Host(extra: Record<string, string> = {}) {
 
 const pt = () => fakePassThrough({});
 
-describe("cgroup lookups", () => {
-  test("cpu lists, quotas and the container's CPUs on v1 and v2", () => {
-    expect(parseCpuList("0-3,5,7-8\n")).toEqual([0, 1, 2, 3, 5, 7, 8]);
-    expect(parseCpuList("")).toEqual([]);
+const cpuQuota = (host: Host, pid: number) => cpuQuotaOfPid(hostCgroups(host), pid);
+const containerCpus = (host: Host, pid: number, hostCpus: number[]) => cpusOfPid(hostCgroups(host), pid, hostCpus);
+
+describe("cgroup lookups through the host seam", () => {
+  test("quotas and the container's CPUs on v1 and v2", () => {
     expect(cpuQuota(v1Host(), 4000)).toBe(1);
     expect(containerCpus(v1Host(), 4000, [0, 1, 2, 3])).toEqual([1]);
     expect(cpuQuota(v2Host(), 4000)).toBe(2);
@@ -187,5 +189,25 @@ describe("/proc/cpuinfo and /proc/stat", () => {
   test("v2: cpu.stat totals spread over the container's CPUs", async () => {
     const lines = (await served(emulation(v2Host(), pt()).em).read("proc/stat")).split("\n");
     expect(lines.slice(0, 3)).toEqual(["cpu  400 0 100 1800 0 0 0 0 0 0", "cpu0 200 0 50 900 0 0 0 0 0 0", "cpu1 200 0 50 900 0 0 0 0 0 0"]);
+  });
+});
+
+describe("the host seam as a CgroupIo", () => {
+  test("reads and listings pass through; a missing file is SysError ENOENT; writes are refused", () => {
+    const io = cgroupIo(v2Host());
+    expect(io.readFile("/sys/fs/cgroup/system.slice/docker-abc.scope/cpu.max")).toBe("200000 100000\n");
+    expect(() => io.readFile("/sys/fs/cgroup/nope")).toThrow(expect.objectContaining({ code: "ENOENT", errno: 2 }));
+    expect(io.readdir("/sys/fs/cgroup/system.slice/docker-abc.scope").find((e) => e.name === "init.scope")).toEqual({ name: "init.scope", isDir: true });
+    expect(io.exists("/sys/fs/cgroup/system.slice")).toBe(true);
+    expect(() => io.writeFile("/sys/fs/cgroup/system.slice/docker-abc.scope/cpu.max", "max")).toThrow(TypeError);
+  });
+
+  test("a host that holds its own lookups (the real one) shares them; a fake gets a fresh one", () => {
+    const host = v2Host();
+    const own = pidCgroups(cgroupIo(host));
+    expect(hostCgroups({ ...host, cgroups: own })).toBe(own);
+    expect(hostCgroups(host)).not.toBe(hostCgroups(host));
+    expect(linuxHost.cgroups).toBeDefined();
+    expect(hostCgroups(linuxHost)).toBe(hostCgroups(linuxHost));
   });
 });

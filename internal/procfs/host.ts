@@ -1,9 +1,11 @@
 /**
  * The seam between the emulated files and the machine: reading and writing
  * host files (as the daemon sees them, in the host's namespaces) and the
- * boot clock. Tests pass a fake (`fakeHost` in _testing.ts).
+ * boot clock; the host's cgroupfs as a `CgroupIo` over the same seam, for
+ * internal/cgroups to read. Tests pass a fake (`fakeHost` in _testing.ts).
  */
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { pidCgroups, withSysErrors, type CgroupIo, type PidCgroups } from "../cgroups/mod.ts";
 
 export type NodeKind = "dir" | "file";
 
@@ -35,6 +37,8 @@ export interface Host {
   uptime(): { up: number; idle: number };
   /** Start of a process in seconds since boot (field 22 of /proc/PID/stat), or undefined if gone. */
   processStart(pid: number): number | undefined;
+  /** Cgroup lookups over this host, holding the hierarchy layout cache; without it, `hostCgroups` makes one per use. */
+  readonly cgroups?: PidCgroups;
 }
 
 /** USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture we run on. */
@@ -53,7 +57,7 @@ export function parseUptime(text: string): { up: number; idle: number } {
   return { up: up!, idle: idle! };
 }
 
-export const linuxHost: Host = {
+const linux: Omit<Host, "cgroups"> = {
   readFile: (path) => readFileSync(path, "utf8"),
   readBytes: (path) => new Uint8Array(readFileSync(path)),
   writeFile: (path, data) => writeFileSync(path, data),
@@ -80,7 +84,36 @@ export const linuxHost: Host = {
   },
 };
 
+/** The machine itself; one layout cache for every container it serves. */
+export const linuxHost: Host = { ...linux, cgroups: pidCgroups(cgroupIo(linux)) };
+
 /** Whether `path` exists on the host. */
 export function hostHas(host: Host, path: string): boolean {
   return host.stat(path) !== undefined;
+}
+
+/**
+ * The host's cgroupfs as `internal/cgroups` reads it: reads and listings
+ * only (the emulated files change nothing there), errors as `SysError`.
+ */
+export function cgroupIo(host: Omit<Host, "cgroups">): CgroupIo {
+  const readOnly = (op: string) => (): never => {
+    throw new TypeError(`${op}: the host's cgroupfs is read-only to sysbox-fs's emulated files`);
+  };
+  return {
+    readFile: (path) => withSysErrors("read", path, () => host.readFile(path)),
+    writeFile: readOnly("writeFile"),
+    mkdir: readOnly("mkdir"),
+    rmdir: readOnly("rmdir"),
+    readdir: (path) => withSysErrors("readdir", path, () => host.list(path).map((e) => ({ name: e.name, isDir: e.kind === "dir" }))),
+    exists: (path) => host.stat(path) !== undefined,
+    chown: readOnly("chown"),
+    kill: readOnly("kill"),
+    sleep: readOnly("sleep"),
+  };
+}
+
+/** The host's cgroup lookups: its own (cached layout), or a fresh one over it. */
+export function hostCgroups(host: Host): PidCgroups {
+  return host.cgroups ?? pidCgroups(cgroupIo(host));
 }

@@ -17,7 +17,7 @@
  *
  * BINDS says where sysbox-runc mounts each part inside the container.
  */
-import { dir, type DirSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec } from "../fuse/mod.ts";
 import type { Emulation } from "./container.ts";
 import { procCpuinfo } from "./proc_cpuinfo.ts";
 import { procDiskstats } from "./proc_diskstats.ts";
@@ -41,8 +41,6 @@ export { SWAPS_HEADER, swapsText } from "./proc_swaps.ts";
 export { meminfoText, memoryFigures, parseMeminfo, type MemoryFigures } from "./proc_meminfo.ts";
 export { cpuinfoText } from "./proc_cpuinfo.ts";
 export { statText } from "./proc_stat.ts";
-export { containerCpus, controllerDirs, cpuQuota, parseCpuList } from "./cgroup_view.ts";
-export { containerCgroupDir } from "./cgroup_view.ts";
 export { productUuid } from "./sys_dmi.ts";
 export { LOAD_INTERVAL_MS, loadavgText, newLoadAverages, sampleLoad, updateLoad } from "./proc_loadavg.ts";
 export { diskstatsText } from "./proc_diskstats.ts";

@@ -14,7 +14,11 @@
  *
  * Only namespaces that differ from the daemon's are entered (setns into
  * one's own user namespace fails). Errors the helper reports come back as
- * FuseError with the matching errno: they are the caller's own.
+ * FuseError with the matching errno: they are the caller's own. These
+ * tools report an error only as strerror(3) text, which follows the
+ * locale, so every helper runs in the C locale (`helperEnv`): whatever LANG
+ * the daemon was started with, the text is the C library's own and
+ * `errnoFromMessage` maps it back to the number.
  *
  * With `freshSysfs`, a caller in another network namespace gets helpers
  * that first mount a sysfs of their own over /sys in a private mount
@@ -23,7 +27,7 @@
  * /sys/devices/virtual/net is the caller's, not the daemon's.
  */
 import { readlinkSync } from "node:fs";
-import { FuseError } from "../fuse/errors.ts";
+import { FuseError } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import type { HostEntry, HostStat, NodeKind } from "./host.ts";
 
@@ -44,8 +48,8 @@ const NAMESPACES = [
   { ns: "pid", flag: "-p" },
 ] as const;
 
-/** strerror(3) texts the helpers print, to errno. */
-const STRERROR: ReadonlyArray<[string, number]> = [
+/** strerror(3) texts in the C locale (glibc), to errno; the helpers run in that locale. */
+const STRERROR = new Map<string, number>([
   ["Permission denied", ERRNO.EACCES!],
   ["Operation not permitted", ERRNO.EPERM!],
   ["No such file or directory", ERRNO.ENOENT!],
@@ -58,7 +62,7 @@ const STRERROR: ReadonlyArray<[string, number]> = [
   ["Read-only file system", ERRNO.EROFS!],
   ["Operation not supported", ERRNO.EOPNOTSUPP!],
   ["Input/output error", ERRNO.EIO!],
-];
+]);
 
 /**
  * Runs a pass-through operation as the calling process, or as the
@@ -73,8 +77,26 @@ export async function asCaller<T>(callerPid: number, initPid: number, fn: (pid: 
   }
 }
 
+/**
+ * The helpers' environment: the daemon's without any locale setting
+ * (LANG, LANGUAGE, LC_*), and LC_ALL=C, so their messages are never translated.
+ */
+export function helperEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !/^(LANG|LANGUAGE|LC_\w+)$/.test(k)) out[k] = v;
+  out["LC_ALL"] = "C";
+  return out;
+}
+
+/**
+ * The errno of a helper's C-locale error message (`tool: [context: ]strerror`,
+ * the first line that ends in one we know), or undefined.
+ */
 export function errnoFromMessage(stderr: string): number | undefined {
-  for (const [text, errno] of STRERROR) if (stderr.includes(text)) return errno;
+  for (const line of stderr.split("\n")) {
+    const errno = STRERROR.get(line.slice(line.lastIndexOf(": ") + 2).trim());
+    if (errno !== undefined) return errno;
+  }
   return undefined;
 }
 
@@ -104,6 +126,8 @@ export interface NsenterOptions {
   nsenter?: string;
   /** Run each helper over a sysfs mounted afresh in the caller's namespaces. */
   freshSysfs?: boolean;
+  /** The daemon's environment, passed to helpers as `helperEnv` makes it; default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Mounts sysfs over /sys in a mount namespace of its own, then runs its arguments. */
@@ -119,13 +143,14 @@ function parseFind(line: string): { kind: NodeKind; mode: number; name: string; 
 export function nsenterPassThrough(opts: NsenterOptions = {}): PassThrough {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const nsenter = opts.nsenter ?? "nsenter";
+  const env = helperEnv(opts.env ?? process.env);
 
   async function run(pid: number, helper: string[], stdin?: Uint8Array): Promise<Uint8Array> {
     const flags = nsenterFlags(pid);
     // In our own network namespace our /sys is the caller's (and the kernel refuses that same sysfs on top of itself).
     const argv = opts.freshSysfs && flags.includes("-n") ? [...FRESH_SYSFS, ...helper] : helper;
     const cmd = flags.length ? [nsenter, "-t", String(pid), ...flags, "--", ...argv] : argv;
-    const p = Bun.spawn(cmd, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(cmd, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe", env });
     const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
     try {
       const [out, err, code] = await Promise.all([new Response(p.stdout).bytes(), new Response(p.stderr).text(), p.exited]);

@@ -4,9 +4,10 @@
  * as LXCFS does. Everything else in each block is the host's. Without a
  * cpuset or quota, the host's file as is.
  */
-import { file, type FileSpec } from "../fuse/tree.ts";
-import { containerCpus } from "./cgroup_view.ts";
+import { cpusOfPid } from "../cgroups/mod.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
+import { hostCgroups } from "./host.ts";
 
 const PROCESSOR = /^processor\s*:\s*(\d+)\s*$/m;
 
@@ -43,7 +44,7 @@ export function procCpuinfo(em: Emulation): FileSpec {
   return file(
     () => {
       const hostText = em.host.readFile("/proc/cpuinfo");
-      return cpuinfoText(hostText, containerCpus(em.host, em.info.initPid, hostCpusOf(hostText)));
+      return cpuinfoText(hostText, cpusOfPid(hostCgroups(em.host), em.info.initPid, hostCpusOf(hostText)));
     },
     { ...containerRoot(em.info), mode: 0o444 },
   );

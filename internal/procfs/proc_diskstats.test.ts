@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { emulation, fakeHost, fakePassThrough, served } from "./_testing.ts";
-import { countersFromIoStat, countersFromV1, diskstatsText, parseBlkioRwstat, V1_FAMILIES } from "./proc_diskstats.ts";
+import { blkioFamilyCounters, byDevice, parseIoStat } from "../cgroups/mod.ts";
+import { countersFromIoStat, countersFromV1, diskstatsText } from "./proc_diskstats.ts";
 
 // A 6.x kernel's lines (20 fields), a partition, and an old kernel's 14-field line.
 const HOST = [
@@ -31,42 +32,31 @@ const CFQ = {
 
 const IO_STAT = "254:0 rbytes=2097152 wbytes=8388608 rios=64 wios=128 dbytes=4096 dios=2\n7:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n";
 
+const ioStat = (text: string) => byDevice(parseIoStat(text));
+
 const fields = (text: string, dev: string) => text.split("\n").find((l) => l.split(/\s+/).filter(Boolean)[2] === dev)!.trim().split(/\s+/).slice(3).map(Number);
 
 describe("cgroup I/O counters", () => {
-  test("blkio rwstat files", () => {
-    const m = parseBlkioRwstat(THROTTLE_BYTES);
-    expect([...m.keys()]).toEqual(["254:0"]);
-    expect(m.get("254:0")!.get("Write")).toBe(4194304);
-    expect(parseBlkioRwstat("Total 0\n").size).toBe(0);
-    expect(parseBlkioRwstat(undefined).size).toBe(0);
-  });
-
   test("v2 io.stat: ios and bytes in sectors; no merges or times", () => {
-    expect(countersFromIoStat(IO_STAT).get("254:0")).toEqual({
+    expect(countersFromIoStat(ioStat(IO_STAT)).get("254:0")).toEqual({
       reads: 64, readSectors: 4096, writes: 128, writeSectors: 16384, discards: 2, discardSectors: 8,
     });
   });
 
   test("v1: CFQ-era files give merges and times; throttle files ios and bytes; the first family listing a device wins", () => {
     const c = countersFromV1([
-      CFQ,
-      { serviced: "8:0 Read 999\n8:0 Total 999\nTotal 999\n" },
-      { serviced: THROTTLE_IOS, bytes: THROTTLE_BYTES },
-    ])!;
+      blkioFamilyCounters(CFQ),
+      blkioFamilyCounters({ serviced: "8:0 Read 999\n8:0 Total 999\nTotal 999\n" }),
+      blkioFamilyCounters({ serviced: THROTTLE_IOS, bytes: THROTTLE_BYTES }),
+    ]);
     expect(c.get("8:0")).toMatchObject({
       reads: 100, readsMerged: 3, readSectors: 800, readMs: 25, writes: 50, writesMerged: 4, writeSectors: 400, writeMs: 8, ioMs: 27, weightedMs: 33,
     });
     expect(c.get("254:0")).toMatchObject({ reads: 16, readSectors: 2048, writes: 32, writeSectors: 8192, discards: 1, discardSectors: 1, readMs: 0 });
-    // No family present at all: no accounting.
-    expect(countersFromV1([{ serviced: undefined }, { serviced: undefined }])).toBeUndefined();
-    expect(V1_FAMILIES.map((f) => f.serviced)).toEqual([
-      "blkio.io_serviced_recursive", "blkio.bfq.io_serviced_recursive", "blkio.throttle.io_serviced_recursive",
-    ]);
   });
 
   test("merge into the host's lines: same devices, order and field count; untouched devices and partitions 0", () => {
-    const out = diskstatsText(HOST, countersFromIoStat(IO_STAT));
+    const out = diskstatsText(HOST, countersFromIoStat(ioStat(IO_STAT)));
     const lines = out.split("\n");
     expect(lines).toHaveLength(HOST.split("\n").length);
     expect(lines[1]).toBe(" 254       0 vda 64 0 4096 0 128 0 16384 0 0 0 0 2 0 8 0 0 0");

@@ -24,10 +24,10 @@
  * When the cgroup has no I/O accounting at all (no io.stat, none of the
  * blkio files) or the container has no cgroup of its own, the host's file.
  */
-import { file, type FileSpec } from "../fuse/tree.ts";
-import { containerCgroupDir, readCg } from "./cgroup_view.ts";
+import { ioOfPid, type BlkioFamilyCounters, type PidIo } from "../cgroups/mod.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
-import type { Host } from "./host.ts";
+import { hostCgroups } from "./host.ts";
 
 /** The counters after "major minor name", in the kernel's order (Documentation/admin-guide/iostats.rst). */
 export const DISKSTATS_FIELDS = [
@@ -47,37 +47,10 @@ export type DeviceCounters = Map<string, DiskCounters>;
 const SECTOR = 512;
 const NS_PER_MS = 1e6;
 
-/** blkio rwstat files ("8:0 Read 4096" lines, a final "Total n") -> device -> op -> value. */
-export function parseBlkioRwstat(text: string | undefined): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>();
-  for (const line of (text ?? "").split("\n")) {
-    const m = /^(\d+:\d+)\s+(\w+)\s+(\d+)\s*$/.exec(line.trim());
-    if (!m) continue;
-    if (!out.has(m[1]!)) out.set(m[1]!, new Map());
-    out.get(m[1]!)!.set(m[2]!, Number(m[3]));
-  }
-  return out;
-}
-
-/** io.stat ("8:0 rbytes=1 wbytes=2 rios=3 ...") -> device -> key -> value. */
-export function parseIoStat(text: string | undefined): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>();
-  for (const line of (text ?? "").split("\n")) {
-    const [dev, ...kv] = line.trim().split(/\s+/);
-    if (!dev || !/^\d+:\d+$/.test(dev)) continue;
-    const m = new Map<string, number>();
-    for (const pair of kv) {
-      const [k, v] = pair.split("=");
-      if (k && v !== undefined && /^\d+$/.test(v)) m.set(k, Number(v));
-    }
-    out.set(dev, m);
-  }
-  return out;
-}
-
-export function countersFromIoStat(text: string): DeviceCounters {
+/** v2 io.stat counters ("major:minor" -> key -> value) as diskstats fields. */
+export function countersFromIoStat(ioStat: Map<string, Map<string, number>>): DeviceCounters {
   const out: DeviceCounters = new Map();
-  for (const [dev, s] of parseIoStat(text)) {
+  for (const [dev, s] of ioStat) {
     const get = (k: string) => s.get(k) ?? 0;
     out.set(dev, {
       reads: get("rios"), readSectors: Math.floor(get("rbytes") / SECTOR),
@@ -88,32 +61,8 @@ export function countersFromIoStat(text: string): DeviceCounters {
   return out;
 }
 
-/** The text of each blkio file of one v1 family; `serviced` absent means the family is not there. */
-export interface V1Family {
-  serviced: string | undefined;
-  merged?: string | undefined;
-  bytes?: string | undefined;
-  waitTime?: string | undefined;
-  serviceTime?: string | undefined;
-}
-
-/** blkio file names per family, in order of preference. */
-export const V1_FAMILIES: ReadonlyArray<Record<keyof V1Family, string | undefined>> = [
-  {
-    serviced: "blkio.io_serviced_recursive", merged: "blkio.io_merged_recursive", bytes: "blkio.io_service_bytes_recursive",
-    waitTime: "blkio.io_wait_time_recursive", serviceTime: "blkio.io_service_time_recursive",
-  },
-  {
-    serviced: "blkio.bfq.io_serviced_recursive", merged: "blkio.bfq.io_merged_recursive", bytes: "blkio.bfq.io_service_bytes_recursive",
-    waitTime: "blkio.bfq.io_wait_time_recursive", serviceTime: "blkio.bfq.io_service_time_recursive",
-  },
-  { serviced: "blkio.throttle.io_serviced_recursive", merged: undefined, bytes: "blkio.throttle.io_service_bytes_recursive", waitTime: undefined, serviceTime: undefined },
-];
-
-type Parsed = Record<keyof V1Family, Map<string, Map<string, number>>>;
-
-function v1Counters(p: Parsed, dev: string): DiskCounters {
-  const op = (k: keyof V1Family, o: string) => p[k].get(dev)?.get(o) ?? 0;
+function v1Counters(p: BlkioFamilyCounters, dev: string): DiskCounters {
+  const op = (k: keyof BlkioFamilyCounters, o: string) => p[k].get(dev)?.get(o) ?? 0;
   const ms = (o: string) => Math.floor((op("waitTime", o) + op("serviceTime", o)) / NS_PER_MS);
   const readMs = ms("Read");
   const writeMs = ms("Write");
@@ -127,16 +76,10 @@ function v1Counters(p: Parsed, dev: string): DiskCounters {
   };
 }
 
-/** Per device, the counters of the first family that lists it; undefined when no family is there. */
-export function countersFromV1(families: readonly V1Family[]): DeviceCounters | undefined {
-  const present = families.filter((f) => f.serviced !== undefined);
-  if (present.length === 0) return undefined;
+/** Per device, the counters of the first family (in order of preference) that lists it. */
+export function countersFromV1(families: readonly BlkioFamilyCounters[]): DeviceCounters {
   const out: DeviceCounters = new Map();
-  for (const f of present) {
-    const p: Parsed = {
-      serviced: parseBlkioRwstat(f.serviced), merged: parseBlkioRwstat(f.merged), bytes: parseBlkioRwstat(f.bytes),
-      waitTime: parseBlkioRwstat(f.waitTime), serviceTime: parseBlkioRwstat(f.serviceTime),
-    };
+  for (const p of families) {
     for (const dev of p.serviced.keys()) if (!out.has(dev)) out.set(dev, v1Counters(p, dev));
   }
   return out;
@@ -163,32 +106,16 @@ export function diskstatsText(hostText: string, counters: DeviceCounters): strin
 }
 
 /** The container's counters, or undefined when its cgroup accounts no I/O (or it has none). */
-export function containerDiskCounters(host: Host, initPid: number): DeviceCounters | undefined {
-  for (const controller of ["blkio", ""]) {
-    const cg = containerCgroupDir(host, initPid, controller);
-    if (!cg) continue;
-    if (cg.v2) {
-      const st = readCg(host, cg.dir, "io.stat");
-      return st === undefined ? undefined : countersFromIoStat(st);
-    }
-    return countersFromV1(
-      V1_FAMILIES.map((names) => ({
-        serviced: names.serviced && readCg(host, cg.dir, names.serviced),
-        merged: names.merged && readCg(host, cg.dir, names.merged),
-        bytes: names.bytes && readCg(host, cg.dir, names.bytes),
-        waitTime: names.waitTime && readCg(host, cg.dir, names.waitTime),
-        serviceTime: names.serviceTime && readCg(host, cg.dir, names.serviceTime),
-      })),
-    );
-  }
-  return undefined;
+export function diskCounters(io: PidIo | undefined): DeviceCounters | undefined {
+  if (!io) return undefined;
+  return io.v2 ? countersFromIoStat(io.ioStat) : countersFromV1(io.families);
 }
 
 export function procDiskstats(em: Emulation): FileSpec {
   return file(
     () => {
       const hostText = em.host.readFile("/proc/diskstats");
-      const counters = containerDiskCounters(em.host, em.info.initPid);
+      const counters = diskCounters(ioOfPid(hostCgroups(em.host), em.info.initPid));
       return counters ? diskstatsText(hostText, counters) : hostText;
     },
     { ...containerRoot(em.info), mode: 0o444 },

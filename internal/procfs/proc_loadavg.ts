@@ -15,14 +15,13 @@
  *               file outside that namespace tells)
  *
  * The container's threads are those listed in its cgroup dir and every
- * dir below it (v1 `tasks`, v2 `cgroup.threads`), at most MAX_DIRS dirs.
+ * dir below it (v1 `tasks`, v2 `cgroup.threads`; cgroups threadsOfPid).
  * Without a cgroup of its own, the host's file.
  */
-import type { RequestContext } from "../fuse/fs.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
-import { containerCgroupDir, readCg } from "./cgroup_view.ts";
+import { threadsOfPid } from "../cgroups/mod.ts";
+import { file, type FileSpec, type RequestContext } from "../fuse/mod.ts";
 import { containerRoot, type Emulation, type LoadAverages } from "./container.ts";
-import type { Host } from "./host.ts";
+import { hostCgroups, type Host } from "./host.ts";
 
 export const FSHIFT = 11;
 export const FIXED_1 = 1 << FSHIFT;
@@ -30,8 +29,6 @@ export const FIXED_1 = 1 << FSHIFT;
 export const EXP = [1884, 2014, 2037] as const;
 /** The kernel samples every LOAD_FREQ = 5 s (+1 tick). */
 export const LOAD_INTERVAL_MS = 5000;
-/** Walk no more cgroup dirs than this per container. */
-export const MAX_DIRS = 2000;
 
 export function newLoadAverages(): LoadAverages {
   return { avg: [0, 0, 0] };
@@ -80,38 +77,9 @@ export function parseTaskStatus(tid: number, text: string): Task | undefined {
   return { tid, state, nsPids: ns ? ns.trim().split(/\s+/).map(Number) : [tid] };
 }
 
-function ids(text: string | undefined): number[] {
-  return (text ?? "").split("\n").flatMap((l) => (/^\d+$/.test(l.trim()) ? [Number(l.trim())] : []));
-}
-
-/** Thread ids in the container's cgroup and below, or undefined when it has no cgroup of its own. */
-export function containerThreads(host: Host, initPid: number): number[] | undefined {
-  let cg: { v2: boolean; dir: string } | undefined;
-  for (const controller of ["pids", "cpu", ""]) {
-    cg = containerCgroupDir(host, initPid, controller);
-    if (cg) break;
-  }
-  if (!cg) return undefined;
-  const list = cg.v2 ? "cgroup.threads" : "tasks";
-  const out: number[] = [];
-  const queue = [cg.dir];
-  for (let seen = 0; queue.length && seen < MAX_DIRS; seen++) {
-    const d = queue.shift()!;
-    out.push(...ids(readCg(host, d, list)));
-    let entries;
-    try {
-      entries = host.list(d);
-    } catch {
-      continue;
-    }
-    for (const e of entries) if (e.kind === "dir") queue.push(`${d}/${e.name}`);
-  }
-  return out;
-}
-
 /** The container's threads with their states, or undefined when it has no cgroup of its own. */
 export function containerTasks(host: Host, initPid: number): Task[] | undefined {
-  const tids = containerThreads(host, initPid);
+  const tids = threadsOfPid(hostCgroups(host), initPid);
   if (!tids) return undefined;
   return [...new Set(tids)].flatMap((tid) => {
     try {

@@ -13,33 +13,15 @@
  *
  * Without a memory cgroup for the container's init, the host's file as is.
  */
-import { file, type FileSpec } from "../fuse/tree.ts";
-import { controllerDirs, minLimit, parseKeyed, readCg } from "./cgroup_view.ts";
+import { memoryOfPid, type MemoryStatFigure, type PidMemory } from "../cgroups/mod.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
-import type { Host } from "./host.ts";
-
-/** memory.stat keys per cgroup version for each figure we need (v1: hierarchical totals). */
-const STAT_KEYS = {
-  cache: ["total_cache", "file"],
-  activeAnon: ["total_active_anon", "active_anon"],
-  inactiveAnon: ["total_inactive_anon", "inactive_anon"],
-  activeFile: ["total_active_file", "active_file"],
-  inactiveFile: ["total_inactive_file", "inactive_file"],
-  unevictable: ["total_unevictable", "unevictable"],
-  dirty: ["total_dirty", "file_dirty"],
-  writeback: ["total_writeback", "file_writeback"],
-  anon: ["total_rss", "anon"],
-  mapped: ["total_mapped_file", "file_mapped"],
-  shmem: ["total_shmem", "shmem"],
-  slab: ["", "slab"],
-  slabReclaimable: ["", "slab_reclaimable"],
-  slabUnreclaimable: ["", "slab_unreclaimable"],
-} as const;
+import { hostCgroups } from "./host.ts";
 
 export interface MemoryFigures {
   limit: number;
   usage: number;
-  stat: Record<keyof typeof STAT_KEYS, number>;
+  stat: Record<MemoryStatFigure, number>;
   swapTotal: number;
   swapUsed: number;
 }
@@ -54,40 +36,23 @@ export function parseMeminfo(text: string): Map<string, number> {
   return out;
 }
 
-/** The container's memory figures in bytes, or undefined without a memory cgroup. */
-export function memoryFigures(host: Host, pid: number, hostInfo: Map<string, number>): MemoryFigures | undefined {
-  const cg = controllerDirs(host, pid, "memory");
-  if (!cg) return undefined;
-  const leaf = cg.dirs[0]!;
-  const usageText = readCg(host, leaf, cg.v2 ? "memory.current" : "memory.usage_in_bytes");
-  if (usageText === undefined) return undefined;
+/** The container's memory figures in bytes, its cgroup's capped at the host's; undefined without a memory cgroup. */
+export function memoryFigures(mem: PidMemory | undefined, hostInfo: Map<string, number>): MemoryFigures | undefined {
+  if (!mem) return undefined;
   const hostTotal = (hostInfo.get("MemTotal") ?? 0) * 1024;
   const hostSwap = (hostInfo.get("SwapTotal") ?? 0) * 1024;
-  const limit = Math.min(minLimit(host, cg.dirs, cg.v2 ? "memory.max" : "memory.limit_in_bytes") ?? hostTotal, hostTotal);
-  const usage = Number(usageText.trim()) || 0;
-  const raw = parseKeyed(readCg(host, leaf, "memory.stat"));
-  const stat = Object.fromEntries(
-    Object.entries(STAT_KEYS).map(([k, [v1, v2]]) => [k, raw.get(cg.v2 ? v2 : v1) ?? 0]),
-  ) as MemoryFigures["stat"];
-
+  const limit = Math.min(mem.limit ?? hostTotal, hostTotal);
   let swapTotal = 0;
   let swapUsed = 0;
-  if (cg.v2) {
-    const max = minLimit(host, cg.dirs, "memory.swap.max");
-    const cur = readCg(host, leaf, "memory.swap.current");
-    if (cur !== undefined) {
-      swapTotal = Math.min(max ?? hostSwap, hostSwap);
-      swapUsed = Number(cur.trim()) || 0;
-    }
-  } else {
-    const memsw = minLimit(host, cg.dirs, "memory.memsw.limit_in_bytes");
-    const memswUsage = readCg(host, leaf, "memory.memsw.usage_in_bytes");
-    if (memswUsage !== undefined) {
-      swapTotal = Math.min(memsw === undefined ? hostSwap : Math.max(0, memsw - limit), hostSwap);
-      swapUsed = Math.max(0, (Number(memswUsage.trim()) || 0) - usage);
-    }
+  if (mem.swap) {
+    swapTotal = Math.min(mem.swap.limit ?? hostSwap, hostSwap);
+    swapUsed = mem.swap.usage;
+  } else if (mem.memsw) {
+    // v1 counts memory+swap: the swap share is what exceeds the memory figures.
+    swapTotal = Math.min(mem.memsw.limit === undefined ? hostSwap : Math.max(0, mem.memsw.limit - limit), hostSwap);
+    swapUsed = Math.max(0, mem.memsw.usage - mem.usage);
   }
-  return { limit, usage, stat, swapTotal, swapUsed: Math.min(swapUsed, swapTotal) };
+  return { limit, usage: mem.usage, stat: mem.stat, swapTotal, swapUsed: Math.min(swapUsed, swapTotal) };
 }
 
 /** The container's meminfo text: the host's lines with our figures substituted. */
@@ -139,9 +104,8 @@ export function procMeminfo(em: Emulation): FileSpec {
   return file(
     () => {
       const hostText = em.host.readFile("/proc/meminfo");
-      const figures = memoryFigures(em.host, em.info.initPid, parseMeminfo(hostText));
-      const v2 = controllerDirs(em.host, em.info.initPid, "memory")?.v2 ?? false;
-      return meminfoText(hostText, figures, v2);
+      const mem = memoryOfPid(hostCgroups(em.host), em.info.initPid);
+      return meminfoText(hostText, memoryFigures(mem, parseMeminfo(hostText)), mem?.v2 ?? false);
     },
     { ...containerRoot(em.info), mode: 0o444 },
   );

@@ -9,38 +9,24 @@
  *   cpu line     the sum of the cpuN lines shown
  *   other lines  the host's (btime must stay: ps computes start times from it)
  */
-import { file, type FileSpec } from "../fuse/tree.ts";
-import { containerCpus, controllerDirs, parseKeyed, readCg } from "./cgroup_view.ts";
+import { cpusOfPid, cpuTimeOfPid, type PidCpuTime } from "../cgroups/mod.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
-import { CLK_TCK, type Host } from "./host.ts";
+import { CLK_TCK, hostCgroups } from "./host.ts";
 
 const CPU_LINE = /^cpu(\d*)\s+(.*)$/;
 
-/** Per-CPU (user, system) ticks of the container, or undefined when the cgroup does not say. */
-export function containerCpuTicks(host: Host, pid: number, cpus: readonly number[]): Map<number, [number, number]> | undefined {
-  const acct = controllerDirs(host, pid, "cpuacct");
-  if (acct && !acct.v2) {
-    const all = readCg(host, acct.dirs[0]!, "cpuacct.usage_all");
-    if (!all) return undefined;
-    const out = new Map<number, [number, number]>();
-    for (const line of all.split("\n").slice(1)) {
-      const [cpu, user, sys] = line.trim().split(/\s+/).map(Number);
-      if (cpu !== undefined && Number.isFinite(cpu) && user !== undefined && sys !== undefined) {
-        out.set(cpu, [Math.floor((user * CLK_TCK) / 1e9), Math.floor((sys * CLK_TCK) / 1e9)]);
-      }
-    }
-    return out;
+/** Per-CPU (user, system) ticks of the container, or undefined when its cgroup does not say. */
+export function cpuTicks(time: PidCpuTime | undefined, cpus: readonly number[]): Map<number, [number, number]> | undefined {
+  if (!time) return undefined;
+  if ("perCpuNs" in time) {
+    const ticks = (ns: number) => Math.floor((ns * CLK_TCK) / 1e9);
+    return new Map([...time.perCpuNs].map(([cpu, t]) => [cpu, [ticks(t.user), ticks(t.system)]]));
   }
-  const cpu = controllerDirs(host, pid, "cpu") ?? controllerDirs(host, pid, "");
-  if (cpu?.v2) {
-    const st = parseKeyed(readCg(host, cpu.dirs[0]!, "cpu.stat"));
-    const user = st.get("user_usec");
-    const sys = st.get("system_usec");
-    if (user === undefined || sys === undefined || cpus.length === 0) return undefined;
-    const per = (us: number) => Math.floor((us * CLK_TCK) / 1e6 / cpus.length);
-    return new Map(cpus.map((c) => [c, [per(user), per(sys)]]));
-  }
-  return undefined;
+  if (cpus.length === 0) return undefined;
+  // v2 has totals only: spread evenly over the CPUs shown.
+  const per = (us: number) => Math.floor((us * CLK_TCK) / 1e6 / cpus.length);
+  return new Map(cpus.map((c) => [c, [per(time.totalUsec.user), per(time.totalUsec.system)]]));
 }
 
 export function statText(hostText: string, cpus: readonly number[], ticks: Map<number, [number, number]> | undefined): string {
@@ -87,8 +73,9 @@ export function procStat(em: Emulation): FileSpec {
         const m = CPU_LINE.exec(l);
         return m && m[1] !== "" ? [Number(m[1])] : [];
       });
-      const cpus = containerCpus(em.host, em.info.initPid, hostCpus);
-      return statText(hostText, cpus, containerCpuTicks(em.host, em.info.initPid, cpus));
+      const cg = hostCgroups(em.host);
+      const cpus = cpusOfPid(cg, em.info.initPid, hostCpus);
+      return statText(hostText, cpus, cpuTicks(cpuTimeOfPid(cg, em.info.initPid), cpus));
     },
     { ...containerRoot(em.info), mode: 0o444 },
   );

@@ -9,8 +9,10 @@
  *
  * Otherwise the header only: no swap visible, as in Sysbox.
  */
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { memoryOfPid } from "../cgroups/mod.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
+import { hostCgroups } from "./host.ts";
 import { memoryFigures, parseMeminfo } from "./proc_meminfo.ts";
 
 /** The kernel's header line (mm/swapfile.c swap_show). */
@@ -30,7 +32,7 @@ export function procSwaps(em: Emulation): FileSpec {
       } catch {
         return SWAPS_HEADER;
       }
-      const f = memoryFigures(em.host, em.info.initPid, hostInfo);
+      const f = memoryFigures(memoryOfPid(hostCgroups(em.host), em.info.initPid), hostInfo);
       return f ? swapsText(f.swapTotal, f.swapUsed) : SWAPS_HEADER;
     },
     { ...containerRoot(em.info), mode: 0o444 },

@@ -15,9 +15,7 @@
  * An emulated entry appears only if the host has it (or the container
  * already holds a value for it).
  */
-import { FuseError } from "../fuse/errors.ts";
-import type { RequestContext } from "../fuse/fs.ts";
-import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec, file, FuseError, type NodeSpec, type RequestContext } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 import { asCaller } from "./passthrough.ts";

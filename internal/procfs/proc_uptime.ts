@@ -9,7 +9,7 @@
  *         LXCFS-style idle from the container's own CPU usage needs its
  *         cgroup, which registration does not carry yet
  */
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 
 export function uptimeText(em: Emulation): string {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { FuseError } from "../fuse/errors.ts";
-import { emulation, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
+import { FuseError } from "../fuse/mod.ts";
+import { ctx, emulation, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
+import { sysDmiId } from "./sys_dmi.ts";
 
 const EACCES = 13;
 const V = "sys/devices/virtual";
@@ -95,5 +96,41 @@ describe("/sys/devices/virtual", () => {
     expect(await s.list(`${V}/net/eth0`)).toEqual(["address", "mtu"]);
     expect(await s.exists(`${V}/net/eth0/subsystem`)).toBe(false);
     await expect(s.read(`${V}/net/eth0/mtu`)).rejects.toMatchObject({ errno: EACCES });
+  });
+});
+
+describe("/sys/devices/virtual/dmi/id on a host with DMI", () => {
+  const dmiHost = () =>
+    fakeHost({
+      "/sys/devices/virtual/dmi/id/product_uuid": { content: "4C4C4544-0042-3510-8052-B4C04F333732\n", mode: 0o400 },
+      "/sys/devices/virtual/dmi/id/sys_vendor": { content: "Dell Inc.\n", mode: 0o444 },
+      "/sys/devices/virtual/dmi/id/product_serial": { content: "ABC123\n", mode: 0o400 },
+      "/sys/devices/virtual/dmi/id/bios_version": { content: "2.1.0\n", mode: 0o644 },
+      "/sys/devices/virtual/dmi/id/power/control": { content: "auto\n", mode: 0o644 },
+      "/sys/devices/virtual/dmi/id/subsystem": { content: "", symlink: true },
+    });
+
+  test("listing gives the nodes a lookup gives: the host's content, owner and mode without write bits", async () => {
+    const { em } = emulation(dmiHost(), fakePassThrough({}));
+    const id = sysDmiId(em);
+    if (id.kind !== "dir" || !id.list || !id.lookup) throw new Error("dmi/id is a dir with list and lookup");
+    const listed = new Map(await id.list(ctx()));
+    expect([...listed.keys()].sort()).toEqual(["bios_version", "product_serial", "product_uuid", "subsystem", "sys_vendor"]);
+    for (const [name, spec] of listed) {
+      const looked = await id.lookup(ctx(), name);
+      if (spec.kind !== "file" || looked?.kind !== "file") throw new Error(`${name} is a file`);
+      expect(await spec.read(ctx())).toBe(dmiHost().readFile(`/sys/devices/virtual/dmi/id/${name}`));
+      expect(await spec.read(ctx())).toBe(await looked.read(ctx()));
+      expect({ uid: spec.uid, gid: spec.gid, mode: spec.mode, size: spec.size }).toEqual({ uid: looked.uid, gid: looked.gid, mode: looked.mode, size: looked.size });
+    }
+    expect(listed.get("bios_version")).toMatchObject({ mode: 0o444, uid: 0, size: 4096 });
+  });
+
+  test("served: the emulated product_uuid wins over the host's; the rest is the host's", async () => {
+    const s = served(emulation(dmiHost(), fakePassThrough({})).em);
+    expect(await s.list(`${V}/dmi/id`)).toEqual(["bios_version", "product_serial", "product_uuid", "subsystem", "sys_vendor"]);
+    expect(await s.read(`${V}/dmi/id/product_uuid`)).toBe("4c4c4544-0042-3510-8052-0123456789ab\n");
+    expect(await s.read(`${V}/dmi/id/sys_vendor`)).toBe("Dell Inc.\n");
+    expect((await s.attr(`${V}/dmi/id/product_serial`)).mode).toBe(0o100400);
   });
 });

@@ -18,9 +18,7 @@
  * listing answers lookups in it for LISTING_TTL_MS, so `ls -l` or a path
  * walk costs one helper per dir.
  */
-import { FuseError } from "../fuse/errors.ts";
-import type { RequestContext } from "../fuse/fs.ts";
-import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec, file, FuseError, type NodeSpec, type RequestContext } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { hostMirrorDir } from "./_mirror.ts";
 import { containerRoot, type Emulation } from "./container.ts";

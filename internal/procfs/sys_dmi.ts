@@ -10,7 +10,7 @@
  *                                     0400 serial numbers stay unreadable in the container)
  */
 import { createHash } from "node:crypto";
-import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec, file, type NodeSpec } from "../fuse/mod.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 
 export const HOST_DMI_ID = "/sys/devices/virtual/dmi/id";
@@ -37,18 +37,20 @@ export function sysDmiId(em: Emulation): DirSpec {
   const children: Record<string, NodeSpec> = {
     product_uuid: file(() => `${productUuid(readHostUuid(), em.info.id)}\n`, { ...containerRoot(em.info), mode: 0o400, size: 4096 }),
   };
+  /** A host dmi/id file as the container sees it: read-only, the host's owner. */
+  const hostFile = (name: string): NodeSpec | undefined => {
+    const st = em.host.stat(`${HOST_DMI_ID}/${name}`);
+    if (!st || st.kind !== "file") return undefined;
+    return file(() => em.host.readFile(`${HOST_DMI_ID}/${name}`), { uid: st.uid, gid: st.gid, mode: st.mode & ~0o222, size: 4096 });
+  };
   return dir(children, {
     mode: 0o755,
-    lookup: (_ctx, name) => {
-      const st = em.host.stat(`${HOST_DMI_ID}/${name}`);
-      if (!st || st.kind !== "file") return undefined;
-      return file(() => em.host.readFile(`${HOST_DMI_ID}/${name}`), { uid: st.uid, gid: st.gid, mode: st.mode & ~0o222, size: 4096 });
-    },
+    lookup: (_ctx, name) => hostFile(name),
     list: () => {
       if (!em.host.stat(HOST_DMI_ID)) return [];
       return em.host.list(HOST_DMI_ID).flatMap((e) => {
-        const st = e.kind === "file" ? em.host.stat(`${HOST_DMI_ID}/${e.name}`) : undefined;
-        return st ? [[e.name, file(() => "", { uid: st.uid, gid: st.gid, mode: st.mode & ~0o222 })] as const] : [];
+        const spec = e.kind === "file" ? hostFile(e.name) : undefined;
+        return spec ? [[e.name, spec] as const] : [];
       });
     },
   });

@@ -11,7 +11,7 @@
  *
  * Symbolic links (the slab aliases) are left out.
  */
-import { dir, type DirSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec } from "../fuse/mod.ts";
 import { hostMirrorDir } from "./_mirror.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 

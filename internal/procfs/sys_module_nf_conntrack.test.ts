@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FuseError } from "../fuse/errors.ts";
+import { FuseError } from "../fuse/mod.ts";
 import { emulation, errnoOfAsync as errnoOf, fakeHost, fakePassThrough, INFO, served } from "./_testing.ts";
 import { HASHSIZE, HASHSIZE_MAX, hashsizeWrite, parseHashsize } from "./sys_module_nf_conntrack.ts";
 

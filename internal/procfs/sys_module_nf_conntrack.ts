@@ -19,8 +19,7 @@
  * (EOPNOTSUPP outside the initial one): kube-proxy and the like raise it at
  * start, so a value they can set and read back keeps them going.
  */
-import { FuseError } from "../fuse/errors.ts";
-import { dir, file, type DirSpec, type NodeSpec } from "../fuse/tree.ts";
+import { dir, type DirSpec, file, FuseError, type NodeSpec } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 

@@ -12,8 +12,7 @@
  * Values are parsed the way proc_dointvec does: whitespace-separated
  * integers, a trailing newline is fine, trailing garbage is EINVAL.
  */
-import { FuseError } from "../fuse/errors.ts";
-import { file, type FileSpec } from "../fuse/tree.ts";
+import { file, type FileSpec, FuseError } from "../fuse/mod.ts";
 import { ERRNO } from "../sys/errno.ts";
 import { containerRoot, type Emulation } from "./container.ts";
 
