@@ -3,7 +3,7 @@
  * with internal/cli; each daemon adds its own.
  */
 import { parseFlags, usageText as cliUsageText, type Flag, type Flags } from "../cli/mod.ts";
-import { DEFAULT_RUN_DIR } from "../ipc/endpoints.ts";
+import { DEFAULT_RUN_DIR } from "../ipc/mod.ts";
 import { LOG_FORMATS, LOG_LEVEL_NAMES, type LogFormat, type LogLevel } from "../log/mod.ts";
 
 export const DAEMON_FLAGS: readonly Flag[] = [

@@ -10,9 +10,9 @@
  * `exit` hook, so the next start does not have to treat them as stale.
  */
 import { mkdirSync, unlinkSync } from "node:fs";
-import { ENDPOINTS, pidFilePath, socketPath } from "../ipc/endpoints.ts";
-import type { DaemonKind, DaemonMessages, Handler, Handlers, ResponseInput } from "../ipc/messages.ts";
-import { serve, type IpcLogger, type Server } from "../ipc/server.ts";
+import { ENDPOINTS, pidFilePath, socketPath } from "../ipc/mod.ts";
+import type { DaemonKind, DaemonMessages, Handler, Handlers, ResponseInput } from "../ipc/mod.ts";
+import { serve, type IpcLogger, type Server } from "../ipc/mod.ts";
 import { COMMIT, VERSION } from "../version/mod.ts";
 import { acquirePidFile } from "./pidfile.ts";
 

@@ -26,7 +26,7 @@
  * never by the message.
  */
 import * as v from "valibot";
-import { encodeFrame } from "../ipc/frame.ts";
+import { encodeFrame } from "../ipc/mod.ts";
 
 /** Largest request or reply accepted: a container has at most a few thousand mounts. */
 export const MAX_REGISTRATION_FRAME = 64 * 1024;

@@ -9,8 +9,8 @@
  * The one-shot functions open a connection per call; openMgr() keeps one
  * open for several calls (create sends register, prepareMounts, update).
  */
-import { connectDaemon, IpcError, RemoteError, type Client, type ConnectOptions } from "../ipc/client.ts";
-import type { DaemonMessages, MgrMountKind, RequestInput, ResponseBody } from "../ipc/messages.ts";
+import { connectDaemon, IpcError, RemoteError, type Client, type ConnectOptions } from "../ipc/mod.ts";
+import type { DaemonMessages, MgrMountKind, RequestInput, ResponseBody } from "../ipc/mod.ts";
 
 export interface MgrOptions {
   /** Default /run/sysbox. */

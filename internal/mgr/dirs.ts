@@ -16,7 +16,7 @@
  */
 import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statfsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { MGR_MOUNT_KINDS, type MgrMountKind } from "../ipc/messages.ts";
+import { MGR_MOUNT_KINDS, type MgrMountKind } from "../ipc/mod.ts";
 
 export const DEFAULT_DATA_ROOT = "/var/lib/sysbox";
 

@@ -1,6 +1,6 @@
 /** sysbox-mgr's request table: each message goes to the Manager method of the same name. */
-import { statusBody } from "../daemon/run.ts";
-import type { DaemonMessages, Handlers } from "../ipc/messages.ts";
+import { statusBody } from "../daemon/mod.ts";
+import type { DaemonMessages, Handlers } from "../ipc/mod.ts";
 import type { Manager } from "./manager.ts";
 
 export function mgrHandlers(mgr: Manager, name = "sysbox-mgr"): Handlers<DaemonMessages["mgr"]> {

@@ -7,7 +7,7 @@
 import { release as osRelease } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { ensureSysboxRanges, ensureSysboxUser, IdPool, spanText, type IdSpan } from "../idrange/mod.ts";
-import { MGR_MOUNT_KINDS, RequestError, type RequestBody, type ResponseInput } from "../ipc/messages.ts";
+import { MGR_MOUNT_KINDS, RequestError, type RequestBody, type ResponseInput } from "../ipc/mod.ts";
 import { initAlive } from "./_proc.ts";
 import { DEFAULT_DATA_ROOT, exists, kernelMounts, prepareDataRoot, prepareDirs, removeDirs } from "./dirs.ts";
 import { loadState, saveState, STATE_FILE, STATE_VERSION, type ContainerRecord } from "./state.ts";

@@ -5,8 +5,8 @@
  *   failed to register with sysbox-fs: failed to connect to sysbox-fs at
  *   /run/sysbox/sysfs.sock: ENOENT (is sysbox-fs running?)
  */
-import { connectDaemon, IpcError, RemoteError, type ConnectOptions } from "../ipc/client.ts";
-import type { RequestInput, ResponseBody } from "../ipc/messages.ts";
+import { connectDaemon, IpcError, RemoteError, type ConnectOptions } from "../ipc/mod.ts";
+import type { RequestInput, ResponseBody } from "../ipc/mod.ts";
 
 export interface FsClientOptions {
   /** Default /run/sysbox. */

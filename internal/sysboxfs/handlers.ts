@@ -1,6 +1,6 @@
 /** sysbox-fs's request table: each message goes to the SysboxFs method of the same name. */
-import { statusBody } from "../daemon/run.ts";
-import type { DaemonMessages, Handlers } from "../ipc/messages.ts";
+import { statusBody } from "../daemon/mod.ts";
+import type { DaemonMessages, Handlers } from "../ipc/mod.ts";
 import type { SysboxFs } from "./server.ts";
 
 export function fsHandlers(fs: SysboxFs, name = "sysbox-fs"): Handlers<DaemonMessages["fs"]> {

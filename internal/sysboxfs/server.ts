@@ -5,9 +5,9 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { FuseSession, type FuseSys } from "../fuse/session.ts";
-import { TreeFs } from "../fuse/tree.ts";
-import { RequestError, type RequestBody, type ResponseInput } from "../ipc/messages.ts";
+import { FuseSession, type FuseSys } from "../fuse/mod.ts";
+import { TreeFs } from "../fuse/mod.ts";
+import { RequestError, type RequestBody, type ResponseInput } from "../ipc/mod.ts";
 import { keeperAlive, reclaimFd, spawnKeeper, StateFileError, stopKeeper, strayKeepers, type KeeperOptions } from "../keeper/mod.ts";
 import {
   BINDS, CLK_TCK, containerTree, LOAD_INTERVAL_MS, linuxHost, newLoadAverages, nsenterPassThrough, sampleLoad,

@@ -18,7 +18,7 @@
  *   }
  */
 import * as v from "valibot";
-import type { Negotiated } from "../fuse/dispatch.ts";
+import type { Negotiated } from "../fuse/mod.ts";
 import { KeeperRecordSchema, readStateFile, writeStateFile } from "../keeper/mod.ts";
 
 export const STATE_FILE = "fs-state.json";

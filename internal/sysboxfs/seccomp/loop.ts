@@ -25,7 +25,7 @@ import {
   NOTIF_SIZE, POLL, encodePollfds, notifIdValid, notifRecv, notifSend, poll, pollRevents, type SeccompNotif,
 } from "../../sys/seccomp_notify.ts";
 import { accept, recvFdsCreds, send, MSG, SOCK, type Ucred } from "../../sys/socket.ts";
-import { FrameDecoder } from "../../ipc/frame.ts";
+import { FrameDecoder } from "../../ipc/mod.ts";
 import { namespaceId } from "./caller.ts";
 import {
   BadRequestError, describeContainer, encodeReply, evaluate, MAX_REGISTRATION_FRAME, MountView, parseRequest, Registry, RegistrationError,
