@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as posix from "node:path/posix";
-import { SysError, ERRNO } from "../sys/errno.ts";
+import { SysError, ERRNO, errnoNumber } from "../sys/errno.ts";
 import { realIo, type CgroupIo } from "./_io.ts";
 import type { CgroupLayout, V1Mount } from "./layout.ts";
 
@@ -133,13 +133,13 @@ export function fakeKernel(layout: CgroupLayout): FakeKernel {
     sleep: async () => {},
     rmdir(path) {
       k.rmdirs.push(path);
-      if (!fs.existsSync(path)) throw new SysError({ syscall: "rmdir", errno: ERRNO["ENOENT"]!, path });
+      if (!fs.existsSync(path)) throw new SysError({ syscall: "rmdir", errno: ERRNO.ENOENT, path });
       const busy = k.busyRmdir.get(path) ?? 0;
       const hasChildren = fs.readdirSync(path, { withFileTypes: true }).some((e) => e.isDirectory());
       const procs = fs.existsSync(posix.join(path, "cgroup.procs")) ? fs.readFileSync(posix.join(path, "cgroup.procs"), "utf8").trim() : "";
       if (busy > 0 || hasChildren || procs !== "") {
         if (busy > 0) k.busyRmdir.set(path, busy - 1);
-        throw new SysError({ syscall: "rmdir", errno: ERRNO["EBUSY"]!, path });
+        throw new SysError({ syscall: "rmdir", errno: ERRNO.EBUSY, path });
       }
       // A cgroup directory holding only its knobs is removable, as on cgroupfs.
       fs.rmSync(path, { recursive: true });
@@ -148,7 +148,7 @@ export function fakeKernel(layout: CgroupLayout): FakeKernel {
       k.kills.push([pid, signal]);
     },
     chown(path, uid, gid) {
-      if (!fs.existsSync(path)) throw new SysError({ syscall: "chown", errno: ERRNO["ENOENT"]!, path });
+      if (!fs.existsSync(path)) throw new SysError({ syscall: "chown", errno: ERRNO.ENOENT, path });
       k.chowns.push([path, uid, gid]);
     },
     mkdir(path) {
@@ -172,14 +172,14 @@ export function fakeKernel(layout: CgroupLayout): FakeKernel {
       k.writes.push([path, data]);
       const base = posix.basename(path);
       const fail = k.failWrites.get(base);
-      if (fail !== undefined) throw new SysError({ syscall: "write", errno: ERRNO[fail]!, path });
+      if (fail !== undefined) throw new SysError({ syscall: "write", errno: errnoNumber(fail) ?? ERRNO.EIO, path });
       const dir = posix.dirname(path);
       if (base === "cgroup.subtree_control") {
         const avail = fs.readFileSync(posix.join(dir, "cgroup.controllers"), "utf8").trim().split(/\s+/);
         const cur = new Set(fs.readFileSync(path, "utf8").trim().split(/\s+/).filter(Boolean));
         for (const tok of data.trim().split(/\s+/)) {
           const name = tok.slice(1);
-          if (!avail.includes(name)) throw new SysError({ syscall: "write", errno: ERRNO["ENOENT"]!, path });
+          if (!avail.includes(name)) throw new SysError({ syscall: "write", errno: ERRNO.ENOENT, path });
           if (tok.startsWith("+")) cur.add(name);
           else cur.delete(name);
         }
@@ -187,7 +187,7 @@ export function fakeKernel(layout: CgroupLayout): FakeKernel {
         return;
       }
       if (base === "cgroup.procs") {
-        if (!fs.existsSync(path)) throw new SysError({ syscall: "open", errno: ERRNO["ENOENT"]!, path });
+        if (!fs.existsSync(path)) throw new SysError({ syscall: "open", errno: ERRNO.ENOENT, path });
         fs.appendFileSync(path, `${data}\n`);
         return;
       }

@@ -4,7 +4,7 @@
  * or fabricated implementation; errors are always `SysError`s.
  */
 import * as fs from "node:fs";
-import { ERRNO, SysError } from "../sys/errno.ts";
+import { errnoNumber, SysError } from "../sys/errno.ts";
 
 export interface DirEntry {
   name: string;
@@ -35,7 +35,7 @@ export function toSysError(e: unknown, syscall: string, path: string): unknown {
   if (err && typeof err.errno === "number" && typeof err.code === "string") {
     return new SysError({ syscall, errno: Math.abs(err.errno), path });
   }
-  const errno = err && typeof err.code === "string" ? ERRNO[err.code] : undefined;
+  const errno = err && typeof err.code === "string" ? errnoNumber(err.code) : undefined;
   return errno === undefined ? e : new SysError({ syscall, errno, path });
 }
 

@@ -101,7 +101,7 @@ function init(c: Connection, _ctx: RequestContext, args: InitRequest): Body {
   // A newer major: answer with ours alone and the kernel retries INIT in our version.
   if (args.major > FUSE_KERNEL_VERSION) return [encodeInitOut({ ...ours, maxReadahead: 0, flags: 0n, maxBackground: 0, congestionThreshold: 0, maxWrite: 0, timeGran: 0, maxPages: 0 })];
   if (args.major < FUSE_KERNEL_VERSION || args.minor < FUSE_MIN_MINOR_VERSION) {
-    throw new FuseError(ERRNO.EPROTO!, `kernel FUSE protocol ${args.major}.${args.minor} is older than 7.${FUSE_MIN_MINOR_VERSION}`);
+    throw new FuseError(ERRNO.EPROTO, `kernel FUSE protocol ${args.major}.${args.minor} is older than 7.${FUSE_MIN_MINOR_VERSION}`);
   }
   const n: Negotiated = {
     major: FUSE_KERNEL_VERSION,
@@ -130,7 +130,7 @@ async function readdir(c: Connection, ctx: RequestContext, a: ReturnType<typeof 
 async function getxattr(c: Connection, ctx: RequestContext, a: { size: number; name: string }): Promise<Body> {
   const value = await c.fs.getxattr(ctx, ctx.nodeid, a.name);
   if (a.size === 0) return [GetxattrOut.encode({ size: value.length })];
-  if (value.length > a.size) throw new FuseError(ERRNO.ERANGE!);
+  if (value.length > a.size) throw new FuseError(ERRNO.ERANGE);
   return [value];
 }
 
@@ -138,7 +138,7 @@ async function listxattr(c: Connection, ctx: RequestContext, a: { size: number }
   const names = await c.fs.listxattr(ctx, ctx.nodeid);
   const bytes = new TextEncoder().encode(names.map((n) => `${n}\0`).join(""));
   if (a.size === 0) return [GetxattrOut.encode({ size: bytes.length })];
-  if (bytes.length > a.size) throw new FuseError(ERRNO.ERANGE!);
+  if (bytes.length > a.size) throw new FuseError(ERRNO.ERANGE);
   return [bytes];
 }
 
@@ -236,17 +236,17 @@ export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8A
   };
   if (!spec) {
     c.trace?.debug(`rx ${h.unique}: ${name} n${h.nodeid} (not implemented)`);
-    return fail(ERRNO.ENOSYS!);
+    return fail(ERRNO.ENOSYS);
   }
   let args: unknown;
   try {
     args = spec.decode(body);
   } catch (e) {
     c.log?.warn(`rx ${h.unique}: ${name}: undecodable request: ${(e as Error).message}`);
-    return spec.noReply ? null : fail(ERRNO.EINVAL!);
+    return spec.noReply ? null : fail(ERRNO.EINVAL);
   }
   c.trace?.debug(`rx ${h.unique}: ${name} n${h.nodeid}${spec.show ? ` ${spec.show(args)}` : ""}`);
-  if (h.opcode !== OP.INIT && !c.negotiated) return fail(ERRNO.EIO!);
+  if (h.opcode !== OP.INIT && !c.negotiated) return fail(ERRNO.EIO);
 
   const abort = new AbortController();
   const ctx: RequestContext = { unique: h.unique, nodeid: h.nodeid, uid: h.uid, gid: h.gid, pid: h.pid, signal: abort.signal };
@@ -254,7 +254,7 @@ export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8A
   try {
     const parts = await spec.handler(c, ctx, args);
     if (spec.noReply) return null;
-    if (abort.signal.aborted) return fail(ERRNO.EINTR!);
+    if (abort.signal.aborted) return fail(ERRNO.EINTR);
     c.trace?.debug(`tx ${h.unique}: OK`);
     return encodeReply(h.unique, ...parts);
   } catch (e) {

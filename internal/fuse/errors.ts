@@ -5,7 +5,7 @@
  * host error nobody chose to expose) becomes EIO, logged once per message,
  * so host details never leak by accident.
  */
-import { ERRNO, errnoName, isSysError } from "../sys/errno.ts";
+import { ERRNO, errnoName, errnoNumber, isSysError, type ErrnoCode } from "../sys/errno.ts";
 
 export { ERRNO, errnoName };
 
@@ -22,21 +22,16 @@ export class FuseError extends Error {
     if (e instanceof FuseError) return e;
     if (isSysError(e)) return new FuseError(e.errno, e.message);
     const code = (e as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && ERRNO[code] !== undefined) return new FuseError(ERRNO[code]!, (e as Error).message);
+    const errno = typeof code === "string" ? errnoNumber(code) : undefined;
+    if (errno !== undefined) return new FuseError(errno, (e as Error).message);
     throw e;
   }
 }
 
 /** Shorthand: `throw fuseErr("ENOENT")`. */
-export function fuseErr(code: keyof typeof ERRNO_CODES, message?: string): FuseError {
-  return new FuseError(ERRNO_CODES[code], message);
+export function fuseErr(code: ErrnoCode, message?: string): FuseError {
+  return new FuseError(ERRNO[code], message);
 }
-
-const ERRNO_CODES = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, EACCES: 13, EBUSY: 16, EEXIST: 17, ENOTDIR: 20,
-  EISDIR: 21, EINVAL: 22, EFBIG: 27, ENOSPC: 28, EROFS: 30, ERANGE: 34, ENAMETOOLONG: 36, ENOSYS: 38,
-  ENOTEMPTY: 39, ENODATA: 61, EOPNOTSUPP: 95, EINTR: 4, ESTALE: 116,
-} as const;
 
 export interface ErrnoLogger {
   warn(msg: string): void;
@@ -55,7 +50,7 @@ export function toErrno(e: unknown, what: string, log?: ErrnoLogger, seen: Set<s
     seen.add(key);
     log?.warn(`${key} (answered EIO)`);
   }
-  return ERRNO_CODES.EIO;
+  return ERRNO.EIO;
 }
 
 const defaultSeen = new Set<string>();

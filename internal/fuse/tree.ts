@@ -159,17 +159,17 @@ export class TreeFs implements FileSystem {
 
   #node(id: number): TreeNode {
     const n = this.#nodes.get(id);
-    if (!n) throw new FuseError(ERRNO.ESTALE!, `unknown node ${id}`);
+    if (!n) throw new FuseError(ERRNO.ESTALE, `unknown node ${id}`);
     return n;
   }
 
   #dirSpec(n: TreeNode): DirSpec {
-    if (n.spec.kind !== "dir") throw new FuseError(ERRNO.ENOTDIR!);
+    if (n.spec.kind !== "dir") throw new FuseError(ERRNO.ENOTDIR);
     return n.spec;
   }
 
   #fileSpec(n: TreeNode): FileSpec {
-    if (n.spec.kind !== "file") throw new FuseError(ERRNO.EISDIR!);
+    if (n.spec.kind !== "file") throw new FuseError(ERRNO.EISDIR);
     return n.spec;
   }
 
@@ -216,9 +216,9 @@ export class TreeFs implements FileSystem {
   }
 
   async lookup(ctx: RequestContext, parent: number, name: string): Promise<EntryOut> {
-    if (name.length > 255) throw new FuseError(ERRNO.ENAMETOOLONG!);
+    if (name.length > 255) throw new FuseError(ERRNO.ENAMETOOLONG);
     const child = await this.#child(ctx, this.#node(parent), name);
-    if (!child) throw new FuseError(ERRNO.ENOENT!);
+    if (!child) throw new FuseError(ERRNO.ENOENT);
     child.nlookup++;
     return {
       nodeid: child.id,
@@ -247,9 +247,9 @@ export class TreeFs implements FileSystem {
 
   setattr(_ctx: RequestContext, nodeid: number, req: SetattrRequest): AttrOut {
     const n = this.#node(nodeid);
-    if (req.valid & (FATTR.MODE | FATTR.UID | FATTR.GID)) throw new FuseError(ERRNO.EPERM!);
+    if (req.valid & (FATTR.MODE | FATTR.UID | FATTR.GID)) throw new FuseError(ERRNO.EPERM);
     // Truncation (O_TRUNC, `echo x > file`) is a no-op for generated content, as in procfs.
-    if (req.valid & FATTR.SIZE && !(n.spec.kind === "file" && n.spec.write)) throw new FuseError(ERRNO.EACCES!);
+    if (req.valid & FATTR.SIZE && !(n.spec.kind === "file" && n.spec.write)) throw new FuseError(ERRNO.EACCES);
     return this.#attrOut(n);
   }
 
@@ -257,7 +257,7 @@ export class TreeFs implements FileSystem {
     const n = this.#node(nodeid);
     const spec = this.#fileSpec(n);
     const wantsWrite = (flags & 3) !== 0;
-    if (wantsWrite && !spec.write) throw new FuseError(ERRNO.EACCES!);
+    if (wantsWrite && !spec.write) throw new FuseError(ERRNO.EACCES);
     const fh = this.#nextFh++;
     this.#files.set(fh, { node: n });
     // NOFLUSH: close(2) need not wait for a FLUSH round trip; writes are applied as they come.
@@ -285,7 +285,7 @@ export class TreeFs implements FileSystem {
   async write(ctx: RequestContext, nodeid: number, fh: number, offset: number, data: Uint8Array): Promise<number> {
     const h = this.#fileHandle(nodeid, fh);
     const spec = this.#fileSpec(h.node);
-    if (!spec.write) throw new FuseError(ERRNO.EACCES!);
+    if (!spec.write) throw new FuseError(ERRNO.EACCES);
     await spec.write(ctx, data, offset);
     h.content = undefined;
     return data.length;
@@ -346,12 +346,12 @@ export class TreeFs implements FileSystem {
 
   access(_ctx: RequestContext, nodeid: number, mask: number): void {
     const n = this.#node(nodeid);
-    if (mask & ACCESS.W_OK && n.spec.kind === "file" && !n.spec.write) throw new FuseError(ERRNO.EACCES!);
+    if (mask & ACCESS.W_OK && n.spec.kind === "file" && !n.spec.write) throw new FuseError(ERRNO.EACCES);
   }
 
   getxattr(_ctx: RequestContext, nodeid: number): Uint8Array {
     this.#node(nodeid);
-    throw new FuseError(ERRNO.ENODATA!);
+    throw new FuseError(ERRNO.ENODATA);
   }
 
   listxattr(_ctx: RequestContext, nodeid: number): string[] {

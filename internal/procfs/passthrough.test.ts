@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FuseError } from "../fuse/mod.ts";
-import { ERRNO } from "../sys/errno.ts";
+import { ERRNO, errnoNumber } from "../sys/errno.ts";
 import { errnoOfAsync } from "./_testing.ts";
 import { errnoFromMessage, helperEnv, nsenterPassThrough } from "./passthrough.ts";
 
@@ -49,7 +49,7 @@ describe("errors of helpers when the daemon runs under LANG=de_DE.UTF-8", () => 
 
   test("yet a missing file is ENOENT, and stat of one is absent", async () => {
     const pt = nsenterPassThrough({ env });
-    expect(await errnoOfAsync(pt.read(process.pid, "/nonexistent"))).toBe(ERRNO["ENOENT"]);
+    expect(await errnoOfAsync(pt.read(process.pid, "/nonexistent"))).toBe(ERRNO.ENOENT);
     expect(await pt.stat(process.pid, "/nonexistent")).toBeUndefined();
   });
 
@@ -57,7 +57,7 @@ describe("errors of helpers when the daemon runs under LANG=de_DE.UTF-8", () => 
     const pt = nsenterPassThrough({ env: { ...process.env, ...GERMAN } });
     const err = await pt.read(process.pid, "/nonexistent/x").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FuseError);
-    expect((err as FuseError).errno).toBe(ERRNO["ENOENT"]!);
+    expect((err as FuseError).errno).toBe(ERRNO.ENOENT);
   });
 });
 
@@ -69,5 +69,5 @@ test.each([
   ["find: '/sys/devices/virtual/net/Permission denied': No such file or directory\n", "ENOENT"],
   ["cat: /x: Datei oder Verzeichnis nicht gefunden\n", undefined],
 ])("the C-locale message %p is %p", (stderr, code) => {
-  expect(errnoFromMessage(stderr)).toBe(code === undefined ? undefined : ERRNO[code]);
+  expect(errnoFromMessage(stderr)).toBe(code === undefined ? undefined : errnoNumber(code));
 });

@@ -50,18 +50,18 @@ const NAMESPACES = [
 
 /** strerror(3) texts in the C locale (glibc), to errno; the helpers run in that locale. */
 const STRERROR = new Map<string, number>([
-  ["Permission denied", ERRNO.EACCES!],
-  ["Operation not permitted", ERRNO.EPERM!],
-  ["No such file or directory", ERRNO.ENOENT!],
-  ["Invalid argument", ERRNO.EINVAL!],
-  ["Numerical result out of range", ERRNO.ERANGE!],
-  ["Device or resource busy", ERRNO.EBUSY!],
-  ["Not a directory", ERRNO.ENOTDIR!],
-  ["Is a directory", ERRNO.EISDIR!],
-  ["No such process", ERRNO.ESRCH!],
-  ["Read-only file system", ERRNO.EROFS!],
-  ["Operation not supported", ERRNO.EOPNOTSUPP!],
-  ["Input/output error", ERRNO.EIO!],
+  ["Permission denied", ERRNO.EACCES],
+  ["Operation not permitted", ERRNO.EPERM],
+  ["No such file or directory", ERRNO.ENOENT],
+  ["Invalid argument", ERRNO.EINVAL],
+  ["Numerical result out of range", ERRNO.ERANGE],
+  ["Device or resource busy", ERRNO.EBUSY],
+  ["Not a directory", ERRNO.ENOTDIR],
+  ["Is a directory", ERRNO.EISDIR],
+  ["No such process", ERRNO.ESRCH],
+  ["Read-only file system", ERRNO.EROFS],
+  ["Operation not supported", ERRNO.EOPNOTSUPP],
+  ["Input/output error", ERRNO.EIO],
 ]);
 
 /**
@@ -112,7 +112,7 @@ export function nsenterFlags(pid: number): string[] {
     try {
       theirs = nsLink(pid, ns);
     } catch {
-      throw new FuseError(ERRNO.ESRCH!, `process ${pid} is gone`);
+      throw new FuseError(ERRNO.ESRCH, `process ${pid} is gone`);
     }
     if (theirs !== nsLink("self", ns)) flags.push(flag);
   }

@@ -28,7 +28,7 @@ export const HASHSIZE = `${NF_CONNTRACK_PARAMETERS}/hashsize`;
 /** 4 Mi buckets (32 MiB of host memory): above what kube-proxy asks for on large machines. */
 export const HASHSIZE_MAX = 1 << 22;
 
-const einval = (why: string) => new FuseError(ERRNO.EINVAL!, why);
+const einval = (why: string) => new FuseError(ERRNO.EINVAL, why);
 
 /** A written hashsize as the kernel parses it (kstrtouint, base 0), then bounded; EINVAL otherwise. */
 export function parseHashsize(text: string): number {
@@ -62,7 +62,7 @@ function hashsizeFile(em: Emulation, mode: number): NodeSpec {
       const own = em.state.sysctls[HASHSIZE];
       if (own !== undefined) return `${own}\n`;
       const host = readHostHashsize(em);
-      if (host === undefined) throw new FuseError(ERRNO.EIO!, `cannot read the host's ${HASHSIZE}`);
+      if (host === undefined) throw new FuseError(ERRNO.EIO, `cannot read the host's ${HASHSIZE}`);
       return `${host}\n`;
     },
     {

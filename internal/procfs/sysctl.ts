@@ -30,7 +30,7 @@ export interface SysctlSpec {
   mode?: number;
 }
 
-const einval = (why: string) => new FuseError(ERRNO.EINVAL!, why);
+const einval = (why: string) => new FuseError(ERRNO.EINVAL, why);
 
 function tokens(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
@@ -99,13 +99,13 @@ function readHost(em: Emulation, spec: SysctlSpec): string | undefined {
 export function sysctlValue(em: Emulation, spec: SysctlSpec): string {
   if (spec.policy === "read-only") {
     const v = readHost(em, spec);
-    if (v === undefined) throw new FuseError(ERRNO.EIO!);
+    if (v === undefined) throw new FuseError(ERRNO.EIO);
     return v;
   }
   const known = em.state.sysctls[spec.path];
   if (known !== undefined) return known;
   const seeded = readHost(em, spec);
-  if (seeded === undefined) throw new FuseError(ERRNO.EIO!);
+  if (seeded === undefined) throw new FuseError(ERRNO.EIO);
   em.state.sysctls[spec.path] = seeded;
   em.changed();
   return seeded;

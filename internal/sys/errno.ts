@@ -1,24 +1,28 @@
 /** The one typed error of the syscall layer, and the errno name table. */
 
 /** Linux errno numbers (asm-generic; identical on x86_64 and arm64). */
-export const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG",
-  8: "ENOEXEC", 9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
-  14: "EFAULT", 15: "ENOTBLK", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV",
-  20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY",
-  26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC", 29: "ESPIPE", 30: "EROFS", 31: "EMLINK",
-  32: "EPIPE", 33: "EDOM", 34: "ERANGE", 35: "EDEADLK", 36: "ENAMETOOLONG", 37: "ENOLCK",
-  38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 62: "ETIME", 71: "EPROTO",
-  75: "EOVERFLOW", 84: "EILSEQ", 88: "ENOTSOCK", 90: "EMSGSIZE", 91: "EPROTOTYPE",
-  92: "ENOPROTOOPT", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP", 97: "EAFNOSUPPORT",
-  98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 104: "ECONNRESET", 105: "ENOBUFS", 107: "ENOTCONN",
-  110: "ETIMEDOUT", 111: "ECONNREFUSED", 114: "EALREADY", 115: "EINPROGRESS", 116: "ESTALE",
-  122: "EDQUOT", 125: "ECANCELED",
-};
+export const ERRNO = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9,
+  ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15, EBUSY: 16, EEXIST: 17,
+  EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25,
+  ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EMLINK: 31, EPIPE: 32, EDOM: 33,
+  ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36, ENOLCK: 37, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40,
+  ENODATA: 61, ETIME: 62, EPROTO: 71, EOVERFLOW: 75, EILSEQ: 84, ENOTSOCK: 88, EMSGSIZE: 90,
+  EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97,
+  EADDRINUSE: 98, EADDRNOTAVAIL: 99, ECONNRESET: 104, ENOBUFS: 105, ENOTCONN: 107, ETIMEDOUT: 110,
+  ECONNREFUSED: 111, EALREADY: 114, EINPROGRESS: 115, ESTALE: 116, EDQUOT: 122, ECANCELED: 125,
+} as const;
 
-export const ERRNO: Record<string, number> = Object.fromEntries(
-  Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)]),
-);
+export type ErrnoCode = keyof typeof ERRNO;
+
+export const ERRNO_NAMES: Readonly<Record<number, ErrnoCode>> = Object.fromEntries(
+  Object.entries(ERRNO).map(([name, n]) => [n, name]),
+) as Record<number, ErrnoCode>;
+
+/** The number of an errno name such as a Node error's `code`; undefined when it is not one. */
+export function errnoNumber(code: string): number | undefined {
+  return Object.hasOwn(ERRNO, code) ? ERRNO[code as ErrnoCode] : undefined;
+}
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;

@@ -192,7 +192,7 @@ export const libseccomp = {
   init(defaultAction: number): ScmpFilter {
     const p = sym().seccomp_init(defaultAction >>> 0) as Pointer | null;
     // seccomp_init(3) returns NULL only for an invalid action or no memory.
-    if (p === null) throw new SysError({ syscall: "seccomp_init", errno: ERRNO.EINVAL! });
+    if (p === null) throw new SysError({ syscall: "seccomp_init", errno: ERRNO.EINVAL });
     return p as unknown as ScmpFilter;
   },
 
