@@ -9,10 +9,11 @@
  * An exit without close() (a crash) still removes both files from an
  * `exit` hook, so the next start does not have to treat them as stale.
  */
+import type { Logger } from "../log/mod.ts";
 import { mkdirSync, unlinkSync } from "node:fs";
 import { ENDPOINTS, pidFilePath, socketPath } from "../ipc/mod.ts";
 import type { DaemonKind, DaemonMessages, Handler, Handlers, ResponseInput } from "../ipc/mod.ts";
-import { serve, type IpcLogger, type Server } from "../ipc/mod.ts";
+import { serve, type Server } from "../ipc/mod.ts";
 import { COMMIT, VERSION } from "../version/mod.ts";
 import { acquirePidFile } from "./pidfile.ts";
 
@@ -20,7 +21,7 @@ export interface StartOptions<K extends DaemonKind> {
   runDir: string;
   /** One handler per request type the daemon serves (DaemonMessages[K]). */
   handlers: Handlers<DaemonMessages[K]>;
-  logger?: IpcLogger;
+  logger?: Logger;
   maxFrame?: number;
   /**
    * Runs once this process owns the pid file and before the socket is

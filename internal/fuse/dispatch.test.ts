@@ -61,7 +61,8 @@ function kernel(conn: Connection) {
 
 function logger() {
   const lines: string[] = [];
-  return { lines, debug: (m: string) => lines.push(`debug ${m}`), warn: (m: string) => lines.push(`warn ${m}`) };
+  const rec = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
+  return { lines, debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") };
 }
 
 function setup() {

@@ -7,6 +7,7 @@
  *
  * Debug lines look like `rx 12: LOOKUP n1 "foo"` and `tx 12: OK` / `tx 12: ENOENT`.
  */
+import type { Logger } from "../log/mod.ts";
 import {
   AccessIn, decodeBatchForget, decodeInitIn, decodeName, decodeRequest, decodeWriteIn,
   encodeAttrOut, encodeDirents, encodeEntryOut, encodeErrorReply, encodeInitOut, encodeReply, FlushIn,
@@ -20,10 +21,6 @@ import {
   FUSE_MIN_MINOR_VERSION, OP, opName, WANTED_INIT_FLAGS,
 } from "./proto.ts";
 
-export interface FuseLogger {
-  debug(msg: string): void;
-  warn(msg: string): void;
-}
 
 /** What INIT settled; kept so a restarted server can resume the same connection. */
 export interface Negotiated {
@@ -40,7 +37,7 @@ export interface Negotiated {
 export interface ConnectionOptions {
   /** Largest WRITE payload; the read buffer must hold it plus 80 bytes. Default 16 KiB. */
   maxWrite?: number;
-  log?: FuseLogger;
+  log?: Logger;
   /** Log every request and reply (`rx`/`tx` lines) at debug level; default false (they cost time per request). */
   trace?: boolean;
   /** Set when resuming a connection whose INIT an earlier process answered. */
@@ -52,9 +49,9 @@ export const DEFAULT_MAX_WRITE = 16 * 1024;
 /** Per-connection protocol state: INIT outcome, requests in flight, shutdown. */
 export class Connection {
   readonly fs: FileSystem;
-  readonly log: FuseLogger | undefined;
+  readonly log: Logger | undefined;
   /** The logger for per-request lines, when tracing. */
-  readonly trace: FuseLogger | undefined;
+  readonly trace: Logger | undefined;
   readonly maxWrite: number;
   negotiated: Negotiated | undefined;
   /** DESTROY arrived: no more requests will come. */

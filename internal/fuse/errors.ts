@@ -5,6 +5,7 @@
  * host error nobody chose to expose) becomes EIO, logged once per message,
  * so host details never leak by accident.
  */
+import type { Logger } from "../log/mod.ts";
 import { ERRNO, errnoName, errnoNumber, isSysError, type ErrnoCode } from "../sys/errno.ts";
 
 export { ERRNO, errnoName };
@@ -33,15 +34,12 @@ export function fuseErr(code: ErrnoCode, message?: string): FuseError {
   return new FuseError(ERRNO[code], message);
 }
 
-export interface ErrnoLogger {
-  warn(msg: string): void;
-}
 
 /**
  * The errno to answer with. FuseError keeps its own; everything else is EIO,
  * reported through `log` the first time its message is seen.
  */
-export function toErrno(e: unknown, what: string, log?: ErrnoLogger, seen: Set<string> = defaultSeen): number {
+export function toErrno(e: unknown, what: string, log?: Logger, seen: Set<string> = defaultSeen): number {
   if (e instanceof FuseError) return e.errno;
   const msg = e instanceof Error ? e.message : String(e);
   const key = `${what}: ${msg}`;

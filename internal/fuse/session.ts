@@ -19,11 +19,12 @@
  * FUSE_HAS_RESEND we ask the kernel to resend what the dead process had
  * read but not answered.
  */
+import type { Logger } from "../log/mod.ts";
 import { close as sysClose, open as sysOpen, O_FLAGS, write as sysWrite } from "../sys/fs.ts";
 import { MNT, MS } from "../sys/flags.ts";
 import { mount as sysMount, umount2 as sysUmount2 } from "../sys/mount.ts";
 import { encodeNotify, splitRequests } from "./codec.ts";
-import { Connection, dispatch, type ConnectionOptions, type FuseLogger, type Negotiated } from "./dispatch.ts";
+import { Connection, dispatch, type ConnectionOptions, type Negotiated } from "./dispatch.ts";
 import type { FileSystem } from "./fs.ts";
 import { INIT, NOTIFY } from "./proto.ts";
 
@@ -77,7 +78,7 @@ export class FuseSession {
   /** Resolves when the connection is initialized (INIT answered, or resumed); rejects if the loop ends first. */
   readonly ready: Promise<Negotiated>;
   readonly #sys: FuseSys;
-  readonly #log: FuseLogger | undefined;
+  readonly #log: Logger | undefined;
   #reader: { cancel(): Promise<void> } | undefined;
   #closing = false;
   #closed = false;

@@ -1,3 +1,4 @@
+import type { Logger } from "../log/mod.ts";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -5,7 +6,7 @@ import { join } from "node:path";
 import { connect, type Client } from "./client.ts";
 import { encodeFrame } from "./frame.ts";
 import type { Handlers, RequestContext } from "./messages.ts";
-import { serve, type IpcLogger, type Server } from "./server.ts";
+import { serve, type Server } from "./server.ts";
 import { makeStaleSocket, rawExchange } from "./testing.ts";
 
 let dir: string;
@@ -31,9 +32,9 @@ function statusFor(ctx: RequestContext) {
 }
 const status: Handlers<"status">["status"] = (_body, ctx) => statusFor(ctx);
 
-function recordingLogger(): IpcLogger & { warnings: string[] } {
+function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, debug() {}, warn: (m) => void warnings.push(m) };
+  return { warnings, debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
 }
 
 async function client(): Promise<Client<"status">> {

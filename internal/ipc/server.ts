@@ -4,6 +4,7 @@
  * connection run concurrently; replies carry the request id and go out in
  * completion order. A client that breaks framing loses only its own connection.
  */
+import type { Logger } from "../log/mod.ts";
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { Socket } from "bun";
 import { FrameDecoder, FrameError, encodeFrame } from "./frame.ts";
@@ -19,11 +20,6 @@ import {
 } from "./messages.ts";
 import { endAfterFlush, flush, newOutbox, send, type Outbox } from "./_socket.ts";
 
-/** What the IPC layer reports; a consola instance fits. */
-export interface IpcLogger {
-  debug(msg: string): void;
-  warn(msg: string): void;
-}
 
 export interface ServeOptions {
   /** Daemon name for log lines; defaults to the socket path. */
@@ -31,7 +27,7 @@ export interface ServeOptions {
   /** Largest frame accepted or sent; defaults to MAX_FRAME. */
   maxFrame?: number;
   /** Receives debug traces (`rx 3: status`) and the reason a connection was dropped. */
-  logger?: IpcLogger;
+  logger?: Logger;
   /** How long close() waits for in-flight handlers and unsent replies; default 2000 ms. */
   drainMs?: number;
   /** Mode of the socket file; default 0o600 (root-only, like Sysbox's sockets). */
@@ -56,7 +52,7 @@ interface Conn {
   closed: boolean;
 }
 
-const noLog: IpcLogger = { debug() {}, warn() {} };
+const noLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const MAX_ERROR_MESSAGE = 16 * 1024;
 
 /** Listens on `socketPath` and serves `handlers` until close(). */

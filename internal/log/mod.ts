@@ -13,6 +13,17 @@ import { openSync, writeSync } from "node:fs";
 import { formatWithOptions } from "node:util";
 import { createConsola, type ConsolaInstance, type LogObject, type LogType } from "consola/core";
 
+/**
+ * What internal packages log through. A package that needs fewer levels takes
+ * `Pick<Logger, "debug" | "warn">`; consola's instance and tests' recorders fit.
+ */
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
 export type LogFormat = "text" | "json";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 

@@ -1,10 +1,11 @@
+import type { Logger } from "../log/mod.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RANGE_WANTED } from "../idrange/mod.ts";
 import { RequestError } from "../ipc/messages.ts";
 import { testHost, type TestHost } from "./_testenv.ts";
-import { Manager, removalWatchPath, type ManagerOptions, type MgrLogger } from "./manager.ts";
+import { Manager, removalWatchPath, type ManagerOptions } from "./manager.ts";
 import { loadState } from "./state.ts";
 
 const B = 65536;
@@ -31,7 +32,7 @@ function fake(host = testHost({ subuid: SMALL, subgid: SMALL }), opts: ManagerOp
   const alive = new Set<string>();
   const clock = { now: Date.parse("2026-01-01T00:00:00Z") };
   const logs: string[] = [];
-  const logger: MgrLogger = { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`), debug: () => {} };
+  const logger: Logger = { info: (m) => logs.push(`info ${m}`), warn: (m) => logs.push(`warn ${m}`), debug: () => {}, error: (m) => logs.push(`error ${m}`) };
   const mgr = new Manager({
     dataRoot: host.dataRoot,
     hostRoot: host.hostRoot,

@@ -4,6 +4,7 @@
  * no longer exist held. Request handlers are synchronous, so requests never
  * interleave; see mod.ts for the message sequence.
  */
+import type { Logger } from "../log/mod.ts";
 import { release as osRelease } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { ensureSysboxRanges, ensureSysboxUser, IdPool, spanText, type IdSpan } from "../idrange/mod.ts";
@@ -12,18 +13,13 @@ import { initAlive } from "./_proc.ts";
 import { DEFAULT_DATA_ROOT, exists, kernelMounts, prepareDataRoot, prepareDirs, removeDirs } from "./dirs.ts";
 import { loadState, saveState, STATE_FILE, STATE_VERSION, type ContainerRecord } from "./state.ts";
 
-export interface MgrLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  debug(msg: string): void;
-}
 
 export interface ManagerOptions {
   /** Default /var/lib/sysbox. */
   dataRoot?: string;
   /** Where etc/subuid, etc/subgid, etc/login.defs, etc/passwd, lib/modules and usr/src are read; default "/". */
   hostRoot?: string;
-  logger?: MgrLogger;
+  logger?: Logger;
   /** How long a registered container may go without a live init before it counts as gone; default 60 s. */
   registerGraceMs?: number;
   /** Period of the background sweep; default 30 s, 0 for none. */
@@ -57,7 +53,7 @@ export const MGR_ERRORS = {
   initGone: "init-not-running",
 } as const;
 
-const NOOP_LOGGER: MgrLogger = { info() {}, warn() {}, debug() {} };
+const NOOP_LOGGER: Logger = { info() {}, warn() {}, debug() {}, error() {} };
 
 /** The path whose existence means the container still exists: Docker's layer dir for ".../merged", else the rootfs. */
 export function removalWatchPath(rootfs: string): string {
@@ -68,7 +64,7 @@ export class Manager {
   readonly hostRoot: string;
   #dataRoot: string;
   #opts: ManagerOptions;
-  #log: MgrLogger;
+  #log: Logger;
   #pool = new IdPool([]);
   #records = new Map<string, ContainerRecord>();
   #statePath = "";

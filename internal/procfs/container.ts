@@ -3,6 +3,7 @@
  * per-container state they keep (sysctl values), which the daemon saves so
  * a restarted sysbox-fs serves the same values.
  */
+import type { Logger } from "../log/mod.ts";
 import type { Host } from "./host.ts";
 import type { PassThrough } from "./passthrough.ts";
 
@@ -33,10 +34,6 @@ export interface LoadAverages {
   avg: [number, number, number];
 }
 
-export interface EmulationLogger {
-  debug(msg: string): void;
-  warn(msg: string): void;
-}
 
 /** Everything a handler module needs; one per container. */
 export interface Emulation {
@@ -50,7 +47,7 @@ export interface Emulation {
   readonly sysfsPassThrough: PassThrough;
   /** Load averages the daemon's sampler keeps for this container (proc_loadavg.ts); zeros when absent. */
   readonly load?: LoadAverages;
-  readonly log?: EmulationLogger;
+  readonly log?: Logger;
 }
 
 /** Owner of emulated nodes: the container's root. */

@@ -9,12 +9,13 @@
  *                     ->  interceptor (adopts kept notify fds)
  *   close:  interceptor -> daemon socket -> SysboxFs   (the reverse)
  */
+import type { Logger } from "../log/mod.ts";
 import { join } from "node:path";
 import { startDaemon, type RunningDaemon } from "../daemon/mod.ts";
 import { BINDS } from "../procfs/mod.ts";
 import { fsHandlers } from "./handlers.ts";
-import { startInterceptServer, type InterceptLogger } from "./seccomp/server.ts";
-import { SysboxFs, type FsLogger } from "./server.ts";
+import { startInterceptServer } from "./seccomp/server.ts";
+import { SysboxFs } from "./server.ts";
 import { STATE_FILE } from "./state.ts";
 
 export interface SysboxFsOptions {
@@ -30,8 +31,6 @@ export interface SysboxFsOptions {
   debug: boolean;
 }
 
-export type SysboxFsLogger = FsLogger & InterceptLogger;
-
 export interface RunningSysboxFs {
   /** The daemon socket sysbox-runc registers containers on. */
   readonly socketPath: string;
@@ -45,7 +44,7 @@ export interface RunningSysboxFs {
  * cannot be served, the interceptor cannot start) after undoing what had
  * started, except the FUSE server when the daemon itself failed to start.
  */
-export async function startSysboxFs(opts: SysboxFsOptions, log: SysboxFsLogger): Promise<RunningSysboxFs> {
+export async function startSysboxFs(opts: SysboxFsOptions, log: Logger): Promise<RunningSysboxFs> {
   const fs = new SysboxFs({
     mountRoot: opts.mountRoot,
     stateFile: join(opts.runDir, STATE_FILE),

@@ -29,4 +29,4 @@ export * from "./handlers.ts";
 export * from "./client.ts";
 export * from "./daemon.ts";
 export { SECCOMP_STATE } from "./seccomp/kept.ts";
-export { startInterceptServer, type InterceptLogger, type InterceptServer, type InterceptServerOptions, type InterceptStats } from "./seccomp/server.ts";
+export { startInterceptServer, type InterceptServer, type InterceptServerOptions, type InterceptStats } from "./seccomp/server.ts";

@@ -3,6 +3,7 @@
  * its keeper, and the state file that lets a restarted sysbox-fs pick all
  * of it up again.
  */
+import type { Logger } from "../log/mod.ts";
 import { mkdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { FuseSession, type FuseSys } from "../fuse/mod.ts";
@@ -20,11 +21,6 @@ import { loadState, negotiatedFromRecord, negotiatedToRecord, saveState, STATE_V
 
 export const DEFAULT_MOUNT_ROOT = "/var/lib/sysboxfs";
 
-export interface FsLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-}
 
 export interface ServerOptions {
   /** Parent of the per-container mounts. */
@@ -39,7 +35,7 @@ export interface ServerOptions {
   /** Pass-through over a sysfs mounted in the caller's namespaces (its /sys/devices/virtual/net). */
   sysfsPassThrough?: PassThrough;
   fuseSys?: FuseSys;
-  log?: FsLogger;
+  log?: Logger;
   /** How long a new mount may take to receive INIT; default 5000 ms. */
   initTimeoutMs?: number;
   /** Log each FUSE request and reply at debug level. */

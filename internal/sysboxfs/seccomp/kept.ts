@@ -19,6 +19,7 @@
  * is the one before it. A keeper stops when its fd hangs up (its processes
  * are gone).
  */
+import type { Logger as FullLogger } from "../../log/mod.ts";
 import * as v from "valibot";
 import { RegisterMountsSchema } from "../../intercept/mod.ts";
 import {
@@ -53,10 +54,7 @@ interface Entry {
   ready: Promise<void>;
 }
 
-interface Logger {
-  warn(msg: string): void;
-  info(msg: string): void;
-}
+type Logger = Pick<FullLogger, "warn" | "info">;
 
 export interface KeptFds {
   /** The fds taken back from an earlier run's keepers, for the loop to serve. */

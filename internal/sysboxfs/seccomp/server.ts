@@ -23,6 +23,7 @@
  * the path must be resolved, most of it reading and parsing mountinfo
  * (bench/intercept.ts).
  */
+import type { Logger } from "../../log/mod.ts";
 import { chmodSync, mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
@@ -34,16 +35,10 @@ import { openKeptFds, SECCOMP_STATE } from "./kept.ts";
 import { STAT, STAT_SLOTS, type LoopEvent, type LoopInit } from "./loop.ts";
 import type { VirtualFsConfig } from "./virtualfs.ts";
 
-export interface InterceptLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
 
 export interface InterceptServerOptions {
   runDir: string;
-  logger?: InterceptLogger;
+  logger?: Logger;
   /** Log every decision, not only refusals. */
   debug?: boolean;
   /** sysbox-fs's files to bind into proc and sysfs mounted inside containers. */
@@ -87,7 +82,7 @@ function workerUrl(): string | URL {
   return new URL("./worker.ts", import.meta.url);
 }
 
-const silent: InterceptLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export async function startInterceptServer(opts: InterceptServerOptions): Promise<InterceptServer> {
   const log = opts.logger ?? silent;
