@@ -11,9 +11,9 @@
 import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync, chmodSync } from "node:fs";
 import { ensureMountPropagation } from "../idmap/rootfs.ts";
 import { isAbsolute, join, resolve } from "node:path";
-import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
+import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
 import { open, close, mkfifo, chmod, chown, setCloexec, O_FLAGS } from "../sys/fs.ts";
-import { planNamespaces } from "./namespaces.ts";
+import { planNamespaces } from "../ns/namespaces.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
 import { recvSync, sendSync } from "./sync.ts";
 import { runHooks } from "./hooks.ts";

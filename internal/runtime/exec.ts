@@ -6,13 +6,13 @@
  * sysbox-runc makes itself a child subreaper so the process is its to reap.
  */
 import { readFileSync } from "node:fs";
-import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
+import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
 import { open, close, O_FLAGS } from "../sys/fs.ts";
 import { prctl, PR, waitpid, exitCodeOf } from "../sys/proc.ts";
 import { parseProcess } from "../oci/mod.ts";
 import { loadState } from "./state.ts";
 import { statusOf } from "./status.ts";
-import { execJoinOrder } from "./namespaces.ts";
+import { execJoinOrder } from "../ns/namespaces.ts";
 import { recvSync, sendSync } from "./sync.ts";
 import { selfExec } from "./self.ts";
 import { writePidFile, connectConsole, openDevNull, connectInterceptorFd } from "./create.ts";

@@ -6,7 +6,7 @@
  * sync socket, which prints them; nothing here writes to the container's stdio.
  */
 import { existsSync, statSync, writeFileSync } from "node:fs";
-import { sendHello } from "../sys/nsexec.ts";
+import { sendHello } from "../ns/nsexec.ts";
 import { open, close, write, setCloexec, dup3, O_FLAGS } from "../sys/fs.ts";
 import { sendSync, recvSync, type SyncMessage } from "./sync.ts";
 import { setupRootfs, type CgroupMountInfo } from "./rootfs.ts";
