@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       case "exec":
         return await rt.execInContainer({ root, id, processFile: str(f, "process"), args: cli.args.slice(1), detach: f.detach === true, pidFile: str(f, "pid-file"), consoleSocket: str(f, "console-socket"), tty: f.tty === true, cwd: str(f, "cwd"), env: list(f, "env"), user: str(f, "user"), preserveFds: Number(f["preserve-fds"] ?? 0), log });
       case "kill":
-        rt.killContainer(root, id, rt.parseSignal(cli.args[1] ?? "SIGTERM"), f.all === true);
+        await rt.killContainer(root, id, rt.parseSignal(cli.args[1] ?? "SIGTERM"), f.all === true);
         return 0;
       case "delete":
         await rt.deleteContainer(root, id, f.force === true, log);
@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
         await rt.resumeContainer(root, id);
         return 0;
       case "update":
-        rt.updateContainer(root, id, f, log);
+        await rt.updateContainer(root, id, f, log);
         return 0;
       case "events":
         return await rt.containerEvents(root, id, f.stats === true, str(f, "interval") ?? "5s");

@@ -21,6 +21,7 @@ export const libc = dlopen("libc.so.6", {
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
   dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },

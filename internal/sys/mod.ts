@@ -18,3 +18,4 @@ export * from "./proc.ts";
 export * from "./caps.ts";
 export * from "./socket.ts";
 export * from "./pty.ts";
+export * from "./linux.ts";

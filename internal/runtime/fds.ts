@@ -1,0 +1,56 @@
+/**
+ * The fds and files `create` and `exec` hand to the init stage or leave for
+ * the caller: the pid file, the console socket, /dev/null for a terminal
+ * process, and the connection to sysbox-fs's syscall interceptor.
+ */
+import { resolve } from "node:path";
+import { writeFileAtomic } from "../daemon/statefile.ts";
+import { O_FLAGS } from "../sys/fs.ts";
+import type { Sys } from "../sys/linux.ts";
+
+/** Written whole or not at all: the shim reads it as soon as we exit. */
+export function writePidFile(path: string, pid: number): void {
+  writeFileAtomic(resolve(path), String(pid), 0o644);
+}
+
+/** A connected, inheritable socket to sysbox-fs's syscall interceptor. */
+export async function connectInterceptorFd(): Promise<number> {
+  // Imported lazily: only containers with sysbox-fs need the intercept client.
+  const { connectInterceptor } = await import("../intercept/client.ts");
+  return connectInterceptor();
+}
+
+/** A terminal process gets the pty as stdio; until then it holds /dev/null, never our pipes. */
+export function openDevNull(sys: Sys): number {
+  return sys.open("/dev/null", O_FLAGS.RDWR | O_FLAGS.CLOEXEC);
+}
+
+/** Connects to the console socket; the fd is left inheritable for the init stage. */
+export function connectConsole(path: string, sys: Sys): number {
+  // Imported lazily: only `-t` containers need the socket layer.
+  const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
+  const fd = unixConnect(path);
+  sys.setCloexec(fd, false);
+  return fd;
+}
+
+/** fds opened along the way, closed exactly once: on success by the caller, on failure by the undo. */
+export class FdSet {
+  #open = new Set<number>();
+  readonly #sys: Sys;
+  constructor(sys: Sys) {
+    this.#sys = sys;
+  }
+  /** Records `fd` (ignoring -1) and returns it. */
+  add(fd: number): number {
+    if (fd >= 0) this.#open.add(fd);
+    return fd;
+  }
+  close(fd: number): void {
+    if (!this.#open.delete(fd)) return;
+    this.#sys.close(fd);
+  }
+  closeAll(): void {
+    for (const fd of [...this.#open].reverse()) this.close(fd);
+  }
+}
