@@ -205,18 +205,21 @@ export function makeDevices(plan: RootfsPlan, sys: Sys): void {
 /** pivot_root with the old root stacked on the new one, then detached (runc's trick, no temp dir). */
 function pivotRootfs(sys: Sys, rootfs: string): void {
   const oldroot = sys.open("/", O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
-  const newroot = sys.open(rootfs, O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
   try {
-    sys.fchdir(newroot);
-    sys.pivotRoot(".", ".");
-    sys.fchdir(oldroot);
-    // Keep unmount events of the old root from reaching the host.
-    sys.mount(null, ".", null, MS.SLAVE | MS.REC);
-    sys.umount2(".", MNT.DETACH);
-    sys.chdir("/");
+    const newroot = sys.open(rootfs, O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+    try {
+      sys.fchdir(newroot);
+      sys.pivotRoot(".", ".");
+      sys.fchdir(oldroot);
+      // Keep unmount events of the old root from reaching the host.
+      sys.mount(null, ".", null, MS.SLAVE | MS.REC);
+      sys.umount2(".", MNT.DETACH);
+      sys.chdir("/");
+    } finally {
+      sys.close(newroot);
+    }
   } finally {
     sys.close(oldroot);
-    sys.close(newroot);
   }
 }
 
