@@ -65,7 +65,8 @@ export function formatCall(c: Call): string {
     case "umount2":
       return `umount2 ${show(a[0])} ${formatFlags(MNT, a[1] as number, "MNT_")}`;
     case "open":
-      return `open ${show(a[0])} ${formatFlags(O, a[1] as number, "O_")} => ${show(c.result)}`;
+      // O_RDONLY is 0: printed only when nothing else is set.
+      return `open ${show(a[0])} ${a[1] === 0 ? "O_RDONLY" : formatFlags(O, a[1] as number, "O_")} => ${show(c.result)}`;
     case "mknod":
       return `mknod ${show(a[0])} 0o${(a[1] as number).toString(8)} ${show(String(a[2]))}`;
     case "writeAll":

@@ -37,9 +37,14 @@ export interface LifecycleDeps {
   /** Signals every process of the cgroup with the cgroup frozen (no fork escapes). */
   killAll: (cg: Cgroup, signal: number) => Promise<unknown>;
   cgroupOf: (st: ContainerState) => Cgroup | undefined;
+  destroyCgroup: (cg: Cgroup) => Promise<unknown>;
+  runHooks: typeof runHooks;
+  removeStaged: (id: string) => void;
 }
 
-export const linuxLifecycleDeps: LifecycleDeps = { kill: killProcess, killAll: (cg, sig) => killAll(cg, sig), cgroupOf };
+export const linuxLifecycleDeps: LifecycleDeps = {
+  kill: killProcess, killAll: (cg, sig) => killAll(cg, sig), cgroupOf, destroyCgroup: (cg) => destroyCgroup(cg), runHooks, removeStaged,
+};
 
 export async function killContainer(root: string, id: string, signal: number, all: boolean, deps: LifecycleDeps = linuxLifecycleDeps): Promise<void> {
   await withContainerLock(root, id, async () => {
@@ -83,17 +88,17 @@ async function deleteLocked(root: string, id: string, force: boolean, log: Logge
   }
   const cg = deps.cgroupOf(st);
   if (cg) {
-    try { await destroyCgroup(cg); } catch (e) { log.warn(`removing cgroup: ${String(e)}`); }
+    try { await deps.destroyCgroup(cg); } catch (e) { log.warn(`removing cgroup: ${String(e)}`); }
   }
   if (existsSync(st.configPath)) {
     try {
       const spec = loadSpec(st.configPath);
-      runHooks("poststop", spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, pid: 0, status: "stopped", bundle: st.bundle, annotations: st.annotations });
+      deps.runHooks("poststop", spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, pid: 0, status: "stopped", bundle: st.bundle, annotations: st.annotations });
     } catch (e) {
       log.warn(String(e instanceof Error ? e.message : e));
     }
   }
-  removeStaged(id);
+  deps.removeStaged(id);
   try {
     await syncInnerImagesOut(id, st.stores ?? [], st.upperDir, log, { stopping: true });
   } catch (e) {
