@@ -6,7 +6,7 @@
 import nsexecSource from "./nsexec.c" with { type: "text" };
 import { SYS } from "../sys/arch.ts";
 import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
-import { SysError } from "../sys/errno.ts";
+import { ERRNO, SysError } from "../sys/errno.ts";
 import { reap } from "../sys/proc.ts";
 import { cstr } from "../sys/cstr.ts";
 import { close, read, writeAll } from "../sys/fs.ts";
@@ -132,7 +132,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   try {
     for (;;) {
       const m = readMsg(parentFd);
-      if (m === null) throw new SysError({ syscall: "namespace stage sync", errno: 32 /* EPIPE */ });
+      if (m === null) throw new SysError({ syscall: "namespace stage sync", errno: ERRNO.EPIPE! });
       const [kind, x, y] = m;
       if (kind === MSG.READY) {
         opts.onReady?.(x);
@@ -159,7 +159,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
 /** Waits for the exec'd program's HELLO; an ERROR from the C stage means exec failed. */
 export function awaitExec(syncFd: number): void {
   const m = readMsg(syncFd);
-  if (m === null) throw new SysError({ syscall: "namespace stage exec", errno: 32 });
+  if (m === null) throw new SysError({ syscall: "namespace stage exec", errno: ERRNO.EPIPE! });
   if (m[0] === MSG.ERROR) throw stageError(m[1], m[2]);
   if (m[0] !== MSG.HELLO) throw new Error(`namespace stage: unexpected sync message ${m[0]}`);
 }

@@ -7,8 +7,8 @@
 import nsmountSource from "./nsmount.c" with { type: "text" };
 import { SYS } from "../sys/arch.ts";
 import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
-import { SysError } from "../sys/errno.ts";
-import { kill, reap } from "../sys/proc.ts";
+import { ERRNO, SysError } from "../sys/errno.ts";
+import { kill, reap, SIG } from "../sys/proc.ts";
 import { cstr } from "../sys/cstr.ts";
 import { close, pipe2, read, O_FLAGS } from "../sys/fs.ts";
 import { POLL, encodePollfds, poll, pollRevents } from "../sys/seccomp_notify.ts";
@@ -150,7 +150,7 @@ export function finishNsMount(run: NsMountRun): void {
     close(run.resultFd);
     reap(run.pid);
   }
-  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: run.what, errno: 32 /* EPIPE: it died without a result */ });
+  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: run.what, errno: ERRNO.EPIPE! /* it died without a result */ });
   const [step, err, index] = [buf[0]!, buf[1]!, buf[2]!];
   if (step !== 0) {
     throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: run.what, errno: err || 5 });
@@ -159,10 +159,10 @@ export function finishNsMount(run: NsMountRun): void {
 
 /** Kills a stage that took too long, reaps it and closes its fd; the SysError (ETIMEDOUT) to report. */
 export function abortNsMount(run: NsMountRun): SysError {
-  try { kill(run.pid, 9); } catch { /* already gone: reaped below */ }
+  try { kill(run.pid, SIG.SIGKILL); } catch { /* already gone: reaped below */ }
   close(run.resultFd);
   reap(run.pid);
-  return new SysError({ syscall: "namespace mount stage", path: run.what, errno: 110 /* ETIMEDOUT */ });
+  return new SysError({ syscall: "namespace mount stage", path: run.what, errno: ERRNO.ETIMEDOUT! });
 }
 
 /** Waits up to `timeoutMs` for a stage, then finishes or aborts it. */

@@ -10,6 +10,9 @@
  * unit-tested with a recording fake (create.test.ts). System-container work
  * (sysbox-mgr ID ranges, ID-mapped rootfs, sysbox-fs mounts) plugs in around
  * it in createContainer.
+ *
+ * sysbox-fs's client is imported lazily (sysbox-runc runs once per container
+ * operation; containers without sysbox-fs never load the socket client).
  */
 import { existsSync, mkdirSync, chmodSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
@@ -18,6 +21,7 @@ import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
 import { planNamespaces, type NamespacePlan } from "../ns/namespaces.ts";
 import { CLONE } from "../sys/flags.ts";
 import { O_FLAGS } from "../sys/fs.ts";
+import { SIG } from "../sys/proc.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
 import { awaitInitReady, sendSync, type CreateMsg } from "./syncmsg.ts";
@@ -266,7 +270,7 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   });
   const pid = spawned.pid;
   fds.add(spawned.syncFd);
-  undo.push(() => { deps.kill(pid, 9); });
+  undo.push(() => { deps.kill(pid, SIG.SIGKILL); });
   deps.awaitExec(spawned.syncFd);
   // The container's mount namespace now holds its own copy of the staged mounts.
   staged?.detach();

@@ -1,11 +1,14 @@
 /**
  * The fds and files `create` and `exec` hand to the init stage or leave for
  * the caller: the pid file, the console socket, /dev/null for a terminal
- * process, and the connection to sysbox-fs's syscall interceptor.
+ * process, and the connection to sysbox-fs's syscall interceptor. The
+ * interceptor client is imported lazily: only containers with sysbox-fs
+ * need it, and sysbox-runc's start-up runs once per container operation.
  */
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../daemon/statefile.ts";
 import { O_FLAGS } from "../sys/fs.ts";
+import { unixConnect } from "../sys/socket.ts";
 import type { Sys } from "../sys/linux.ts";
 
 /** Written whole or not at all: the shim reads it as soon as we exit. */
@@ -15,7 +18,6 @@ export function writePidFile(path: string, pid: number): void {
 
 /** A connected, inheritable socket to sysbox-fs's syscall interceptor. */
 export async function connectInterceptorFd(): Promise<number> {
-  // Imported lazily: only containers with sysbox-fs need the intercept client.
   const { connectInterceptor } = await import("../intercept/client.ts");
   return connectInterceptor();
 }
@@ -27,8 +29,6 @@ export function openDevNull(sys: Sys): number {
 
 /** Connects to the console socket; the fd is left inheritable for the init stage. */
 export function connectConsole(path: string, sys: Sys): number {
-  // Imported lazily: only `-t` containers need the socket layer.
-  const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
   const fd = unixConnect(path);
   sys.setCloexec(fd, false);
   return fd;

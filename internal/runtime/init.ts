@@ -4,12 +4,17 @@
  * exec fifo for `start`, then becomes the user process; for `exec` it only
  * prepares and becomes the process. Errors go back to the parent over the
  * sync socket, which prints them; nothing here writes to the container's stdio.
+ *
+ * The intercept client and the pty code are required lazily: the init runs
+ * for every container start and exec, and only containers with sysbox-fs or
+ * a terminal need them.
  */
 import { existsSync, statSync } from "node:fs";
 import { sendHello } from "../ns/nsexec.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { MS } from "../sys/flags.ts";
 import { preloadLibseccomp } from "../sys/seccomp.ts";
+import { sendFds } from "../sys/socket.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
 import { awaitRequest, sendSync, type CreateMsg, type ExecMsg } from "./syncmsg.ts";
 import { applySysctls, bindEmulated, makeDevices, maskAndRo, mountSpec, pivot, type RootfsPlan } from "./rootfs.ts";
@@ -175,7 +180,6 @@ function interceptor(fd: number, id: string, init: boolean): { intercept?: () =>
 /** Opens a pty in the container's devpts, hands the master to the console socket, and makes the slave our stdio. */
 function setupConsole(sys: Sys, consoleFd: number, ctty: boolean): void {
   const { openPty, setControllingTty } = require("../sys/pty.ts") as typeof import("../sys/pty.ts");
-  const { sendFds } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
   if (consoleFd < 0) throw new Error("process.terminal is true but no --console-socket was given");
   const pty = openPty();
   sendFds(consoleFd, [pty.master], new TextEncoder().encode("/dev/ptmx"));

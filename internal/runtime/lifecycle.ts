@@ -1,6 +1,7 @@
 /**
  * `kill`, `delete`, `state` and `list`: commands that act on saved state.
  * kill and delete hold the container lock (state.ts withContainerLock).
+ * sysbox-fs's client is imported lazily, only for containers registered there.
  */
 import { existsSync } from "node:fs";
 import { listIds, loadState, removeState, stateJson, initAlive, withContainerLock, type ContainerState } from "./state.ts";
@@ -9,6 +10,7 @@ import { killProcess } from "./signals.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { destroyCgroup, killAll, listPids, type Cgroup } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
+import { SIG } from "../sys/proc.ts";
 import { loadSpec } from "./spec.ts";
 import type { Logger } from "./logger.ts";
 import { removeStaged, releaseSystemContainer, syncInnerImagesOut } from "./syscont.ts";
@@ -82,8 +84,8 @@ async function deleteLocked(root: string, id: string, force: boolean, log: Logge
   }
   if (status !== "stopped") {
     const cg = deps.cgroupOf(st);
-    if (cg) await deps.killAll(cg, 9);
-    deps.kill(st.pid, 9);
+    if (cg) await deps.killAll(cg, SIG.SIGKILL);
+    deps.kill(st.pid, SIG.SIGKILL);
     await waitGone(st, 5000);
   }
   const cg = deps.cgroupOf(st);

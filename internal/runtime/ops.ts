@@ -1,5 +1,5 @@
 /** `pause`, `resume`, `update`, `events`, `ps` and `list` output, and `spec`. */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freeze, thaw, applyResources, stats, eventsStats, eventsJson } from "../cgroups/mod.ts";
 import { parseResources } from "../oci/mod.ts";
@@ -47,7 +47,7 @@ function updateLocked(root: string, id: string, flags: Record<string, unknown>, 
   let res: Record<string, any> = {};
   const src = flags.resources;
   if (typeof src === "string") {
-    const text = src === "-" ? require("node:fs").readFileSync(0, "utf8") : require("node:fs").readFileSync(src, "utf8");
+    const text = src === "-" ? readFileSync(0, "utf8") : readFileSync(src, "utf8");
     res = parseResources(text, src === "-" ? "resources (stdin)" : src) as Record<string, any>;
   }
   const num = (k: string) => (typeof flags[k] === "string" ? Number(flags[k]) : undefined);

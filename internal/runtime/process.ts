@@ -4,6 +4,8 @@
  * load it, last under no_new_privs), user and groups with capabilities kept
  * across setuid, the capability sets, cwd (prepareProcess, which may fail on
  * the spec's values), then execve with fds >= 3 closed (execProcess).
+ * The OCI seccomp compiler is required lazily: the init loads this file for
+ * every container, and only specs with a seccomp profile need it.
  */
 import { statSync } from "node:fs";
 import { posix } from "node:path";
