@@ -54,7 +54,8 @@ export class Recorder {
   }
 }
 
-const show = (x: unknown): string => (x === null || x === undefined ? "-" : typeof x === "string" ? x : JSON.stringify(x));
+const show = (x: unknown): string =>
+  x === null || x === undefined ? "-" : typeof x === "string" ? x : JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
 
 /** "mount /dev/null /r/proc/kcore - MS_BIND -", "open /x O_RDONLY|O_CLOEXEC => 100", ... */
 export function formatCall(c: Call): string {
