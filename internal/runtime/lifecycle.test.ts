@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { Cgroup } from "../cgroups/mod.ts";
 import { Recorder } from "./_recsys.ts";
 import { deleteContainer, killContainer, NotRunningError, type LifecycleDeps } from "./lifecycle.ts";
-import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, StateFileError, withContainerLock, type ContainerState } from "./state.ts";
+import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, StateFileError, type ContainerState } from "./state.ts";
+import { withContainerLock } from "./lock.ts";
 import type { Logger } from "./logger.ts";
 
 const log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } as unknown as Logger;

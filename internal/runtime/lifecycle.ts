@@ -4,7 +4,8 @@
  * sysbox-fs's client is imported lazily, only for containers registered there.
  */
 import { existsSync } from "node:fs";
-import { listIds, loadState, removeState, stateJson, initAlive, withContainerLock, type ContainerState } from "./state.ts";
+import { listIds, loadState, removeState, stateJson, initAlive, type ContainerState } from "./state.ts";
+import { withContainerLock } from "./lock.ts";
 import { statusOf } from "./status.ts";
 import { killProcess } from "./signals.ts";
 import { reopenCgroup } from "./cgroup.ts";

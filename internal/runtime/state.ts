@@ -8,9 +8,6 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { OCI_SPEC_VERSION } from "../version/mod.ts";
 import { writeFileAtomic } from "../daemon/statefile.ts";
-import { isSysError } from "../sys/errno.ts";
-import { LOCK, O_FLAGS } from "../sys/fs.ts";
-import { linuxSys, type Sys } from "../sys/linux.ts";
 
 export const DEFAULT_ROOT = "/run/sysbox-runc";
 export const EXEC_FIFO = "exec.fifo";
@@ -188,38 +185,4 @@ export function stateJson(st: ContainerState, status: Status): object {
     owner: st.owner,
     ...(Object.keys(st.annotations).length ? { annotations: st.annotations } : {}),
   };
-}
-
-/** How often a waiter retries a held container lock. */
-const LOCK_RETRY_MS = 2;
-
-/**
- * Holds an exclusive flock(2) on the container dir for the duration of `fn`,
- * so concurrent commands on one id (delete racing kill, say) run one after
- * the other, across processes and within one. Polled with LOCK_NB: a
- * blocking flock would stall this thread's event loop. Without a container
- * dir `fn` runs unlocked, and reports the missing container itself.
- */
-export async function withContainerLock<T>(root: string, id: string, fn: () => T | Promise<T>, sys: Sys = linuxSys): Promise<T> {
-  let fd: number;
-  try {
-    fd = sys.open(containerDir(root, id), O_FLAGS.RDONLY | O_FLAGS.DIRECTORY | O_FLAGS.CLOEXEC);
-  } catch (e) {
-    if (isSysError(e, "ENOENT")) return await fn();
-    throw e;
-  }
-  try {
-    for (;;) {
-      try {
-        sys.flock(fd, LOCK.EX | LOCK.NB);
-        break;
-      } catch (e) {
-        if (!isSysError(e, "EAGAIN")) throw e;
-        await Bun.sleep(LOCK_RETRY_MS);
-      }
-    }
-    return await fn();
-  } finally {
-    sys.close(fd);
-  }
 }
