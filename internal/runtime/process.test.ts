@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { ERRNO, SysError } from "../sys/errno.ts";
 import { Recorder, recordingSys } from "./_recsys.ts";
 import { prepareProcess, type ProcessSpec } from "./process.ts";
 import type { Spec } from "./spec.ts";
@@ -14,7 +15,7 @@ function run(proc: ProcessSpec, chdirFails?: string) {
   const rec: Recorder = new Recorder();
   // The first chdir (as root) fails with `chdirFails`, as the kernel would.
   rec.fail = (c) => (chdirFails && c.fn === "chdir" && rec.calls.filter((x) => x.fn === "chdir").length === 1
-    ? Object.assign(new Error(chdirFails), { code: chdirFails }) : undefined);
+    ? new SysError({ syscall: "chdir", path: proc.cwd, errno: ERRNO[chdirFails]! }) : undefined);
   const { sys } = recordingSys({}, rec);
   const warnings: string[] = [];
   const env = prepareProcess(proc, { sys, spec: {} as Spec, warn: (m) => warnings.push(m), intercept: rec.wrap("intercept", () => {}) });

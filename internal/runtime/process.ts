@@ -11,6 +11,7 @@ import { statSync } from "node:fs";
 import { posix } from "node:path";
 import { CLOSE_RANGE } from "../sys/fs.ts";
 import { RLIMIT } from "../sys/proc.ts";
+import { isSysError } from "../sys/errno.ts";
 import type { Sys } from "../sys/linux.ts";
 import { readPasswd, withHome } from "./passwd.ts";
 import type { Spec } from "./spec.ts";
@@ -124,9 +125,8 @@ function tryChdir(sys: Sys, cwd: string): boolean {
     sys.chdir(cwd);
     return true;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "EACCES" || code === "EPERM") return false;
-    throw cwdError(cwd, code ?? String(e));
+    if (isSysError(e, "EACCES") || isSysError(e, "EPERM")) return false;
+    throw cwdError(cwd, isSysError(e) ? e.code : String(e));
   }
 }
 

@@ -147,10 +147,10 @@ export function recvSync(io: SyncIo, fd: number): SyncMessage | null {
   const decoder = new FrameDecoder({ maxFrame: MAX_SYNC_FRAME });
   const head = readExact(io, fd, HEADER_SIZE);
   if (!head) return null;
-  // Checks the length against the limit before we wait for the body.
-  for (const _ of decoder.push(head)) { /* a header alone completes nothing */ }
-  const len = new DataView(head.buffer).getUint32(0, false);
-  const body = readExact(io, fd, len);
+  // The decoder checks the length against the limit (FrameError) before we wait for the body.
+  const none = [...decoder.push(head)];
+  if (none.length !== 0) throw new RangeError("a frame header alone completed a frame");
+  const body = readExact(io, fd, new DataView(head.buffer).getUint32(0, false));
   if (!body) throw new InvalidMessageError("sync socket: truncated frame (header only)");
   const [raw] = [...decoder.push(body)];
   const r = v.safeParse(SyncMessageSchema, raw);
