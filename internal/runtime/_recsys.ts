@@ -128,7 +128,7 @@ export function recordingSys(opts: RecSysOptions = {}, rec: Recorder = new Recor
     kill: () => {}, waitpid: (pid: number) => ({ pid, status: 0 }), execve: () => { throw new Error("execve: not in a fake"); },
     prlimit: () => ({ soft: 0n, hard: 0n }), prctl: () => 0, setresuid: () => {}, setresgid: () => {}, setgroups: () => {},
     setKeepCaps: () => {}, setNoNewPrivs: () => {}, setsid: () => 1, sethostname: () => {}, setdomainname: () => {},
-    applyCapabilities: () => [], setnsMount: () => {},
+    applyCapabilities: () => [], unshare: () => {}, setns: () => {},
     exists: (p: string) => tree.has(p),
     isDir: (p: string) => tree.get(p) === "dir",
     isDirNoFollow: (p: string) => {

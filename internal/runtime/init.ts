@@ -11,6 +11,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { sendHello } from "../ns/nsexec.ts";
+import { joinMountNamespace } from "../ns/join.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { MS } from "../sys/flags.ts";
 import { preloadLibseccomp } from "../sys/seccomp.ts";
@@ -145,7 +146,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
 
 function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sys): never {
   preloadLibseccomp();
-  if (m.mntFd >= 0) sys.setnsMount(m.mntFd);
+  if (m.mntFd >= 0) joinMountNamespace(m.mntFd, sys);
   const proc = m.process;
   const path = lookPath(proc);
   if (proc.terminal) setupConsole(sys, m.consoleFd, true);

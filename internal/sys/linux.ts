@@ -11,7 +11,7 @@ import {
 } from "./fs.ts";
 import {
   kill, waitpid, execve, prlimit, prctl, setresuid, setresgid, setgroups, setKeepCaps, setNoNewPrivs, setsid,
-  sethostname, setdomainname, joinMountNamespace,
+  sethostname, setdomainname, unshare, setns,
 } from "./proc.ts";
 import { applyCapabilities } from "./caps.ts";
 
@@ -23,8 +23,7 @@ export const linuxSys = {
   // processes, identity, namespaces
   kill, waitpid, execve, prlimit, prctl, setresuid, setresgid, setgroups, setKeepCaps, setNoNewPrivs, setsid,
   sethostname, setdomainname, applyCapabilities,
-  /** setns(2) into a mount namespace (closes `fd`). */
-  setnsMount: joinMountNamespace,
+  unshare, setns,
   // plain file-system queries and writes
   exists: (path: string): boolean => existsSync(path),
   /** stat(2) follows links: is the target a directory? */
