@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { checkImports, findCycles, importsOf, packageOf, stageCallsOf } from "./check-imports.ts";
+import { checkImports, findCycles, importsOf, packageOf, callsOf } from "./check-imports.ts";
 
 let roots: string[] = [];
 
@@ -68,7 +68,7 @@ describe("checkImports", () => {
     ]);
   });
 
-  test("namespace stages outside internal/ns are reported: C files, their imports, compileStage calls", () => {
+  test("namespace stages outside internal/ns are reported: C files, their imports, compileStage, unshare and setns calls", () => {
     const root = tree({
       "internal/ns/nsexec.c": `int main(void) { return 0; }\n`,
       "internal/ns/nsexec.ts": `import src from "./nsexec.c" with { type: "text" };\nimport { compileStage } from "../sys/cstage.ts";\nexport const s = compileStage("nsexec", src, "f");\n`,
@@ -76,10 +76,15 @@ describe("checkImports", () => {
       "internal/sys/stage.c": `int x;\n`,
       "internal/runtime/clone.h": `#define X 1\n`,
       "internal/runtime/spawn.ts": `// compileStage("in a comment")\nimport src from "../sys/stage.c" with { type: "text" };\nimport * as cs from "../sys/cstage.ts";\nconst f = cs.compileStage("x", src, "y");\n`,
+      "internal/runtime/join.ts": `import { linuxSys as sys } from "../sys/linux.ts";\nsys.unshare(0x200);\nsys.setns(3, 0x20000);\nBun.spawn(["unshare", "-m"]);\n`,
+      "internal/sys/proc.ts": `export function unshare(f: number) {}\nexport function setns(fd: number, t: number) {}\nunshare(0);\n`,
+      "internal/ns/join.ts": `sys.unshare(0x200);\nsys.setns(3, 0x20000);\n`,
     });
     const found = checkImports(root).violations.map((v) => [v.rule, v.file, v.line]);
     expect(found).toEqual([
       ["ns-stage-outside-ns", "internal/runtime/clone.h", 1],
+      ["ns-stage-outside-ns", "internal/runtime/join.ts", 2],
+      ["ns-stage-outside-ns", "internal/runtime/join.ts", 3],
       ["ns-stage-outside-ns", "internal/runtime/spawn.ts", 2],
       ["ns-stage-outside-ns", "internal/runtime/spawn.ts", 4],
       ["ns-stage-outside-ns", "internal/sys/stage.c", 1],
@@ -165,9 +170,11 @@ describe("helpers", () => {
     ]);
   });
 
-  test("stageCallsOf finds direct and namespaced calls, not mentions", () => {
-    const text = [`const a = "compileStage(x)";`, `compileStage("a", s, "f");`, `// compileStage()`, `m.compileStage("b", s, "g");`].join("\n");
-    expect(stageCallsOf(text)).toEqual([2, 4]);
+  test("callsOf finds direct and method calls, not mentions", () => {
+    const text = [`const a = "compileStage(x)";`, `compileStage("a", s, "f");`, `// compileStage()`, `m.compileStage("b", s, "g");`, `setns(1, 2);`].join("\n");
+    expect(callsOf(text, ["compileStage", "setns"])).toEqual([
+      { name: "compileStage", line: 2 }, { name: "compileStage", line: 4 }, { name: "setns", line: 5 },
+    ]);
   });
 
   test("findCycles returns one cycle per strongly connected component", () => {

@@ -4,8 +4,9 @@
  *  2. Only files under internal/sys/ import "bun:ffi".
  *  3. No import cycles among internal packages (package = internal/<name>).
  *  4. Only internal/ns/ holds namespace stages: C sources (*.c, *.h), imports
- *     of them, and calls of compileStage (the TinyCC entry that builds a
- *     stage; internal/sys/cstage.ts defines it).
+ *     of them, calls of compileStage (the TinyCC entry that builds a stage;
+ *     internal/sys/cstage.ts defines it), and calls of unshare or setns
+ *     (internal/sys wraps them; everyone else goes through internal/ns).
  * Type-only imports count: the rules are about structure, not just run time.
  *
  *   bun scripts/check-imports.ts [ROOT]
@@ -34,6 +35,13 @@ const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const C_EXT = /\.(c|h)$/;
 const NS_DIR = "internal/ns/";
 const STAGE_DEFINER = "internal/sys/cstage.ts";
+const SYS_DIR = "internal/sys/";
+/** Calls that build or enter namespaces, and where else they may appear. */
+const NS_CALLS: Record<string, (rel: string) => boolean> = {
+  compileStage: (rel) => rel === STAGE_DEFINER,
+  unshare: (rel) => rel.startsWith(SYS_DIR),
+  setns: (rel) => rel.startsWith(SYS_DIR),
+};
 const SKIP_DIRS = new Set(["node_modules", "build", "dist"]);
 
 function* sourceFiles(dir: string, ext: RegExp = SOURCE_EXT): Generator<string> {
@@ -47,20 +55,20 @@ function* sourceFiles(dir: string, ext: RegExp = SOURCE_EXT): Generator<string> 
   }
 }
 
-/** 1-based lines of `compileStage(` calls (comments and strings excluded). */
-export function stageCallsOf(text: string): number[] {
+/** Calls of `names` (plain or as a method), with 1-based lines; comments and strings excluded. */
+export function callsOf(text: string, names: readonly string[]): Array<{ name: string; line: number }> {
   const src = ts.createSourceFile("x.ts", text, ts.ScriptTarget.Latest, false);
-  const lines: number[] = [];
+  const found: Array<{ name: string; line: number }> = [];
   const visit = (n: ts.Node): void => {
     if (ts.isCallExpression(n)) {
       const callee = n.expression;
       const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : "";
-      if (name === "compileStage") lines.push(src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1);
+      if (names.includes(name)) found.push({ name, line: src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1 });
     }
     ts.forEachChild(n, visit);
   };
   visit(src);
-  return lines;
+  return found;
 }
 
 function toPosix(p: string): string {
@@ -119,13 +127,14 @@ export function checkImports(root: string): CheckResult {
     if (fromPkg) packages.add(fromPkg);
     const text = readFileSync(abs, "utf8");
     const inNs = rel.startsWith(NS_DIR);
-    if (!inNs && rel !== STAGE_DEFINER) {
-      for (const line of stageCallsOf(text)) {
+    if (!inNs) {
+      for (const { name, line } of callsOf(text, Object.keys(NS_CALLS))) {
+        if (NS_CALLS[name]?.(rel)) continue;
         violations.push({
           rule: "ns-stage-outside-ns",
           file: rel,
           line,
-          message: `calls compileStage; namespace stages live only in internal/ns/`,
+          message: `calls ${name}; namespace stages and joins live only in internal/ns/`,
         });
       }
     }
