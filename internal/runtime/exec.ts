@@ -125,6 +125,7 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     if (opts.pidFile) deps.writePidFile(opts.pidFile, spawned.pid);
     return spawned.pid;
   } finally {
-    fds.closeAll();
+    // Close errors are not exec's failure: the kernel releases the fd anyway.
+    try { fds.closeAll(); } catch { /* released all the same */ }
   }
 }

@@ -50,7 +50,16 @@ export class FdSet {
     if (!this.#open.delete(fd)) return;
     this.#sys.close(fd);
   }
+  /** Closes every fd, newest first; a failure does not stop the rest, and the first is thrown at the end. */
   closeAll(): void {
-    for (const fd of [...this.#open].reverse()) this.close(fd);
+    let first: unknown;
+    for (const fd of [...this.#open].reverse()) {
+      try {
+        this.close(fd);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== undefined) throw first;
   }
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/frame.ts";
 import { CLONE } from "../sys/flags.ts";
 import { SysError } from "../sys/errno.ts";
-import { Recorder, recordingSys } from "./_recsys.ts";
+import { failAtIndex, Recorder, recordingSys } from "./_recsys.ts";
 import { startContainer, type StartDeps } from "./start.ts";
 import { execInContainer, type ExecDeps, type ExecOptions } from "./exec.ts";
 import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, type ContainerState } from "./state.ts";
@@ -179,5 +179,27 @@ describe("exec", () => {
     const rec = new Recorder();
     await expect(execInContainer(execOpts(), execFakes(rec, []))).rejects.toThrow("cannot exec in a stopped container");
     expect(rec.calls).toEqual([]);
+  });
+});
+
+describe("exec, a failure injected at each step", () => {
+  test("fails exec and closes every fd it opened, exactly once", async () => {
+    await container("a", { fifo: false });
+    const replies = () => [encodeFrame({ t: "ready", pid: 5 })];
+    const ok = new Recorder();
+    await execInContainer(execOpts({ detach: true }), execFakes(ok, replies()));
+    const total = ok.calls.length;
+    expect(total).toBeGreaterThan(10);
+    for (let i = 0; i < total; i++) {
+      const rec = new Recorder(failAtIndex(i));
+      const failed = await execInContainer(execOpts({ detach: true }), execFakes(rec, replies())).then(() => false, () => true);
+      const at = `failure at ${i} (${rec.calls[i]!.fn})`;
+      // A failed close still releases the fd (close(2)) and is not exec's failure; every other failure is.
+      expect({ at, failed }).toEqual({ at, failed: rec.calls[i]!.fn !== "close" });
+      const opened = rec.calls.slice(0, i).filter((c) => c.fn === "open" || c.fn === "connectConsole").map((c) => c.result);
+      if (rec.calls.slice(0, i).some((c) => c.fn === "spawnInNamespaces")) opened.push(SYNC_FD);
+      const closed = rec.calls.filter((c) => c.fn === "close").map((c) => c.args[0]);
+      expect({ at, closed: [...closed].sort() }).toEqual({ at, closed: [...opened].sort() });
+    }
   });
 });
