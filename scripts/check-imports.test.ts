@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { checkImports, findCycles, importsOf, packageOf } from "./check-imports.ts";
+import { checkImports, findCycles, importsOf, packageOf, callsOf } from "./check-imports.ts";
 
 let roots: string[] = [];
 
@@ -65,6 +65,29 @@ describe("checkImports", () => {
       ["ffi-outside-sys", "cmd/x/main.ts"],
       ["ffi-outside-sys", "internal/ns/mod.ts"],
       ["ffi-outside-sys", "scripts/tool.ts"],
+    ]);
+  });
+
+  test("namespace stages outside internal/ns are reported: C files, their imports, compileStage, unshare and setns calls", () => {
+    const root = tree({
+      "internal/ns/nsexec.c": `int main(void) { return 0; }\n`,
+      "internal/ns/nsexec.ts": `import src from "./nsexec.c" with { type: "text" };\nimport { compileStage } from "../sys/cstage.ts";\nexport const s = compileStage("nsexec", src, "f");\n`,
+      "internal/sys/cstage.ts": `export function compileStage(a: string, b: string, c: string) { return compileStage; }\n`,
+      "internal/sys/stage.c": `int x;\n`,
+      "internal/runtime/clone.h": `#define X 1\n`,
+      "internal/runtime/spawn.ts": `// compileStage("in a comment")\nimport src from "../sys/stage.c" with { type: "text" };\nimport * as cs from "../sys/cstage.ts";\nconst f = cs.compileStage("x", src, "y");\n`,
+      "internal/runtime/join.ts": `import { linuxSys as sys } from "../sys/linux.ts";\nsys.unshare(0x200);\nsys.setns(3, 0x20000);\nBun.spawn(["unshare", "-m"]);\n`,
+      "internal/sys/proc.ts": `export function unshare(f: number) {}\nexport function setns(fd: number, t: number) {}\nunshare(0);\n`,
+      "internal/ns/join.ts": `sys.unshare(0x200);\nsys.setns(3, 0x20000);\n`,
+    });
+    const found = checkImports(root).violations.map((v) => [v.rule, v.file, v.line]);
+    expect(found).toEqual([
+      ["ns-stage-outside-ns", "internal/runtime/clone.h", 1],
+      ["ns-stage-outside-ns", "internal/runtime/join.ts", 2],
+      ["ns-stage-outside-ns", "internal/runtime/join.ts", 3],
+      ["ns-stage-outside-ns", "internal/runtime/spawn.ts", 2],
+      ["ns-stage-outside-ns", "internal/runtime/spawn.ts", 4],
+      ["ns-stage-outside-ns", "internal/sys/stage.c", 1],
     ]);
   });
 
@@ -144,6 +167,13 @@ describe("helpers", () => {
       { specifier: "./c.ts", line: 3 },
       { specifier: "./d.ts", line: 4 },
       { specifier: "./e.ts", line: 5 },
+    ]);
+  });
+
+  test("callsOf finds direct and method calls, not mentions", () => {
+    const text = [`const a = "compileStage(x)";`, `compileStage("a", s, "f");`, `// compileStage()`, `m.compileStage("b", s, "g");`, `setns(1, 2);`].join("\n");
+    expect(callsOf(text, ["compileStage", "setns"])).toEqual([
+      { name: "compileStage", line: 2 }, { name: "compileStage", line: 4 }, { name: "setns", line: 5 },
     ]);
   });
 

@@ -3,6 +3,10 @@
  *  1. Files under internal/ never import from cmd/.
  *  2. Only files under internal/sys/ import "bun:ffi".
  *  3. No import cycles among internal packages (package = internal/<name>).
+ *  4. Only internal/ns/ holds namespace stages: C sources (*.c, *.h), imports
+ *     of them, calls of compileStage (the TinyCC entry that builds a stage;
+ *     internal/sys/cstage.ts defines it), and calls of unshare or setns
+ *     (internal/sys wraps them; everyone else goes through internal/ns).
  * Type-only imports count: the rules are about structure, not just run time.
  *
  *   bun scripts/check-imports.ts [ROOT]
@@ -11,7 +15,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import ts from "typescript";
 
-export type Rule = "internal-imports-cmd" | "ffi-outside-sys" | "package-cycle";
+export type Rule = "internal-imports-cmd" | "ffi-outside-sys" | "package-cycle" | "ns-stage-outside-ns";
 
 export interface Violation {
   rule: Rule;
@@ -28,17 +32,43 @@ export interface CheckResult {
 }
 
 const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+const C_EXT = /\.(c|h)$/;
+const NS_DIR = "internal/ns/";
+const STAGE_DEFINER = "internal/sys/cstage.ts";
+const SYS_DIR = "internal/sys/";
+/** Calls that build or enter namespaces, and where else they may appear. */
+const NS_CALLS: Record<string, (rel: string) => boolean> = {
+  compileStage: (rel) => rel === STAGE_DEFINER,
+  unshare: (rel) => rel.startsWith(SYS_DIR),
+  setns: (rel) => rel.startsWith(SYS_DIR),
+};
 const SKIP_DIRS = new Set(["node_modules", "build", "dist"]);
 
-function* sourceFiles(dir: string): Generator<string> {
+function* sourceFiles(dir: string, ext: RegExp = SOURCE_EXT): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) {
       if (entry.name.startsWith(".") || SKIP_DIRS.has(entry.name)) continue;
-      yield* sourceFiles(join(dir, entry.name));
-    } else if (entry.isFile() && SOURCE_EXT.test(entry.name) && !entry.name.endsWith(".d.ts")) {
+      yield* sourceFiles(join(dir, entry.name), ext);
+    } else if (entry.isFile() && ext.test(entry.name) && !entry.name.endsWith(".d.ts")) {
       yield join(dir, entry.name);
     }
   }
+}
+
+/** Calls of `names` (plain or as a method), with 1-based lines; comments and strings excluded. */
+export function callsOf(text: string, names: readonly string[]): Array<{ name: string; line: number }> {
+  const src = ts.createSourceFile("x.ts", text, ts.ScriptTarget.Latest, false);
+  const found: Array<{ name: string; line: number }> = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n)) {
+      const callee = n.expression;
+      const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : "";
+      if (names.includes(name)) found.push({ name, line: src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1 });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(src);
+  return found;
 }
 
 function toPosix(p: string): string {
@@ -78,12 +108,45 @@ export function checkImports(root: string): CheckResult {
   const packages = new Set<string>();
   let files = 0;
 
+  for (const abs of sourceFiles(root, C_EXT)) {
+    const rel = toPosix(relative(root, abs));
+    if (!rel.startsWith(NS_DIR)) {
+      violations.push({
+        rule: "ns-stage-outside-ns",
+        file: rel,
+        line: 1,
+        message: `is a C source; namespace stages live only in internal/ns/`,
+      });
+    }
+  }
+
   for (const abs of sourceFiles(root)) {
     files++;
     const rel = toPosix(relative(root, abs));
     const fromPkg = packageOf(rel);
     if (fromPkg) packages.add(fromPkg);
-    for (const { specifier, line } of importsOf(readFileSync(abs, "utf8"))) {
+    const text = readFileSync(abs, "utf8");
+    const inNs = rel.startsWith(NS_DIR);
+    if (!inNs) {
+      for (const { name, line } of callsOf(text, Object.keys(NS_CALLS))) {
+        if (NS_CALLS[name]?.(rel)) continue;
+        violations.push({
+          rule: "ns-stage-outside-ns",
+          file: rel,
+          line,
+          message: `calls ${name}; namespace stages and joins live only in internal/ns/`,
+        });
+      }
+    }
+    for (const { specifier, line } of importsOf(text)) {
+      if (C_EXT.test(specifier) && !inNs) {
+        violations.push({
+          rule: "ns-stage-outside-ns",
+          file: rel,
+          line,
+          message: `imports the C source "${specifier}"; namespace stages live only in internal/ns/`,
+        });
+      }
       if (specifier === "bun:ffi" && !rel.startsWith("internal/sys/")) {
         violations.push({
           rule: "ffi-outside-sys",

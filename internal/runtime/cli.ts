@@ -154,7 +154,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: [{ name: "all", short: "a", kind: "bool", help: "signal every process of the container" }],
     run: async (c) => {
       const rt = await runtime();
-      rt.killContainer(c.root, c.id, rt.parseSignal(c.args[1] ?? "SIGTERM"), c.flags.bool("all"));
+      await rt.killContainer(c.root, c.id, rt.parseSignal(c.args[1] ?? "SIGTERM"), c.flags.bool("all"));
       return 0;
     },
   },
@@ -216,7 +216,7 @@ export const COMMANDS: Record<string, Command> = {
       ...UPDATE_KNOBS.map(([name]): Flag => ({ name, kind: "string", arg: "N", help: name.replace("-", " ") })),
     ],
     run: async (c) => {
-      (await runtime()).updateContainer(c.root, c.id, opsUpdateFlags(updateRequest(c.flags)), c.log);
+      await (await runtime()).updateContainer(c.root, c.id, opsUpdateFlags(updateRequest(c.flags)), c.log);
       return 0;
     },
   },

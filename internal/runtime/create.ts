@@ -1,27 +1,38 @@
 /**
  * `create`: the parent side. Reads the bundle, makes the state dir and exec
- * fifo, starts the init stage in the container's namespaces (nsexec.c), puts
- * it in its cgroup, sends it the plan, and returns once init waits on the
- * fifo. Anything that fails undoes what was made: no state dir, no cgroup,
- * no process is left behind.
+ * fifo, starts the init stage in the container's namespaces (internal/ns
+ * nsexec), puts it in its cgroup, sends it the create message (syncmsg.ts),
+ * and returns once init waits on the fifo. Anything that fails undoes what
+ * was made: no state dir, no cgroup, no process, no fd is left behind.
  *
- * System-container work (sysbox-mgr ID ranges, ID-mapped rootfs, sysbox-fs
- * mounts) plugs in at `prepareSpec` and `onInitReady`.
+ * planCreate is pure (what to make, from the spec); runCreate does it
+ * through a `CreateDeps`, so its sequence and its undo at every step are
+ * unit-tested with a recording fake (create.test.ts). System-container work
+ * (sysbox-mgr ID ranges, ID-mapped rootfs, sysbox-fs mounts) plugs in around
+ * it in createContainer.
+ *
+ * sysbox-fs's client is imported lazily (sysbox-runc runs once per container
+ * operation; containers without sysbox-fs never load the socket client).
  */
-import { readFileSync, existsSync, writeFileSync, renameSync, mkdirSync, chmodSync } from "node:fs";
-import { ensureMountPropagation } from "../idmap/rootfs.ts";
+import { existsSync, mkdirSync, chmodSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
-import { open, close, mkfifo, chmod, chown, setCloexec, O_FLAGS } from "../sys/fs.ts";
-import { planNamespaces } from "./namespaces.ts";
+import { ensureMountPropagation } from "../idmap/rootfs.ts";
+import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
+import { planNamespaces, type NamespacePlan } from "../ns/namespaces.ts";
+import { CLONE } from "../sys/flags.ts";
+import { O_FLAGS } from "../sys/fs.ts";
+import { SIG } from "../sys/proc.ts";
+import { linuxSys, type Sys } from "../sys/linux.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
-import { recvSync, sendSync } from "./sync.ts";
+import { awaitInitReady, sendSync, type CreateMsg } from "./syncmsg.ts";
 import { runHooks } from "./hooks.ts";
-import { selfExec } from "./self.ts";
+import { selfExec, type SelfExec } from "./self.ts";
 import type { Logger } from "./logger.ts";
 import { loadSpec, type Spec } from "./spec.ts";
-import { setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
+import { setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
+import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
+import type { IdRange } from "../syscont/spec.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
 
 export interface CreateOptions {
@@ -41,15 +52,7 @@ export interface CreateOptions {
 }
 
 /** Undo steps run in reverse order when create fails. */
-type Undo = Array<() => void | Promise<unknown>>;
-
-export function writePidFile(path: string, pid: number): void {
-  // Written then renamed: the shim reads it as soon as we exit.
-  const abs = resolve(path);
-  const tmp = `${abs}.tmp-${process.pid}`;
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, abs);
-}
+export type Undo = Array<() => void | Promise<unknown>>;
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerState> {
   const bundle = resolve(opts.bundle);
@@ -79,7 +82,8 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
       undo.push(() => unregisterFromFs(opts.id));
       return reg.binds;
     };
-    const st = await doCreate(opts, bundle, sc.spec, rootfs, dir, undo, sc.stores, fsRegister);
+    const plan = planCreate(sc.spec, { ...opts, bundle, rootfs, dir, fs: fsRegister !== undefined });
+    const st = await runCreate(plan, { root: opts.root, log: opts.log, stores: sc.stores, mgr: opts.noSysboxMgr !== true, undo, ...(fsRegister ? { fsRegister } : {}) }, linuxCreateDeps);
     await sc.initStarted(st.pid, st.pidStartTime);
     return st;
   } catch (e) {
@@ -96,107 +100,45 @@ type FsBinds = Array<{ source: string; destination: string }>;
 /** sysbox-fs's default mount root (its --mountpoint). */
 export const SYSBOXFS_ROOT = "/var/lib/sysboxfs";
 
-async function doCreate(
-  opts: CreateOptions, bundle: string, spec: Spec, rootfs: string, dir: string, undo: Undo,
-  stores: ContainerState["stores"], fsRegister: ((pid: number) => Promise<FsBinds>) | undefined,
-): Promise<ContainerState> {
-  const { root, id, log } = opts;
-  // exec and delete read this copy, so exec'd processes get the same treatment.
-  const configPath = join(dir, "config.json");
-  writeFileSync(configPath, JSON.stringify(spec));
-  const usedRange = { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings), size: 65536 };
-  const ns = planNamespaces(spec.linux?.namespaces ?? []);
-  const userns = (ns.flags & 0x10000000) !== 0 || ns.join.some((j) => j.type === "user");
+/** What create will make, decided from the spec alone. */
+export interface CreatePlan {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  spec: Spec;
+  /** The stored copy of the spec that exec and delete read. */
+  configPath: string;
+  fifoPath: string;
+  ns: NamespacePlan;
+  /** The container has a user namespace, new or joined: the stage becomes its root. */
+  userns: boolean;
+  /** Written to /proc/PID/{uid,gid}_map while stage 1 waits; null without a new user namespace. */
+  idMaps: { uid: string; gid: string } | null;
+  /** Host ids container root maps to: owner of the fifo and of the delegated cgroup. */
+  hostRoot: { uid: number; gid: number };
+  /** The ID range the ID-mapped mounts use. */
+  range: IdRange;
+  /** The fds the init stage inherits. */
+  fds: { consoleSocket: string | null; devNull: boolean; interceptor: boolean };
+  cgroup: Pick<CgroupSetupOptions, "systemd" | "delegateTo">;
+  /** The create message, fds and staged mounts left to fill in. */
+  message: Omit<CreateMsg, "interceptFd" | "fifoFd" | "consoleFd" | "fsBinds" | "cgroupV1" | "cgroupV2Path" | "spec" | "rootfs">;
+  pidFile: string | null;
+}
 
-  const fifo = join(dir, EXEC_FIFO);
-  mkfifo(fifo, 0o622);
-  // Whatever our umask: a non-root user process must be able to open it for writing.
-  chmod(fifo, 0o622);
-  // The container's root opens it from inside its user namespace (runc chowns it the same way).
-  chown(fifo, hostIdOf(spec.linux?.uidMappings), hostIdOf(spec.linux?.gidMappings));
-
-  const cgroup: ContainerCgroup = setupContainerCgroup(id, spec, {
-    systemd: opts.systemdCgroup, log,
-    delegateTo: { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings) },
-  });
-  undo.push(() => cgroup.destroy());
-
-  // fds the init stage inherits (no O_CLOEXEC): the fifo (reopened for writing later) and the console socket.
-  const fifoFd = open(fifo, O_FLAGS.PATH);
-  undo.push(() => close(fifoFd));
-  const consoleFd = opts.consoleSocket ? connectConsole(opts.consoleSocket) : -1;
-  if (consoleFd >= 0) undo.push(() => close(consoleFd));
-  const joinFds = ns.join.map((j) => ({ fd: open(j.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC), type: j.flag }));
-  undo.push(() => joinFds.forEach((j) => close(j.fd)));
-
-  const self = selfExec();
-  const execFd = open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
-  undo.push(() => close(execFd));
-  const nullFd = spec.process?.terminal ? openDevNull() : -1;
-  if (nullFd >= 0) undo.push(() => close(nullFd));
-  // The init hands its seccomp listener to sysbox-fs over this (it cannot reach host paths itself), so it is inherited.
-  const interceptFd = fsRegister ? await connectInterceptorFd() : -1;
-  if (interceptFd >= 0) undo.push(() => close(interceptFd));
-  let staged: StagedMounts | undefined;
-  undo.push(() => { staged?.detach(); removeStaged(id); });
-
-  const spawned = spawnInNamespaces({
-    flags: ns.flags,
-    join: joinFds,
-    execFd,
-    argv: [...self.argv, "init"],
-    env: [],
-    setIds: userns,
-    setsid: false,
-    stdioFd: nullFd,
-    onReady: (pid) => {
-      if (ns.flags & 0x10000000) writeIdMaps(pid, spec);
-      staged = stageIdmappedMounts(pid, spec, rootfs, { id, range: usedRange, log });
-      cgroup.add(pid);
-      if (spec.process?.oomScoreAdj !== undefined) writeProcFile(pid, "oom_score_adj", String(spec.process.oomScoreAdj));
-    },
-  });
-  const pid = spawned.pid;
-  undo.push(() => { killProcess(pid, 9); close(spawned.syncFd); });
-  awaitExec(spawned.syncFd);
-  // The container's mount namespace now holds its own copy of the staged mounts.
-  staged?.detach();
-
-  const state: ContainerState = {
-    id, pid, pidStartTime: processStartTime(pid) ?? "", bundle, rootfs,
-    created: new Date().toISOString(), owner: "",
-    annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: ns.owned, userns,
-    configPath, mgr: opts.noSysboxMgr !== true, fs: fsRegister !== undefined, stores, upperDir: upperDirOf(rootfs),
-  };
-  const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle, annotations: state.annotations };
-  runHooks("prestart", spec.hooks?.prestart, hookState);
-  runHooks("createRuntime", spec.hooks?.createRuntime, hookState);
-
-  // sysbox-fs mounts the container's FUSE dir now; it propagates into the
-  // container's mount namespace, which init has not pivoted out of yet.
-  const fsBinds = fsRegister ? await fsRegister(pid) : [];
-
-  sendSync(spawned.syncFd, {
-    t: "create", id, interceptFd, fsBinds, spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? rootfs, fifoFd, consoleFd, noPivot: opts.noPivot, userns,
-    cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path, cgroupDelegated: true, cgroupns: ns.owned.includes("cgroup") && (ns.flags & 0x02000000) !== 0,
-    preserveFds: opts.preserveFds,
-  });
-  for (;;) {
-    const m = recvSync(spawned.syncFd);
-    if (m === null) throw new Error("container init exited before it was ready");
-    if (m.t === "warn") log.warn(m.msg);
-    else if (m.t === "error") throw new Error(m.msg);
-    else if (m.t === "ready") break;
-  }
-  close(spawned.syncFd);
-  if (interceptFd >= 0) close(interceptFd);
-  close(fifoFd);
-  if (consoleFd >= 0) close(consoleFd);
-  close(execFd);
-  if (nullFd >= 0) close(nullFd);
-  saveState(root, state);
-  if (opts.pidFile) writePidFile(opts.pidFile, pid);
-  return state;
+export interface PlanOptions {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** The container's state dir. */
+  dir: string;
+  consoleSocket?: string | undefined;
+  pidFile?: string | undefined;
+  noPivot: boolean;
+  preserveFds: number;
+  systemdCgroup: boolean;
+  /** Registered with sysbox-fs: the init gets an interceptor connection. */
+  fs: boolean;
 }
 
 /** The host id that container id 0 maps to (0 without a user namespace). */
@@ -204,38 +146,157 @@ function hostIdOf(m: ReadonlyArray<{ containerID: number; hostID: number }> | un
   return m?.find((e) => e.containerID === 0)?.hostID ?? 0;
 }
 
+function idMapText(m: ReadonlyArray<{ containerID: number; hostID: number; size: number }> | undefined): string {
+  return (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join("");
+}
+
+/** Pure: everything create decides from the spec and the command line. */
+export function planCreate(spec: Spec, opts: PlanOptions): CreatePlan {
+  const ns = planNamespaces(spec.linux?.namespaces ?? []);
+  const newUserns = (ns.flags & CLONE.NEWUSER) !== 0;
+  const userns = newUserns || ns.join.some((j) => j.type === "user");
+  const hostRoot = { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings) };
+  return {
+    id: opts.id, bundle: opts.bundle, rootfs: opts.rootfs, spec,
+    configPath: join(opts.dir, "config.json"),
+    fifoPath: join(opts.dir, EXEC_FIFO),
+    ns, userns, hostRoot,
+    idMaps: newUserns ? { uid: idMapText(spec.linux?.uidMappings), gid: idMapText(spec.linux?.gidMappings) } : null,
+    range: { uid: hostRoot.uid, gid: hostRoot.gid, size: 65536 },
+    fds: { consoleSocket: opts.consoleSocket ?? null, devNull: spec.process?.terminal === true, interceptor: opts.fs },
+    cgroup: { systemd: opts.systemdCgroup, delegateTo: hostRoot },
+    message: {
+      t: "create", id: opts.id, bundle: opts.bundle, noPivot: opts.noPivot, userns,
+      cgroupDelegated: true, cgroupns: ns.owned.includes("cgroup") && (ns.flags & CLONE.NEWCGROUP) !== 0,
+      preserveFds: opts.preserveFds,
+    },
+    pidFile: opts.pidFile ?? null,
+  };
+}
+
+/** Everything runCreate acts through; linuxCreateDeps is the real one. */
+export interface CreateDeps {
+  sys: Sys;
+  spawnInNamespaces: typeof spawnInNamespaces;
+  awaitExec: typeof awaitExec;
+  runHooks: typeof runHooks;
+  setupCgroup: (id: string, spec: Spec, opts: CgroupSetupOptions) => ContainerCgroup;
+  stageMounts: typeof stageIdmappedMounts;
+  removeStaged: typeof removeStaged;
+  connectConsole: (path: string, sys: Sys) => number;
+  connectInterceptor: () => Promise<number>;
+  self: () => SelfExec;
+  startTime: (pid: number) => string | null;
+  saveState: (root: string, st: ContainerState) => void;
+  writePidFile: (path: string, pid: number) => void;
+  kill: (pid: number, sig: number) => unknown;
+}
+
+export const linuxCreateDeps: CreateDeps = {
+  sys: linuxSys, spawnInNamespaces, awaitExec, runHooks, setupCgroup: setupContainerCgroup,
+  stageMounts: stageIdmappedMounts, removeStaged, connectConsole, connectInterceptor: connectInterceptorFd,
+  self: selfExec, startTime: processStartTime, saveState, writePidFile, kill: killProcess,
+};
+
+export interface RunCreateOptions {
+  root: string;
+  log: Logger;
+  stores: ContainerState["stores"];
+  /** Registered with sysbox-mgr (released at delete). */
+  mgr: boolean;
+  /** Filled as things are made; the caller runs it in reverse when create fails. */
+  undo: Undo;
+  /** Registers with sysbox-fs once init exists; returns the files to bind. */
+  fsRegister?: (pid: number) => Promise<FsBinds>;
+}
+
 /** Writes /proc/PID/<name>, naming the file and value when the kernel refuses. */
-function writeProcFile(pid: number, name: string, value: string): void {
+function writeProcFile(sys: Sys, pid: number, name: string, value: string): void {
   try {
-    writeFileSync(`/proc/${pid}/${name}`, value);
+    sys.writeFile(`/proc/${pid}/${name}`, value);
   } catch (e) {
     throw new Error(`write /proc/${pid}/${name} (${JSON.stringify(value.trim())}): ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
 }
 
-function writeIdMaps(pid: number, spec: Spec): void {
-  const fmt = (m: ReadonlyArray<{ containerID: number; hostID: number; size: number }> | undefined) =>
-    (m ?? []).map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join("");
-  writeProcFile(pid, "uid_map", fmt(spec.linux?.uidMappings));
-  writeProcFile(pid, "gid_map", fmt(spec.linux?.gidMappings));
-}
+/** Does the plan: on failure, `opts.undo` holds what to take back, in order made. */
+export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: CreateDeps): Promise<ContainerState> {
+  const { sys } = deps;
+  const { id, spec } = plan;
+  const { undo, log } = opts;
+  sys.writeFile(plan.configPath, JSON.stringify(spec));
 
-/** A connected, inheritable socket to sysbox-fs's syscall interceptor. */
-export async function connectInterceptorFd(): Promise<number> {
-  const { connectInterceptor } = await import("../intercept/client.ts");
-  return connectInterceptor();
-}
+  sys.mkfifo(plan.fifoPath, 0o622);
+  // Whatever our umask: a non-root user process must be able to open it for writing.
+  sys.chmod(plan.fifoPath, 0o622);
+  // The container's root opens it from inside its user namespace (runc chowns it the same way).
+  sys.chown(plan.fifoPath, plan.hostRoot.uid, plan.hostRoot.gid);
 
-/** A terminal process gets the pty as stdio; until then it holds /dev/null, never our pipes. */
-export function openDevNull(): number {
-  return open("/dev/null", O_FLAGS.RDWR | O_FLAGS.CLOEXEC);
-}
+  const cgroup = deps.setupCgroup(id, spec, { ...plan.cgroup, log });
+  undo.push(() => cgroup.destroy());
 
-/** Connects to the console socket; the fd is left inheritable for the init stage. */
-export function connectConsole(path: string): number {
-  // Imported lazily: only `-t` containers need the socket layer.
-  const { unixConnect } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
-  const fd = unixConnect(path);
-  setCloexec(fd, false);
-  return fd;
+  const fds = new FdSet(sys);
+  undo.push(() => fds.closeAll());
+  // fds the init stage inherits (no O_CLOEXEC): the fifo (reopened for writing later) and the console socket.
+  const fifoFd = fds.add(sys.open(plan.fifoPath, O_FLAGS.PATH));
+  const consoleFd = plan.fds.consoleSocket !== null ? fds.add(deps.connectConsole(plan.fds.consoleSocket, sys)) : -1;
+  const joinFds = plan.ns.join.map((j) => ({ fd: fds.add(sys.open(j.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC)), type: j.flag }));
+  const self = deps.self();
+  const execFd = fds.add(sys.open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC));
+  const nullFd = plan.fds.devNull ? fds.add(openDevNull(sys)) : -1;
+  // The init hands its seccomp listener to sysbox-fs over this (it cannot reach host paths itself), so it is inherited.
+  const interceptFd = plan.fds.interceptor ? fds.add(await deps.connectInterceptor()) : -1;
+  let staged: StagedMounts | undefined;
+  undo.push(() => { staged?.detach(); deps.removeStaged(id); });
+
+  const spawned = deps.spawnInNamespaces({
+    flags: plan.ns.flags,
+    join: joinFds,
+    execFd,
+    argv: [...self.argv, "init"],
+    env: [],
+    setIds: plan.userns,
+    setsid: false,
+    stdioFd: nullFd,
+    onReady: (pid) => {
+      if (plan.idMaps) {
+        writeProcFile(sys, pid, "uid_map", plan.idMaps.uid);
+        writeProcFile(sys, pid, "gid_map", plan.idMaps.gid);
+      }
+      staged = deps.stageMounts(pid, spec, plan.rootfs, { id, range: plan.range, log });
+      cgroup.add(pid);
+      if (spec.process?.oomScoreAdj !== undefined) writeProcFile(sys, pid, "oom_score_adj", String(spec.process.oomScoreAdj));
+    },
+  });
+  const pid = spawned.pid;
+  fds.add(spawned.syncFd);
+  undo.push(() => { deps.kill(pid, SIG.SIGKILL); });
+  deps.awaitExec(spawned.syncFd);
+  // The container's mount namespace now holds its own copy of the staged mounts.
+  staged?.detach();
+
+  const state: ContainerState = {
+    id, pid, pidStartTime: deps.startTime(pid) ?? "", bundle: plan.bundle, rootfs: plan.rootfs,
+    created: new Date().toISOString(), owner: "",
+    annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: plan.ns.owned, userns: plan.userns,
+    configPath: plan.configPath, mgr: opts.mgr, fs: opts.fsRegister !== undefined, stores: opts.stores, upperDir: upperDirOf(plan.rootfs),
+  };
+  const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle: plan.bundle, annotations: state.annotations };
+  deps.runHooks("prestart", spec.hooks?.prestart, hookState);
+  deps.runHooks("createRuntime", spec.hooks?.createRuntime, hookState);
+
+  // sysbox-fs mounts the container's FUSE dir now; it propagates into the
+  // container's mount namespace, which init has not pivoted out of yet.
+  const fsBinds = opts.fsRegister ? await opts.fsRegister(pid) : [];
+
+  sendSync(sys, spawned.syncFd, {
+    ...plan.message, interceptFd, fsBinds, fifoFd, consoleFd,
+    spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? plan.rootfs,
+    cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path,
+  });
+  awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg));
+  fds.closeAll();
+  deps.saveState(opts.root, state);
+  if (plan.pidFile) deps.writePidFile(plan.pidFile, pid);
+  return state;
 }

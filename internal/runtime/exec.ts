@@ -6,16 +6,18 @@
  * sysbox-runc makes itself a child subreaper so the process is its to reap.
  */
 import { readFileSync } from "node:fs";
-import { spawnInNamespaces, awaitExec } from "../sys/nsexec.ts";
-import { open, close, O_FLAGS } from "../sys/fs.ts";
-import { prctl, PR, waitpid, exitCodeOf } from "../sys/proc.ts";
+import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
+import { execJoinOrder } from "../ns/namespaces.ts";
+import { O_FLAGS } from "../sys/fs.ts";
+import { PR, exitCodeOf } from "../sys/proc.ts";
+import { linuxSys, type Sys } from "../sys/linux.ts";
 import { parseProcess } from "../oci/mod.ts";
 import { loadState } from "./state.ts";
+import { withContainerLock } from "./lock.ts";
 import { statusOf } from "./status.ts";
-import { execJoinOrder } from "./namespaces.ts";
-import { recvSync, sendSync } from "./sync.ts";
-import { selfExec } from "./self.ts";
-import { writePidFile, connectConsole, openDevNull, connectInterceptorFd } from "./create.ts";
+import { awaitExecDone, sendSync } from "./syncmsg.ts";
+import { selfExec, type SelfExec } from "./self.ts";
+import { writePidFile, connectConsole, openDevNull, connectInterceptorFd, FdSet } from "./fds.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { addProcess } from "../cgroups/mod.ts";
 import { loadSpec } from "./spec.ts";
@@ -54,65 +56,76 @@ function buildProcess(opts: ExecOptions, defaults: ProcessSpec | undefined): Pro
   } as ProcessSpec;
 }
 
-export async function execInContainer(opts: ExecOptions): Promise<number> {
+/** Everything exec acts through; linuxExecDeps is the real one. */
+export interface ExecDeps {
+  sys: Sys;
+  spawnInNamespaces: typeof spawnInNamespaces;
+  awaitExec: typeof awaitExec;
+  connectConsole: (path: string, sys: Sys) => number;
+  connectInterceptor: () => Promise<number>;
+  self: () => SelfExec;
+  writePidFile: (path: string, pid: number) => void;
+  /** The host's capability bounding set (a system container's exec keeps only those). */
+  boundingSet: () => bigint;
+}
+
+export const linuxExecDeps: ExecDeps = {
+  sys: linuxSys, spawnInNamespaces, awaitExec, connectConsole, connectInterceptor: connectInterceptorFd,
+  self: selfExec, writePidFile, boundingSet,
+};
+
+export async function execInContainer(opts: ExecOptions, deps: ExecDeps = linuxExecDeps): Promise<number> {
+  const { sys } = deps;
+  // Held until the process is started, not while a foreground one runs: a
+  // `delete --force` must be able to stop it.
+  const started = await withContainerLock(opts.root, opts.id, () => startExec(opts, deps));
+  if (opts.detach) return 0;
+  for (;;) {
+    const r = sys.waitpid(started, 0);
+    if (r.pid === started) return exitCodeOf(r.status);
+  }
+}
+
+/** Starts the process in the container; returns its host pid once its execve succeeded. */
+async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
+  const { sys } = deps;
   const st = loadState(opts.root, opts.id);
   const status = statusOf(opts.root, st);
   if (status !== "running" && status !== "created") throw new Error(`cannot exec in a ${status} container`);
   const spec = loadSpec(st.configPath);
   const built = buildProcess(opts, spec.process);
-  const proc = st.userns ? systemContainerProcess(built, boundingSet()) : built;
+  const proc = st.userns ? systemContainerProcess(built, deps.boundingSet()) : built;
 
-  const fds: number[] = [];
+  const fds = new FdSet(sys);
   try {
     // The mount namespace is entered by the init stage itself, once it runs:
     // the C stage execs sysbox-runc from the host's root, so its libraries
     // load from there and not from an image that may lack them (Alpine).
     const order = execJoinOrder(st.namespaces);
-    const join = order.filter((ns) => ns.proc !== "mnt").map((ns) => {
-      const fd = open(`/proc/${st.pid}/ns/${ns.proc}`, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
-      fds.push(fd);
-      return { fd, type: ns.flag };
-    });
-    let mntFd = -1;
-    if (order.some((ns) => ns.proc === "mnt")) {
-      mntFd = open(`/proc/${st.pid}/ns/mnt`, O_FLAGS.RDONLY);
-      fds.push(mntFd);
-    }
-    let consoleFd = -1;
-    if (opts.consoleSocket) {
-      consoleFd = connectConsole(opts.consoleSocket);
-      fds.push(consoleFd);
-    }
-    const self = selfExec();
-    const execFd = open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
-    fds.push(execFd);
-    const nullFd = proc.terminal ? openDevNull() : -1;
-    if (nullFd >= 0) fds.push(nullFd);
-    const interceptFd = st.fs ? await connectInterceptorFd() : -1;
-    if (interceptFd >= 0) fds.push(interceptFd);
-    if (!opts.detach) prctl(PR.SET_CHILD_SUBREAPER, 1);
+    const join = order.filter((ns) => ns.proc !== "mnt").map((ns) => ({
+      fd: fds.add(sys.open(`/proc/${st.pid}/ns/${ns.proc}`, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC)), type: ns.flag,
+    }));
+    const mntFd = order.some((ns) => ns.proc === "mnt") ? fds.add(sys.open(`/proc/${st.pid}/ns/mnt`, O_FLAGS.RDONLY)) : -1;
+    const consoleFd = opts.consoleSocket ? fds.add(deps.connectConsole(opts.consoleSocket, sys)) : -1;
+    const self = deps.self();
+    const execFd = fds.add(sys.open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC));
+    const nullFd = proc.terminal ? fds.add(openDevNull(sys)) : -1;
+    const interceptFd = st.fs ? fds.add(await deps.connectInterceptor()) : -1;
+    if (!opts.detach) sys.prctl(PR.SET_CHILD_SUBREAPER, 1);
     const cgPath = st.procsCgroupPath ?? st.cgroupPath;
     const cg = cgPath ? reopenCgroup(cgPath) : undefined;
-    const spawned = spawnInNamespaces({
+    const spawned = deps.spawnInNamespaces({
       flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
       onReady: (pid) => { if (cg) addProcess(cg, pid); },
     });
-    fds.push(spawned.syncFd);
-    awaitExec(spawned.syncFd);
-    sendSync(spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
-    for (;;) {
-      const m = recvSync(spawned.syncFd);
-      if (m === null) break; // closed by a successful execve
-      if (m.t === "warn") opts.log.warn(m.msg);
-      else if (m.t === "error") throw new Error(m.msg);
-    }
-    if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
-    if (opts.detach) return 0;
-    for (;;) {
-      const r = waitpid(spawned.pid, 0);
-      if (r.pid === spawned.pid) return exitCodeOf(r.status);
-    }
+    fds.add(spawned.syncFd);
+    deps.awaitExec(spawned.syncFd);
+    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
+    awaitExecDone(sys, spawned.syncFd, (msg) => opts.log.warn(msg));
+    if (opts.pidFile) deps.writePidFile(opts.pidFile, spawned.pid);
+    return spawned.pid;
   } finally {
-    for (const fd of fds) try { close(fd); } catch { /* already closed */ }
+    // Close errors are not exec's failure: the kernel releases the fd anyway.
+    try { fds.closeAll(); } catch { /* released all the same */ }
   }
 }

@@ -4,71 +4,43 @@
  * exec fifo for `start`, then becomes the user process; for `exec` it only
  * prepares and becomes the process. Errors go back to the parent over the
  * sync socket, which prints them; nothing here writes to the container's stdio.
+ *
+ * The intercept client and the pty code are required lazily: the init runs
+ * for every container start and exec, and only containers with sysbox-fs or
+ * a terminal need them.
  */
-import { existsSync, statSync, writeFileSync } from "node:fs";
-import { sendHello } from "../sys/nsexec.ts";
-import { open, close, write, setCloexec, dup3, O_FLAGS } from "../sys/fs.ts";
-import { sendSync, recvSync, type SyncMessage } from "./sync.ts";
-import { setupRootfs, type CgroupMountInfo } from "./rootfs.ts";
-import { runHooks } from "./hooks.ts";
-import { execProcess, finalizeProcess, lookPath, prepareProcess, type ProcessSpec } from "./process.ts";
-import type { Spec } from "./spec.ts";
-import { joinMountNamespace, sethostname, setdomainname, setsid } from "../sys/proc.ts";
-import { preloadLibseccomp } from "../sys/seccomp.ts";
-import { mount } from "../sys/mount.ts";
+import { existsSync, statSync } from "node:fs";
+import { sendHello } from "../ns/nsexec.ts";
+import { joinMountNamespace } from "../ns/join.ts";
+import { O_FLAGS } from "../sys/fs.ts";
 import { MS } from "../sys/flags.ts";
+import { preloadLibseccomp } from "../sys/seccomp.ts";
+import { sendFds } from "../sys/socket.ts";
+import { linuxSys, type Sys } from "../sys/linux.ts";
+import { awaitRequest, sendSync, type CreateMsg, type ExecMsg } from "./syncmsg.ts";
+import { applySysctls, bindEmulated, makeDevices, maskAndRo, mountSpec, pivot, type RootfsPlan } from "./rootfs.ts";
+import { secureJoin } from "./securejoin.ts";
+import { runHooks } from "./hooks.ts";
+import { execProcess, finalizeProcess, lookPath, prepareProcess } from "./process.ts";
+import type { Spec } from "./spec.ts";
 
-interface CreateMsg {
-  t: "create";
-  id: string;
-  /** Connected to sysbox-fs's seccomp socket by the parent, or -1. */
-  interceptFd: number;
-  /** sysbox-fs files to bind over /proc and /sys entries (skipped where the container has no such entry). */
-  fsBinds: Array<{ source: string; destination: string }>;
-  spec: Spec;
-  rootfs: string;
-  fifoFd: number;
-  consoleFd: number;
-  noPivot: boolean;
-  userns: boolean;
-  cgroupV1: CgroupMountInfo[] | null;
-  cgroupV2Path: string;
-  cgroupns: boolean;
-  cgroupDelegated: boolean;
-  preserveFds: number;
-}
-
-interface ExecMsg {
-  t: "exec";
-  id: string;
-  interceptFd: number;
-  /** The container's mount namespace, to enter first; -1 if it shares the host's. */
-  mntFd: number;
-  process: ProcessSpec;
-  consoleFd: number;
-  preserveFds: number;
-  /** Container spec defaults that exec processes inherit (seccomp, no_new_privs...). */
-  spec: Spec;
-}
-
-export function runInit(): never {
+export function runInit(sys: Sys = linuxSys): never {
   const syncFd = Number(process.env.NSEXEC_SYNC_FD);
   if (!Number.isInteger(syncFd)) {
     process.stderr.write("sysbox-runc init: this command is internal and is run by sysbox-runc itself\n");
     process.exit(2);
   }
   sendHello(syncFd);
-  const warn = (msg: string) => sendSync(syncFd, { t: "warn", msg });
+  const warn = (msg: string) => sendSync(sys, syncFd, { t: "warn", msg });
   try {
-    const msg = recvSync(syncFd) as SyncMessage | null;
+    const msg = awaitRequest(sys, syncFd);
     if (!msg) process.exit(1);
-    if (msg.t === "create") initContainer(syncFd, msg as unknown as CreateMsg, warn);
-    else if (msg.t === "exec") initExec(syncFd, msg as unknown as ExecMsg, warn);
-    else throw new Error(`init: unexpected message "${msg.t}"`);
+    if (msg.t === "create") initContainer(syncFd, msg, warn, { sys, runHooks, pid: process.pid });
+    else initExec(syncFd, msg, warn, sys);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     try {
-      sendSync(syncFd, { t: "error", msg });
+      sendSync(sys, syncFd, { t: "error", msg });
     } catch {
       // After "ready" the parent is gone: the container's stderr is all that is left.
       process.stderr.write(`sysbox-runc init: ${msg}\n`);
@@ -78,15 +50,23 @@ export function runInit(): never {
   process.exit(1);
 }
 
-function hookState(spec: Spec, status: string) {
-  return { ociVersion: spec.ociVersion, id: spec.hostname ?? "", pid: process.pid, status, bundle: "", annotations: spec.annotations ?? {} };
+/** What the init's create steps act through: syscalls, hooks, and its own pid (for hook state). */
+export interface InitDeps {
+  sys: Sys;
+  runHooks: typeof runHooks;
+  pid: number;
 }
 
-function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void): never {
+/** The OCI state the createContainer and startContainer hooks read on stdin. */
+export function hookState(m: Pick<CreateMsg, "id" | "bundle" | "spec">, pid: number, status: string) {
+  return { ociVersion: m.spec.ociVersion, id: m.id, pid, status, bundle: m.bundle, annotations: m.spec.annotations ?? {} };
+}
+
+/** The rootfs part of a create message. */
+export function rootfsPlan(m: CreateMsg): RootfsPlan {
   const spec = m.spec;
-  preloadLibseccomp();
   const linux = spec.linux ?? {};
-  setupRootfs({
+  return {
     rootfs: m.rootfs,
     mounts: spec.mounts ?? [],
     devices: linux.devices ?? [],
@@ -99,55 +79,82 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void):
     cgroupV2Path: m.cgroupV2Path,
     cgroupns: m.cgroupns,
     cgroupDelegated: m.cgroupDelegated,
-    optionalBinds: m.fsBinds ?? [],
+    optionalBinds: m.fsBinds,
     userns: m.userns,
-    beforePivot: () => runHooks("createContainer", spec.hooks?.createContainer, hookState(spec, "created")),
-    beforeFsBinds: (procDir) => {
-      for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-        try {
-          writeFileSync(`${procDir}/sys/${key.replace(/\./g, "/")}`, value);
-        } catch (e) {
-          throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-        }
-      }
-    },
-    afterPivot: () => {
-      if (spec.hostname) sethostname(spec.hostname);
-      if (spec.domainname) setdomainname(spec.domainname);
-    },
-  });
-  const proc = spec.process;
-  if (!proc) throw new Error("process: the container has no process to run");
-  if (proc.terminal) setupConsole(m.consoleFd, true);
-  else setsid();
-  // As runc: rlimits, user, capabilities and cwd are set, and the program
-  // found as that user, before create returns, so their errors fail create.
-  const env = prepareProcess(proc, { spec, warn, ...interceptor(m.interceptFd, m.id, true) });
-  const path = lookPath(proc);
-  const fifoFd = m.fifoFd;
-  sendSync(syncFd, { t: "ready", pid: process.pid });
-  close(syncFd);
-
-  // Blocks until `start` opens the fifo for reading.
-  const fifo = open(`/proc/self/fd/${fifoFd}`, O_FLAGS.WRONLY | O_FLAGS.CLOEXEC);
-  write(fifo, new Uint8Array([48]));
-  close(fifo);
-  close(fifoFd);
-  runHooks("startContainer", spec.hooks?.startContainer, hookState(spec, "running"));
-  execProcess(proc, path, env, { spec, preserveFds: m.preserveFds, warn: () => {} });
+  };
 }
 
-function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void): never {
+function setHostname(spec: Spec, sys: Sys): void {
+  if (spec.hostname) sys.sethostname(spec.hostname);
+  if (spec.domainname) sys.setdomainname(spec.domainname);
+}
+
+export interface CreateStep {
+  name: string;
+  run: () => void;
+}
+
+/**
+ * The container's file system and identity, in the order runc's
+ * prepareRootfs uses: the spec's mounts; sysctls through the kernel's own
+ * /proc files before sysbox-fs's cover them; sysbox-fs's binds; devices; the
+ * createContainer hooks (in the container's namespaces, before pivot_root);
+ * pivot_root; hostname; masked and read-only paths last, so nothing mounted
+ * earlier uncovers them.
+ */
+export function createSteps(m: CreateMsg, deps: InitDeps): CreateStep[] {
+  const { sys } = deps;
+  const spec = m.spec;
+  const plan = rootfsPlan(m);
+  return [
+    { name: "mountSpec", run: () => mountSpec(plan, sys) },
+    { name: "applySysctls", run: () => applySysctls(spec.linux?.sysctl, secureJoin(plan.rootfs, "/proc"), sys) },
+    { name: "bindEmulated", run: () => bindEmulated(plan, sys) },
+    { name: "makeDevices", run: () => makeDevices(plan, sys) },
+    { name: "createContainerHooks", run: () => deps.runHooks("createContainer", spec.hooks?.createContainer, hookState(m, deps.pid, "created")) },
+    { name: "pivot", run: () => pivot(plan, sys) },
+    { name: "setHostname", run: () => setHostname(spec, sys) },
+    { name: "maskAndRo", run: () => maskAndRo(plan, sys) },
+  ];
+}
+
+function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, deps: InitDeps): never {
+  const { sys } = deps;
+  const spec = m.spec;
   preloadLibseccomp();
-  if (m.mntFd >= 0) joinMountNamespace(m.mntFd);
+  for (const step of createSteps(m, deps)) step.run();
+  const proc = spec.process;
+  if (!proc) throw new Error("process: the container has no process to run");
+  if (proc.terminal) setupConsole(sys, m.consoleFd, true);
+  else sys.setsid();
+  // As runc: rlimits, user, capabilities and cwd are set, and the program
+  // found as that user, before create returns, so their errors fail create.
+  const env = prepareProcess(proc, { sys, spec, warn, ...interceptor(m.interceptFd, m.id, true) });
+  const path = lookPath(proc);
+  const fifoFd = m.fifoFd;
+  sendSync(sys, syncFd, { t: "ready", pid: deps.pid });
+  sys.close(syncFd);
+
+  // Blocks until `start` opens the fifo for reading.
+  const fifo = sys.open(`/proc/self/fd/${fifoFd}`, O_FLAGS.WRONLY | O_FLAGS.CLOEXEC);
+  sys.writeAll(fifo, new Uint8Array([48]));
+  sys.close(fifo);
+  sys.close(fifoFd);
+  deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "running"));
+  execProcess(proc, path, env, { sys, spec, preserveFds: m.preserveFds, warn: () => {} });
+}
+
+function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sys): never {
+  preloadLibseccomp();
+  if (m.mntFd >= 0) joinMountNamespace(m.mntFd, sys);
   const proc = m.process;
   const path = lookPath(proc);
-  if (proc.terminal) setupConsole(m.consoleFd, true);
-  else setsid();
-  sendSync(syncFd, { t: "ready", pid: process.pid });
+  if (proc.terminal) setupConsole(sys, m.consoleFd, true);
+  else sys.setsid();
+  sendSync(sys, syncFd, { t: "ready", pid: process.pid });
   // The parent learns the exec worked when the sync socket closes on exec.
-  setCloexec(syncFd, true);
-  finalizeProcess(proc, path, { spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
+  sys.setCloexec(syncFd, true);
+  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
 }
 
 /**
@@ -172,20 +179,19 @@ function interceptor(fd: number, id: string, init: boolean): { intercept?: () =>
 }
 
 /** Opens a pty in the container's devpts, hands the master to the console socket, and makes the slave our stdio. */
-function setupConsole(consoleFd: number, ctty: boolean): void {
+function setupConsole(sys: Sys, consoleFd: number, ctty: boolean): void {
   const { openPty, setControllingTty } = require("../sys/pty.ts") as typeof import("../sys/pty.ts");
-  const { sendFds } = require("../sys/socket.ts") as typeof import("../sys/socket.ts");
   if (consoleFd < 0) throw new Error("process.terminal is true but no --console-socket was given");
   const pty = openPty();
   sendFds(consoleFd, [pty.master], new TextEncoder().encode("/dev/ptmx"));
-  close(pty.master);
-  close(consoleFd);
-  setsid();
-  for (const fd of [0, 1, 2]) dup3(pty.slave, fd, 0);
+  sys.close(pty.master);
+  sys.close(consoleFd);
+  sys.setsid();
+  for (const fd of [0, 1, 2]) sys.dup3(pty.slave, fd, 0);
   if (ctty) setControllingTty(0);
-  if (pty.slave > 2) close(pty.slave);
+  if (pty.slave > 2) sys.close(pty.slave);
   // /dev/console, when present as a mount point, shows the same pty (runc binds it).
   if (existsSync("/dev/console") && statSync("/dev/console").isFile()) {
-    mount(pty.slavePath, "/dev/console", null, MS.BIND);
+    sys.mount(pty.slavePath, "/dev/console", null, MS.BIND);
   }
 }

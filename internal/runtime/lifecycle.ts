@@ -1,11 +1,17 @@
-/** `kill`, `delete`, `state` and `list`: commands that act on saved state. */
+/**
+ * `kill`, `delete`, `state` and `list`: commands that act on saved state.
+ * kill and delete hold the container lock (state.ts withContainerLock).
+ * sysbox-fs's client is imported lazily, only for containers registered there.
+ */
 import { existsSync } from "node:fs";
 import { listIds, loadState, removeState, stateJson, initAlive, type ContainerState } from "./state.ts";
+import { withContainerLock } from "./lock.ts";
 import { statusOf } from "./status.ts";
 import { killProcess } from "./signals.ts";
 import { reopenCgroup } from "./cgroup.ts";
-import { destroyCgroup, listPids } from "../cgroups/mod.ts";
+import { destroyCgroup, killAll, listPids, type Cgroup } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
+import { SIG } from "../sys/proc.ts";
 import { loadSpec } from "./spec.ts";
 import type { Logger } from "./logger.ts";
 import { removeStaged, releaseSystemContainer, syncInnerImagesOut } from "./syscont.ts";
@@ -19,24 +25,53 @@ function cgroupOf(st: ContainerState) {
   return st.cgroupPath ? reopenCgroup(st.cgroupPath) : undefined;
 }
 
-export function killContainer(root: string, id: string, signal: number, all: boolean): void {
-  const st = loadState(root, id);
-  const status = statusOf(root, st);
-  if (status === "stopped" && !all) throw new Error("container not running");
-  if (all) {
-    const cg = cgroupOf(st);
-    const pids = cg ? listPids(cg) : [];
-    for (const pid of pids) killProcess(pid, signal);
-    return;
+/** The container is not running, and the command needs it to be. */
+export class NotRunningError extends Error {
+  override name = "NotRunningError";
+  constructor() {
+    super("container not running");
   }
-  if (!killProcess(st.pid, signal)) throw new Error("container not running");
+}
+
+/** What kill and delete act through; the real ones by default, fakes in lifecycle.test.ts. */
+export interface LifecycleDeps {
+  /** Signals one process; false when it is already gone. */
+  kill: (pid: number, signal: number) => boolean;
+  /** Signals every process of the cgroup with the cgroup frozen (no fork escapes). */
+  killAll: (cg: Cgroup, signal: number) => Promise<unknown>;
+  cgroupOf: (st: ContainerState) => Cgroup | undefined;
+  destroyCgroup: (cg: Cgroup) => Promise<unknown>;
+  runHooks: typeof runHooks;
+  removeStaged: (id: string) => void;
+}
+
+export const linuxLifecycleDeps: LifecycleDeps = {
+  kill: killProcess, killAll: (cg, sig) => killAll(cg, sig), cgroupOf, destroyCgroup: (cg) => destroyCgroup(cg), runHooks, removeStaged,
+};
+
+export async function killContainer(root: string, id: string, signal: number, all: boolean, deps: LifecycleDeps = linuxLifecycleDeps): Promise<void> {
+  await withContainerLock(root, id, async () => {
+    const st = loadState(root, id);
+    const status = statusOf(root, st);
+    if (status === "stopped" && !all) throw new NotRunningError();
+    if (all) {
+      const cg = deps.cgroupOf(st);
+      if (cg) await deps.killAll(cg, signal);
+      return;
+    }
+    if (!deps.kill(st.pid, signal)) throw new NotRunningError();
+  });
 }
 
 async function waitGone(st: ContainerState, ms: number): Promise<void> {
   for (let t = 0; t < ms && initAlive(st); t += 5) await Bun.sleep(5);
 }
 
-export async function deleteContainer(root: string, id: string, force: boolean, log: Logger): Promise<void> {
+export async function deleteContainer(root: string, id: string, force: boolean, log: Logger, deps: LifecycleDeps = linuxLifecycleDeps): Promise<void> {
+  await withContainerLock(root, id, () => deleteLocked(root, id, force, log, deps));
+}
+
+async function deleteLocked(root: string, id: string, force: boolean, log: Logger, deps: LifecycleDeps): Promise<void> {
   let st: ContainerState;
   try {
     st = loadState(root, id);
@@ -49,24 +84,24 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
     throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
   }
   if (status !== "stopped") {
-    const cg = cgroupOf(st);
-    for (const pid of cg ? listPids(cg) : []) killProcess(pid, 9);
-    killProcess(st.pid, 9);
+    const cg = deps.cgroupOf(st);
+    if (cg) await deps.killAll(cg, SIG.SIGKILL);
+    deps.kill(st.pid, SIG.SIGKILL);
     await waitGone(st, 5000);
   }
-  const cg = cgroupOf(st);
+  const cg = deps.cgroupOf(st);
   if (cg) {
-    try { await destroyCgroup(cg); } catch (e) { log.warn(`removing cgroup: ${String(e)}`); }
+    try { await deps.destroyCgroup(cg); } catch (e) { log.warn(`removing cgroup: ${String(e)}`); }
   }
   if (existsSync(st.configPath)) {
     try {
       const spec = loadSpec(st.configPath);
-      runHooks("poststop", spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, pid: 0, status: "stopped", bundle: st.bundle, annotations: st.annotations });
+      deps.runHooks("poststop", spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, pid: 0, status: "stopped", bundle: st.bundle, annotations: st.annotations });
     } catch (e) {
       log.warn(String(e instanceof Error ? e.message : e));
     }
   }
-  removeStaged(id);
+  deps.removeStaged(id);
   try {
     await syncInnerImagesOut(id, st.stores ?? [], st.upperDir, log, { stopping: true });
   } catch (e) {

@@ -23,7 +23,7 @@ const FLAG_OPTIONS: Record<string, [boolean, number]> = {
   noexec: [false, MS.NOEXEC], exec: [true, MS.NOEXEC],
   sync: [false, MS.SYNCHRONOUS], async: [true, MS.SYNCHRONOUS],
   dirsync: [false, MS.DIRSYNC], remount: [false, MS.REMOUNT],
-  mand: [false, 0x40], nomand: [true, 0x40],
+  mand: [false, MS.MANDLOCK], nomand: [true, MS.MANDLOCK],
   atime: [true, MS.NOATIME], noatime: [false, MS.NOATIME],
   diratime: [true, MS.NODIRATIME], nodiratime: [false, MS.NODIRATIME],
   relatime: [false, MS.RELATIME], norelatime: [true, MS.RELATIME],

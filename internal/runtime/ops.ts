@@ -1,9 +1,10 @@
 /** `pause`, `resume`, `update`, `events`, `ps` and `list` output, and `spec`. */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freeze, thaw, applyResources, stats, eventsStats, eventsJson } from "../cgroups/mod.ts";
 import { parseResources } from "../oci/mod.ts";
 import { loadState, type ContainerState } from "./state.ts";
+import { withContainerLock } from "./lock.ts";
 import { statusOf } from "./status.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { defaultSpec } from "./specgen.ts";
@@ -16,6 +17,10 @@ function cgroupOrThrow(st: ContainerState) {
 }
 
 export async function pauseContainer(root: string, id: string, log: Logger): Promise<void> {
+  await withContainerLock(root, id, () => pauseLocked(root, id, log));
+}
+
+async function pauseLocked(root: string, id: string, log: Logger): Promise<void> {
   const st = loadState(root, id);
   const status = statusOf(root, st);
   if (status !== "running" && status !== "created") throw new Error(`container not running`);
@@ -25,19 +30,25 @@ export async function pauseContainer(root: string, id: string, log: Logger): Pro
 }
 
 export async function resumeContainer(root: string, id: string): Promise<void> {
-  const st = loadState(root, id);
-  if (statusOf(root, st) !== "paused") throw new Error("container not paused");
-  await thaw(cgroupOrThrow(st));
+  await withContainerLock(root, id, async () => {
+    const st = loadState(root, id);
+    if (statusOf(root, st) !== "paused") throw new Error("container not paused");
+    await thaw(cgroupOrThrow(st));
+  });
 }
 
 /** Reads LinuxResources JSON from --resources (a file or "-" for stdin) and/or the per-knob flags. */
-export function updateContainer(root: string, id: string, flags: Record<string, unknown>, log: Logger): void {
+export async function updateContainer(root: string, id: string, flags: Record<string, unknown>, log: Logger): Promise<void> {
+  await withContainerLock(root, id, () => updateLocked(root, id, flags, log));
+}
+
+function updateLocked(root: string, id: string, flags: Record<string, unknown>, log: Logger): void {
   const st = loadState(root, id);
   if (statusOf(root, st) === "stopped") throw new Error("container not running");
   let res: Record<string, any> = {};
   const src = flags.resources;
   if (typeof src === "string") {
-    const text = src === "-" ? require("node:fs").readFileSync(0, "utf8") : require("node:fs").readFileSync(src, "utf8");
+    const text = src === "-" ? readFileSync(0, "utf8") : readFileSync(src, "utf8");
     res = parseResources(text, src === "-" ? "resources (stdin)" : src) as Record<string, any>;
   }
   const num = (k: string) => (typeof flags[k] === "string" ? Number(flags[k]) : undefined);

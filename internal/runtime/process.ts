@@ -4,18 +4,22 @@
  * load it, last under no_new_privs), user and groups with capabilities kept
  * across setuid, the capability sets, cwd (prepareProcess, which may fail on
  * the spec's values), then execve with fds >= 3 closed (execProcess).
+ * The OCI seccomp compiler is required lazily: the init loads this file for
+ * every container, and only specs with a seccomp profile need it.
  */
 import { statSync } from "node:fs";
 import { posix } from "node:path";
-import { chdir, closeRange, setCloexec, umask, CLOSE_RANGE } from "../sys/fs.ts";
-import { execve, prlimit, setresgid, setresuid, setgroups, setNoNewPrivs, setKeepCaps, RLIMIT } from "../sys/proc.ts";
-import { applyCapabilities } from "../sys/caps.ts";
+import { CLOSE_RANGE } from "../sys/fs.ts";
+import { RLIMIT } from "../sys/proc.ts";
+import { isSysError } from "../sys/errno.ts";
+import type { Sys } from "../sys/linux.ts";
 import { readPasswd, withHome } from "./passwd.ts";
 import type { Spec } from "./spec.ts";
 
 export type ProcessSpec = NonNullable<Spec["process"]>;
 
 export interface FinalizeOptions {
+  sys: Sys;
   spec: Spec;
   preserveFds: number;
   warn: (msg: string) => void;
@@ -63,11 +67,11 @@ export function lookPath(proc: ProcessSpec): string {
   throw new Error(`exec: "${name}": executable file not found in $PATH`);
 }
 
-function applyRlimits(proc: ProcessSpec): void {
+function applyRlimits(sys: Sys, proc: ProcessSpec): void {
   for (const r of proc.rlimits ?? []) {
     const res = RLIMIT[r.type as keyof typeof RLIMIT];
     if (res === undefined) throw new Error(`process.rlimits: unknown type "${r.type}"`);
-    prlimit(0, res, { soft: BigInt(r.soft), hard: BigInt(r.hard) });
+    sys.prlimit(0, res, { soft: BigInt(r.soft), hard: BigInt(r.hard) });
   }
 }
 
@@ -84,11 +88,12 @@ function loadSeccomp(spec: Spec): void {
  * rlimit, user or cwd fails `create`): rlimits, no_new_privs, early seccomp,
  * user and groups, capabilities, umask and cwd. Returns the env to exec with.
  */
-export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "spec" | "warn" | "intercept">): string[] {
+export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "sys" | "spec" | "warn" | "intercept">): string[] {
+  const { sys } = opts;
   // While still root with every capability: the seccomp listener for sysbox-fs.
   opts.intercept?.();
-  applyRlimits(proc);
-  if (proc.noNewPrivileges) setNoNewPrivs();
+  applyRlimits(sys, proc);
+  if (proc.noNewPrivileges) sys.setNoNewPrivs();
   else loadSeccomp(opts.spec);
   const uid = proc.user?.uid ?? 0;
   // The container's /etc/passwd, read while we are still root in it.
@@ -97,32 +102,31 @@ export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "s
   // runc's order: cwd first as root (a dir only root can enter still works),
   // again as the user only when root was refused (a root-squashed volume).
   const cwd = proc.cwd || "/";
-  const chdirLater = !tryChdir(cwd);
-  setKeepCaps(true);
-  setgroups(proc.user?.additionalGids ?? []);
-  setresgid(gid, gid, gid);
-  setresuid(uid, uid, uid);
-  setKeepCaps(false);
+  const chdirLater = !tryChdir(sys, cwd);
+  sys.setKeepCaps(true);
+  sys.setgroups(proc.user?.additionalGids ?? []);
+  sys.setresgid(gid, gid, gid);
+  sys.setresuid(uid, uid, uid);
+  sys.setKeepCaps(false);
   const caps = proc.capabilities ?? {};
-  const dropped = applyCapabilities({
+  const dropped = sys.applyCapabilities({
     bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [],
     inheritable: caps.inheritable ?? [], ambient: caps.ambient ?? [],
   });
   if (dropped.length) opts.warn(`capabilities not in the host's bounding set were dropped: ${dropped.join(", ")}`);
-  if (proc.user?.umask !== undefined) umask(proc.user.umask);
-  if (chdirLater && !tryChdir(cwd)) throw cwdError(cwd, "EACCES");
+  if (proc.user?.umask !== undefined) sys.umask(proc.user.umask);
+  if (chdirLater && !tryChdir(sys, cwd)) throw cwdError(cwd, "EACCES");
   return env;
 }
 
 /** chdir that returns false on a permission error and throws on any other. */
-function tryChdir(cwd: string): boolean {
+function tryChdir(sys: Sys, cwd: string): boolean {
   try {
-    chdir(cwd);
+    sys.chdir(cwd);
     return true;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "EACCES" || code === "EPERM") return false;
-    throw cwdError(cwd, code ?? String(e));
+    if (isSysError(e, "EACCES") || isSysError(e, "EPERM")) return false;
+    throw cwdError(cwd, isSysError(e) ? e.code : String(e));
   }
 }
 
@@ -135,9 +139,9 @@ export function execProcess(proc: ProcessSpec, path: string, env: string[], opts
   try {
     if (proc.noNewPrivileges) loadSeccomp(opts.spec);
     // Everything but stdio and preserved fds is closed by the exec.
-    closeRange(3, 0xffffffff, CLOSE_RANGE.CLOEXEC);
-    for (let i = 0; i < opts.preserveFds; i++) setCloexec(3 + i, false);
-    execve(path, proc.args ?? [], env);
+    opts.sys.closeRange(3, 0xffffffff, CLOSE_RANGE.CLOEXEC);
+    for (let i = 0; i < opts.preserveFds; i++) opts.sys.setCloexec(3 + i, false);
+    opts.sys.execve(path, proc.args ?? [], env);
   } catch (e) {
     failExec(e, opts);
   }

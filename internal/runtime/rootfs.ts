@@ -1,14 +1,15 @@
 /**
- * Builds the container's root file system from inside its mount namespace:
- * the spec's mounts, devices, /dev links, pivot_root, masked and read-only
- * paths. Runs in the init stage, before the user process exists.
+ * Builds the container's root file system from inside its mount namespace,
+ * as steps the init runs in this order (see init.ts createSteps): mountSpec,
+ * applySysctls, bindEmulated, makeDevices, (createContainer hooks), pivot,
+ * setHostname, maskAndRo. Every call goes through a `Sys`, so the sequence
+ * is unit-tested against a recording fake (rootfs.test.ts).
  */
-import { existsSync, mkdirSync, statSync, writeFileSync, lstatSync, symlinkSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { mount, umount2, pivotRoot } from "../sys/mount.ts";
-import { mknod, makedev, chdir, chroot, open, close, fchdir, S_IF, chown, O_FLAGS } from "../sys/fs.ts";
+import { makedev, S_IF, O_FLAGS } from "../sys/fs.ts";
 import { MS, MNT } from "../sys/flags.ts";
 import { isSysError } from "../sys/errno.ts";
+import type { Sys } from "../sys/linux.ts";
 import { parseMountOptions, rootfsPropagation } from "./mountopts.ts";
 import { secureJoin } from "./securejoin.ts";
 
@@ -61,16 +62,6 @@ export interface RootfsPlan {
   userns: boolean;
   /** Binds made after the spec's mounts where their target exists (sysbox-fs's /proc and /sys files). */
   optionalBinds?: Array<{ source: string; destination: string }>;
-  /** Called between mounts and pivot_root (createContainer hooks). */
-  beforePivot?: () => void;
-  /**
-   * Called with the container's /proc mounted at `<rootfs>/proc` but before
-   * sysbox-fs's files cover it: sysctls Docker allows are all per namespace,
-   * so the kernel's own files take them, without a trip through FUSE.
-   */
-  beforeFsBinds?: (procDir: string) => void;
-  /** Called after pivot_root (hostname). */
-  afterPivot?: () => void;
 }
 
 /** runc's default devices, made whether or not the spec lists them. */
@@ -90,63 +81,57 @@ const DEV_LINKS: Array<[string, string]> = [
   ["/proc/self/fd/2", "/dev/stderr"],
 ];
 
-function mkdirAll(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o755 });
-}
-
 /** Creates the mount point: a directory, or an empty file when the source is not a directory. */
-function ensureTarget(target: string, sourceIsDir: boolean): void {
-  if (existsSync(target)) return;
-  if (sourceIsDir) return mkdirAll(target);
-  mkdirAll(dirname(target));
-  writeFileSync(target, "", { mode: 0o644 });
+function ensureTarget(sys: Sys, target: string, sourceIsDir: boolean): void {
+  if (sys.exists(target)) return;
+  if (sourceIsDir) return sys.mkdirAll(target);
+  sys.mkdirAll(dirname(target));
+  sys.writeFile(target, "", 0o644);
 }
 
-function isDir(path: string): boolean {
-  try { return statSync(path).isDirectory(); } catch { return false; }
-}
-
-function mountCgroup(plan: RootfsPlan, target: string, m: SpecMount): void {
+function mountCgroup(sys: Sys, plan: RootfsPlan, target: string, m: SpecMount): void {
+  const { mount } = sys;
   const o = parseMountOptions(m.options);
   if (plan.cgroupDelegated) o.flags &= ~MS.RDONLY;
   const flags = o.flags & ~MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC;
   if (!plan.cgroupV1) {
-    mkdirAll(target);
+    sys.mkdirAll(target);
     if (plan.cgroupns) mount("cgroup2", target, "cgroup2", flags | (o.flags & MS.RDONLY), o.data || null);
     else mount(plan.cgroupV2Path, target, null, MS.BIND | MS.REC);
     return;
   }
   // v1: a tmpfs holding one mount per hierarchy, like runc.
-  mkdirAll(target);
+  sys.mkdirAll(target);
   mount("tmpfs", target, "tmpfs", flags, "mode=755");
   for (const h of plan.cgroupV1) {
     const dir = join(target, h.name);
-    mkdirAll(dir);
+    sys.mkdirAll(dir);
     if (plan.cgroupns) mount("cgroup", dir, "cgroup", flags | (o.flags & MS.RDONLY), h.options);
     else {
       mount(h.hostPath, dir, null, MS.BIND | MS.REC);
       if (o.flags & MS.RDONLY) mount(null, dir, null, MS.BIND | MS.REMOUNT | MS.REC | MS.RDONLY | flags);
     }
-    for (const l of h.links) if (!existsSync(join(target, l))) symlinkSync(h.name, join(target, l));
+    for (const l of h.links) if (!sys.exists(join(target, l))) sys.symlink(h.name, join(target, l));
   }
   if (o.flags & MS.RDONLY) mount(null, target, null, MS.REMOUNT | MS.RDONLY | flags, "mode=755");
 }
 
-function mountOne(plan: RootfsPlan, m: SpecMount): void {
+function mountOne(sys: Sys, plan: RootfsPlan, m: SpecMount): void {
+  const { mount } = sys;
   const target = secureJoin(plan.rootfs, m.destination);
   const o = parseMountOptions(m.options);
   const type = m.type ?? "";
-  if (type === "cgroup") return mountCgroup(plan, target, m);
+  if (type === "cgroup") return mountCgroup(sys, plan, target, m);
   if (o.bind || type === "bind") {
     const src = m.source ?? "";
-    if (!existsSync(src)) throw new Error(`mount ${m.destination}: bind source "${src}" does not exist`);
-    ensureTarget(target, isDir(src));
+    if (!sys.exists(src)) throw new Error(`mount ${m.destination}: bind source "${src}" does not exist`);
+    ensureTarget(sys, target, sys.isDir(src));
     mount(src, target, null, MS.BIND | (o.recursive ? MS.REC : 0));
     // Flags on a bind need a remount; the kernel ignores them on the first call.
     const remountFlags = o.flags & ~MS.REMOUNT;
-    if (remountFlags) mount(null, target, null, MS.BIND | MS.REMOUNT | remountFlags | lockedFlags(target));
+    if (remountFlags) mount(null, target, null, MS.BIND | MS.REMOUNT | remountFlags | lockedFlags(sys, target));
   } else {
-    ensureTarget(target, true);
+    ensureTarget(sys, target, true);
     try {
       mount(m.source ?? type, target, type, o.flags & ~MS.REMOUNT, o.data || null);
     } catch (e) {
@@ -161,9 +146,9 @@ function mountOne(plan: RootfsPlan, m: SpecMount): void {
 }
 
 /** Flags the kernel locks on a mount seen from a user namespace; a bind remount must keep them. */
-function lockedFlags(target: string): number {
+function lockedFlags(sys: Sys, target: string): number {
   try {
-    const text = readFileSync("/proc/self/mountinfo", "utf8");
+    const text = sys.readFile("/proc/self/mountinfo");
     let found = "";
     for (const line of text.split("\n")) {
       const f = line.split(" ");
@@ -181,99 +166,128 @@ function lockedFlags(target: string): number {
   }
 }
 
-function createDevice(plan: RootfsPlan, d: SpecDevice): void {
+function createDevice(sys: Sys, plan: RootfsPlan, d: SpecDevice): void {
   const target = secureJoin(plan.rootfs, d.path);
-  mkdirAll(dirname(target));
+  sys.mkdirAll(dirname(target));
   if (plan.userns) {
     // mknod is refused in a user namespace: bind the host's node.
-    if (!existsSync(d.path)) return;
-    ensureTarget(target, false);
-    mount(d.path, target, null, MS.BIND);
+    if (!sys.exists(d.path)) return;
+    ensureTarget(sys, target, false);
+    sys.mount(d.path, target, null, MS.BIND);
     return;
   }
   const kind = d.type === "b" ? S_IF.BLK : d.type === "p" ? S_IF.FIFO : S_IF.CHR;
-  rmSync(target, { force: true });
-  mknod(target, kind | ((d.fileMode ?? 0o666) & 0o7777), makedev(d.major ?? 0, d.minor ?? 0));
-  chown(target, d.uid ?? 0, d.gid ?? 0);
+  sys.rm(target);
+  sys.mknod(target, kind | ((d.fileMode ?? 0o666) & 0o7777), makedev(d.major ?? 0, d.minor ?? 0));
+  sys.chown(target, d.uid ?? 0, d.gid ?? 0);
 }
 
-function setupDev(plan: RootfsPlan): void {
+/** The spec's devices and runc's defaults, the /dev/fd links and /dev/ptmx. */
+export function makeDevices(plan: RootfsPlan, sys: Sys): void {
   const seen = new Set<string>();
   for (const d of [...plan.devices, ...DEFAULT_DEVICES]) {
     if (seen.has(d.path)) continue;
     seen.add(d.path);
-    createDevice(plan, d);
+    createDevice(sys, plan, d);
   }
   for (const [from, to] of DEV_LINKS) {
     const link = join(plan.rootfs, to);
-    if (!existsSync(link)) try { symlinkSync(from, link); } catch { /* exists as something else */ }
+    if (!sys.exists(link)) try { sys.symlink(from, link); } catch { /* exists as something else */ }
   }
   // /dev/ptmx must be the devpts instance of this container.
   const ptmx = join(plan.rootfs, "dev/ptmx");
-  if (existsSync(join(plan.rootfs, "dev/pts/ptmx"))) {
-    rmSync(ptmx, { force: true });
-    symlinkSync("pts/ptmx", ptmx);
+  if (sys.exists(join(plan.rootfs, "dev/pts/ptmx"))) {
+    sys.rm(ptmx);
+    sys.symlink("pts/ptmx", ptmx);
   }
 }
 
 /** pivot_root with the old root stacked on the new one, then detached (runc's trick, no temp dir). */
-function pivot(rootfs: string): void {
-  const oldroot = open("/", O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
-  const newroot = open(rootfs, O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+function pivotRootfs(sys: Sys, rootfs: string): void {
+  const oldroot = sys.open("/", O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
   try {
-    fchdir(newroot);
-    pivotRoot(".", ".");
-    fchdir(oldroot);
-    // Keep unmount events of the old root from reaching the host.
-    mount(null, ".", null, MS.SLAVE | MS.REC);
-    umount2(".", MNT.DETACH);
-    chdir("/");
+    const newroot = sys.open(rootfs, O_FLAGS.DIRECTORY | O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+    try {
+      sys.fchdir(newroot);
+      sys.pivotRoot(".", ".");
+      sys.fchdir(oldroot);
+      // Keep unmount events of the old root from reaching the host.
+      sys.mount(null, ".", null, MS.SLAVE | MS.REC);
+      sys.umount2(".", MNT.DETACH);
+      sys.chdir("/");
+    } finally {
+      sys.close(newroot);
+    }
   } finally {
-    close(oldroot);
-    close(newroot);
+    sys.close(oldroot);
   }
 }
 
-function moveRoot(rootfs: string): void {
-  chdir(rootfs);
-  mount(rootfs, "/", null, MS.MOVE);
-  chroot(".");
-  chdir("/");
+function moveRoot(sys: Sys, rootfs: string): void {
+  sys.chdir(rootfs);
+  sys.mount(rootfs, "/", null, MS.MOVE);
+  sys.chroot(".");
+  sys.chdir("/");
 }
 
-function maskPath(path: string): void {
-  if (!existsSync(path)) return;
+/** A file is covered by /dev/null, a directory by an empty read-only tmpfs. */
+function maskPath(sys: Sys, path: string): void {
+  if (!sys.exists(path)) return;
   try {
-    if (lstatSync(path).isDirectory()) mount("tmpfs", path, "tmpfs", MS.RDONLY, null);
-    else mount("/dev/null", path, null, MS.BIND);
+    if (sys.isDirNoFollow(path)) sys.mount("tmpfs", path, "tmpfs", MS.RDONLY, null);
+    else sys.mount("/dev/null", path, null, MS.BIND);
   } catch (e) {
     if (!isSysError(e, "ENOENT")) throw e;
   }
 }
 
-function readonlyPath(path: string): void {
-  if (!existsSync(path)) return;
-  mount(path, path, null, MS.BIND | MS.REC);
-  mount(null, path, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | lockedFlags(path));
+/** A recursive bind onto itself, remounted read-only with the flags the kernel locked kept. */
+function readonlyPath(sys: Sys, path: string): void {
+  if (!sys.exists(path)) return;
+  sys.mount(path, path, null, MS.BIND | MS.REC);
+  sys.mount(null, path, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | lockedFlags(sys, path));
 }
 
-export function setupRootfs(plan: RootfsPlan): void {
-  // Nothing we mount may propagate back to the host.
-  mount(null, "/", null, MS.SLAVE | MS.REC);
-  mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC);
-  for (const m of plan.mounts) mountOne(plan, m);
-  plan.beforeFsBinds?.(secureJoin(plan.rootfs, "/proc"));
+/** The rootfs bound onto itself and the spec's mounts on it; nothing propagates back to the host. */
+export function mountSpec(plan: RootfsPlan, sys: Sys): void {
+  sys.mount(null, "/", null, MS.SLAVE | MS.REC);
+  sys.mount(plan.rootfs, plan.rootfs, null, MS.BIND | MS.REC);
+  for (const m of plan.mounts) mountOne(sys, plan, m);
+}
+
+/**
+ * Writes linux.sysctl with the container's /proc mounted at `procDir` but
+ * before sysbox-fs's files cover it: sysctls Docker allows are all per
+ * namespace, so the kernel's own files take them, without a trip through FUSE.
+ */
+export function applySysctls(sysctl: Readonly<Record<string, string>> | undefined, procDir: string, sys: Sys): void {
+  for (const [key, value] of Object.entries(sysctl ?? {})) {
+    try {
+      sys.writeFile(`${procDir}/sys/${key.replace(/\./g, "/")}`, value);
+    } catch (e) {
+      throw new Error(`linux.sysctl: cannot set ${key}=${value}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  }
+}
+
+/** sysbox-fs's files over /proc and /sys entries, where the container has both ends. */
+export function bindEmulated(plan: RootfsPlan, sys: Sys): void {
   for (const b of plan.optionalBinds ?? []) {
     const target = secureJoin(plan.rootfs, b.destination);
-    if (existsSync(target) && existsSync(b.source)) mount(b.source, target, null, MS.BIND);
+    if (sys.exists(target) && sys.exists(b.source)) sys.mount(b.source, target, null, MS.BIND);
   }
-  setupDev(plan);
-  plan.beforePivot?.();
-  if (plan.noPivot) moveRoot(plan.rootfs);
-  else pivot(plan.rootfs);
-  mount(null, "/", null, rootfsPropagation(plan.propagation));
-  plan.afterPivot?.();
-  for (const p of plan.maskedPaths) maskPath(p);
-  for (const p of plan.readonlyPaths) readonlyPath(p);
-  if (plan.readonly) mount(null, "/", null, MS.BIND | MS.REMOUNT | MS.RDONLY | lockedFlags("/"));
+}
+
+/** pivot_root (or MS_MOVE with --no-pivot) into the rootfs, then its propagation. */
+export function pivot(plan: RootfsPlan, sys: Sys): void {
+  if (plan.noPivot) moveRoot(sys, plan.rootfs);
+  else pivotRootfs(sys, plan.rootfs);
+  sys.mount(null, "/", null, rootfsPropagation(plan.propagation));
+}
+
+/** After pivot: masked paths, read-only paths, and a read-only root. */
+export function maskAndRo(plan: RootfsPlan, sys: Sys): void {
+  for (const p of plan.maskedPaths) maskPath(sys, p);
+  for (const p of plan.readonlyPaths) readonlyPath(sys, p);
+  if (plan.readonly) sys.mount(null, "/", null, MS.BIND | MS.REMOUNT | MS.RDONLY | lockedFlags(sys, "/"));
 }

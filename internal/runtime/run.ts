@@ -2,7 +2,7 @@
  * `run`: create then start; in the foreground, forward signals to the init,
  * wait for it (we are its subreaper), delete, and return its exit code.
  */
-import { prctl, PR, waitpid, exitCodeOf } from "../sys/proc.ts";
+import { prctl, PR, SIG, waitpid, exitCodeOf } from "../sys/proc.ts";
 import { createContainer, type CreateOptions } from "./create.ts";
 import { startContainer } from "./start.ts";
 import { deleteContainer } from "./lifecycle.ts";
@@ -13,7 +13,7 @@ export async function runContainer(opts: CreateOptions & { detach: boolean; keep
   const st = await createContainer(opts);
   await startContainer(opts.root, opts.id, opts.log);
   if (opts.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => () => killProcess(st.pid, sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15);
+  const forward = (sig: "SIGTERM" | "SIGINT" | "SIGHUP") => () => killProcess(st.pid, SIG[sig]);
   for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, forward(s));
   let code = 0;
   for (;;) {

@@ -3,9 +3,11 @@
  * exec fifo. The status is derived, never stored: a dead (or recycled) init
  * pid means stopped, a remaining fifo means created, a frozen cgroup paused.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync, openSync, closeSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { OCI_SPEC_VERSION } from "../version/mod.ts";
+import { writeFileAtomic } from "../daemon/statefile.ts";
 
 export const DEFAULT_ROOT = "/run/sysbox-runc";
 export const EXEC_FIFO = "exec.fifo";
@@ -44,6 +46,37 @@ export interface ContainerState {
   started?: boolean;
 }
 
+const strMap = v.record(v.string(), v.string());
+const binds = v.array(v.object({ source: v.string(), destination: v.string() }));
+
+/** state.json as saveState writes it; loadState checks it against this. */
+export const ContainerStateSchema = v.object({
+  id: v.string(),
+  pid: v.pipe(v.number(), v.integer()),
+  pidStartTime: v.string(),
+  bundle: v.string(),
+  rootfs: v.string(),
+  created: v.string(),
+  owner: v.string(),
+  annotations: strMap,
+  cgroupPath: v.string(),
+  cgroupPaths: strMap,
+  procsCgroupPath: v.optional(v.string()),
+  namespaces: v.array(v.string()),
+  userns: v.boolean(),
+  configPath: v.string(),
+  stores: v.optional(binds),
+  upperDir: v.optional(v.string()),
+  fs: v.optional(v.boolean()),
+  mgr: v.optional(v.boolean()),
+  started: v.optional(v.boolean()),
+});
+
+/** A state.json that is not what saveState writes. */
+export class StateFileError extends Error {
+  override name = "StateFileError";
+}
+
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 
 export function validateId(id: string): void {
@@ -72,15 +105,25 @@ export function loadState(root: string, id: string): ContainerState {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(id);
     throw e;
   }
-  return JSON.parse(text) as ContainerState;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new StateFileError(`${file}: not JSON: ${(e as Error).message}`);
+  }
+  const r = v.safeParse(ContainerStateSchema, raw);
+  if (!r.success) {
+    const issue = r.issues[0];
+    const where = issue.path?.map((p) => String(p.key)).join(".") ?? "";
+    throw new StateFileError(`${file}: ${where ? `${where}: ` : ""}${issue.message}`);
+  }
+  // The schema strips unknown keys; keep them, as a newer version may have written some.
+  return { ...(raw as object), ...r.output } as ContainerState;
 }
 
-/** Written to a temp file and renamed, so a concurrent reader never sees half a file. */
+/** Replaced whole (temp file, fsync, rename), so a concurrent reader never sees half a file. */
 export function saveState(root: string, st: ContainerState): void {
-  const dir = containerDir(root, st.id);
-  const tmp = join(dir, `.state.json.${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(st), { mode: 0o600 });
-  renameSync(tmp, join(dir, "state.json"));
+  writeFileAtomic(join(containerDir(root, st.id), "state.json"), JSON.stringify(st), 0o600);
 }
 
 export function listIds(root: string): string[] {
@@ -142,18 +185,4 @@ export function stateJson(st: ContainerState, status: Status): object {
     owner: st.owner,
     ...(Object.keys(st.annotations).length ? { annotations: st.annotations } : {}),
   };
-}
-
-/**
- * Holds an exclusive lock on the container dir for the duration of `fn`, so
- * concurrent calls on one id (delete racing kill, say) are serialized.
- */
-export function withLock<T>(root: string, id: string, lock: (fd: number) => void, fn: () => T): T {
-  const fd = openSync(containerDir(root, id), "r");
-  try {
-    lock(fd);
-    return fn();
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,15 +1,18 @@
-/** A container's status from its saved state and its cgroup's freezer. */
-import { readFileSync } from "node:fs";
+/** A container's status from its saved state and its cgroup's freezer (internal/cgroups). */
+import { state as cgroupState } from "../cgroups/mod.ts";
 import { deriveStatus, type ContainerState, type Status } from "./state.ts";
+import { reopenCgroup } from "./cgroup.ts";
 
+/** Frozen, or on its way there (FREEZING counts as paused, as runc reports it). */
 function frozen(st: ContainerState): boolean {
+  if (!st.cgroupPath) return false;
   try {
-    if (st.cgroupPaths.freezer) return readFileSync(`${st.cgroupPaths.freezer}/freezer.state`, "utf8").trim() !== "THAWED";
-    if (st.cgroupPaths.unified) return readFileSync(`${st.cgroupPaths.unified}/cgroup.freeze`, "utf8").trim() === "1";
+    const f = cgroupState(reopenCgroup(st.cgroupPath)).freezer;
+    return f === "frozen" || f === "freezing";
   } catch {
-    // No freezer: never paused.
+    // No freezer, or the cgroup is gone: never paused.
+    return false;
   }
-  return false;
 }
 
 export function statusOf(root: string, st: ContainerState): Status {

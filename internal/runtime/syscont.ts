@@ -3,6 +3,7 @@
  * an ID range (from sysbox-mgr, or a fixed one with --no-sysbox-mgr), the
  * spec rewritten for a system container, and the ID-mapped rootfs and bind
  * mounts staged on the host once the container's user namespace exists.
+ * sysbox-mgr's client is imported lazily: --no-sysbox-mgr never loads it.
  */
 import { readFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -65,6 +65,14 @@ export function close(fd: number): void {
   }
 }
 
+/** flock(2) operations. */
+export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
+
+/** flock(2); with LOCK.NB a held lock throws SysError EWOULDBLOCK (code "EAGAIN"). */
+export function flock(fd: number, op: number): void {
+  check({ syscall: "flock", path: `fd ${fd}`, flags: formatFlags(LOCK, op, "LOCK_") }, () => libc.symbols.flock(fd, op));
+}
+
 /** Closes each fd, ignoring ones already closed (EBADF). */
 export function closeAll(fds: Iterable<number>): void {
   for (const fd of fds) {

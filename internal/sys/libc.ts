@@ -1,7 +1,8 @@
 /**
  * The single `dlopen` table for libc, plus the helper every wrapper uses to
  * turn a -1 return into a `SysError` (errno read on the same thread, at once)
- * and to retry EINTR. Family files (mount.ts, ns.ts, ...) build on `libc`.
+ * and to retry EINTR. Family files (fs.ts, mount.ts, proc.ts, socket.ts, ...)
+ * build on `libc`.
  */
 import { dlopen, read, type Pointer } from "bun:ffi";
 import { SysError, type SysErrorInfo } from "./errno.ts";
@@ -20,6 +21,7 @@ export const libc = dlopen("libc.so.6", {
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
   dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
@@ -76,7 +78,7 @@ export function errno(): number {
   return read.i32(libc.symbols.__errno_location() as Pointer, 0);
 }
 
-/** Address of libc's `syscall()`, handed to the C namespace stage. */
+/** Address of libc's `syscall()`, handed to the C stages of internal/ns (see cstage.ts). */
 export const syscallPtr: number = (libc.symbols.syscall as unknown as { ptr: number }).ptr;
 
 type Ctx = Omit<SysErrorInfo, "errno">;

@@ -8,7 +8,7 @@ import { ptr } from "bun:ffi";
 import { libc, check, rawSyscall } from "./libc.ts";
 import { SYS } from "./arch.ts";
 import { cstr } from "./cstr.ts";
-import { formatFlags } from "./flags.ts";
+import { CLONE, formatFlags } from "./flags.ts";
 import { AT } from "./fs.ts";
 import { pinned } from "./_pin.ts";
 import { SysError } from "./errno.ts";
@@ -273,17 +273,14 @@ export function execveat(
 
 // ---- sessions, names ----
 
-/**
- * Moves the calling thread into the mount namespace `fd` refers to, and
- * closes `fd`. setns(2) refuses a mount namespace to a thread that shares
- * its root and cwd (CLONE_FS) with others, as every thread of a Bun process
- * does, so the thread first unshares those. The next execve(2) makes the
- * whole process this thread's, namespace included.
- */
-export function joinMountNamespace(fd: number): void {
-  check({ syscall: "unshare", flags: "CLONE_FS" }, () => libc.symbols.unshare(0x200));
-  check({ syscall: "setns", path: `fd ${fd}`, flags: "CLONE_NEWNS" }, () => libc.symbols.setns(fd, 0x20000));
-  libc.symbols.close(fd);
+/** unshare(2) for the calling thread; `flags` are CLONE_* bits. */
+export function unshare(flags: number): void {
+  check({ syscall: "unshare", flags: formatFlags(CLONE, flags, "CLONE_") }, () => libc.symbols.unshare(flags));
+}
+
+/** setns(2) for the calling thread into the namespace `fd` refers to; `nstype` a CLONE_NEW* bit or 0. */
+export function setns(fd: number, nstype: number): void {
+  check({ syscall: "setns", path: `fd ${fd}`, flags: formatFlags(CLONE, nstype, "CLONE_") }, () => libc.symbols.setns(fd, nstype));
 }
 
 export function setsid(): number {

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { O_FLAGS, open, writeAll } from "../fs.ts";
-import { execve, execveat, joinMountNamespace, setName, setNoNewPrivs, setgroups, setresgid, setresuid } from "../proc.ts";
+import { execve, execveat, setName, setNoNewPrivs, setgroups, setns, setresgid, setresuid, unshare } from "../proc.ts";
+import { CLONE } from "../flags.ts";
 
 const mode = process.argv[2];
 const out = (s: string) => writeAll(1, new TextEncoder().encode(s));
@@ -28,7 +29,9 @@ switch (mode) {
   case "mountns": {
     // argv[3]: pid of a process in another mount namespace, with /mnt/marker there.
     const fd = open(`/proc/${process.argv[3]}/ns/mnt`, O_FLAGS.RDONLY);
-    joinMountNamespace(fd);
+    // What internal/ns joinMountNamespace does: this thread stops sharing root and cwd first.
+    unshare(CLONE.FS);
+    setns(fd, CLONE.NEWNS);
     execve("/bin/sh", ["sh", "-c", "test -e /mnt/marker && echo joined"], []);
     break;
   }

@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { CLONE } from "../../sys/flags.ts";
 import { close, open, O_FLAGS } from "../../sys/fs.ts";
-import { spawnInNamespaces } from "../../sys/nsexec.ts";
+import { spawnInNamespaces } from "../../ns/mod.ts";
 import { connectInterceptor } from "../../intercept/mod.ts";
 
 export const HOST_ID = 100000;

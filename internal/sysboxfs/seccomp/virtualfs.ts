@@ -27,7 +27,7 @@ import { closeAll, open, O_FLAGS } from "../../sys/fs.ts";
 import { OPEN_TREE, mountSetattr, openTree } from "../../sys/mount.ts";
 import {
   abortNsMount, finishNsMount, startMountInNamespaces, startUmountInNamespaces, type NsJoin, type NsMountRun,
-} from "../../sys/nsmount.ts";
+} from "../../ns/mod.ts";
 import type { MountFsVerdict } from "../../intercept/mod.ts";
 
 /** Where the container's sysbox-fs files are, and where each goes. */

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLONE, MOUNT_ATTR } from "./flags.ts";
-import { close, open, O_FLAGS } from "./fs.ts";
-import { OPEN_TREE, openTree } from "./mount.ts";
-import { isSysError } from "./errno.ts";
+import { CLONE, MOUNT_ATTR } from "../sys/flags.ts";
+import { close, open, O_FLAGS } from "../sys/fs.ts";
+import { OPEN_TREE, openTree } from "../sys/mount.ts";
+import { isSysError } from "../sys/errno.ts";
 import { mountInNamespaces, umountInNamespaces, type NsJoin } from "./nsmount.ts";
 
 const isRoot = process.getuid?.() === 0;

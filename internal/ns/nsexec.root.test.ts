@@ -1,16 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync, existsSync } from "node:fs";
 import { awaitExec, spawnInNamespaces } from "./nsexec.ts";
-import { CLONE } from "./flags.ts";
-import { check, libc } from "./libc.ts";
-import { cstr } from "./cstr.ts";
-import { isSysError } from "./errno.ts";
+import { CLONE } from "../sys/flags.ts";
+import { close, open, O_FLAGS } from "../sys/fs.ts";
+import { isSysError } from "../sys/errno.ts";
 
 const isRoot = process.getuid?.() === 0;
 const ALL = CLONE.NEWUSER | CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWCGROUP;
 
 function openExe(path: string): number {
-  return check({ syscall: "open", path }, () => libc.symbols.open(cstr(path), 0o2000000, 0));
+  return open(path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
 }
 
 /** Runs `script` under /bin/sh in new namespaces; returns what it printed. */
@@ -26,8 +25,8 @@ async function runInNamespaces(script: string, flags: number): Promise<string> {
       }
     },
   });
-  libc.symbols.close(fd);
-  libc.symbols.close(s.syncFd);
+  close(fd);
+  close(s.syncFd);
   // The final process is not our child; wait for it to go away.
   for (let i = 0; i < 500 && existsSync(`/proc/${s.pid}`); i++) await Bun.sleep(10);
   const text = await Bun.file(out).text();
@@ -48,7 +47,7 @@ describe.skipIf(!isRoot)("namespace stage [requires root]", () => {
   test("joins an existing namespace by fd", async () => {
     const fd = openExe("/proc/self/ns/uts");
     const s = spawnInNamespaces({ flags: 0, join: [{ fd, type: CLONE.NEWUTS }], execFd: openExe("/bin/true"), argv: ["true"], env: [], setIds: false });
-    libc.symbols.close(s.syncFd);
+    close(s.syncFd);
     expect(s.pid).toBeGreaterThan(1);
   });
 
@@ -58,7 +57,7 @@ describe.skipIf(!isRoot)("namespace stage [requires root]", () => {
       const s = spawnInNamespaces({ flags: CLONE.NEWUTS, execFd: 999, argv: ["x"], env: [], setIds: false });
       let err: unknown;
       try { awaitExec(s.syncFd); } catch (e) { err = e; }
-      libc.symbols.close(s.syncFd);
+      close(s.syncFd);
       expect(isSysError(err, "EBADF")).toBe(true);
       expect(String(err)).toContain("execveat");
     }

@@ -3,14 +3,14 @@
  * process with bun:ffi's TinyCC and drives its sync protocol. See nsexec.c for
  * the sequence; the C file's header is the protocol's reference.
  */
-import { ptr, type Pointer } from "bun:ffi";
 import nsexecSource from "./nsexec.c" with { type: "text" };
-import { compileStage } from "./_tcc.ts";
-import { SYS } from "./arch.ts";
-import { SysError } from "./errno.ts";
-import { reap } from "./proc.ts";
-import { cstr } from "./cstr.ts";
-import { libc, check, syscallPtr } from "./libc.ts";
+import { SYS } from "../sys/arch.ts";
+import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
+import { ERRNO, SysError } from "../sys/errno.ts";
+import { reap } from "../sys/proc.ts";
+import { cstr } from "../sys/cstr.ts";
+import { close, read, writeAll } from "../sys/fs.ts";
+import { socketpair } from "../sys/socket.ts";
 
 /** Sync message kinds, mirrored from nsexec.c. */
 export const MSG = { READY: 1, CHILD: 2, ERROR: 3, ACK: 4, HELLO: 5 } as const;
@@ -24,13 +24,11 @@ const STEP_NAMES: Record<number, string> = {
 const NR_X86_64 = { clone: 56, unshare: 272, setns: 308, read: 0, write: 1, exit_group: 231, fcntl: 72, getpid: 39, setsid: 112, dup3: 292, pipe2: 293, close: 3 };
 const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exit_group: 94, fcntl: 25, getpid: 172, setsid: 157, dup3: 24, pipe2: 59, close: 57 };
 
-type Stage = { spawn: (args: Pointer, errnoLoc: Pointer) => bigint };
-let compiled: Stage | undefined;
+let compiled: StageEntry | undefined;
 
-function stage(): Stage {
-  if (compiled) return compiled;
-  const symbols = compileStage("nsexec", nsexecSource, { nsexec_spawn: { args: ["ptr", "ptr"], returns: "i64" } });
-  compiled = { spawn: (a, e) => symbols.nsexec_spawn(a, e) as bigint };
+/** Compiled once per process, on first use. */
+function stage(): StageEntry {
+  compiled ??= compileStage("nsexec", nsexecSource, "nsexec_spawn");
   return compiled;
 }
 
@@ -62,8 +60,7 @@ export interface Spawned {
 }
 
 function writeMsg(fd: number, kind: number, a = 0, b = 0): void {
-  const buf = new Int32Array([kind, a, b]);
-  check({ syscall: "write", path: "sync socket" }, () => libc.symbols.write(fd, buf, 12n));
+  writeAll(fd, new Uint8Array(new Int32Array([kind, a, b]).buffer));
 }
 
 /** Reads one 12-byte sync message; null at EOF. */
@@ -72,8 +69,7 @@ export function readMsg(fd: number): [number, number, number] | null {
   const bytes = new Uint8Array(buf.buffer);
   let got = 0;
   while (got < 12) {
-    const n = Number(check({ syscall: "read", path: "sync socket" }, () =>
-      libc.symbols.read(fd, ptr(bytes, got), BigInt(12 - got))));
+    const n = read(fd, bytes.subarray(got));
     if (n === 0) return got === 0 ? null : (() => { throw new Error("sync socket: truncated message"); })();
     got += n;
   }
@@ -91,15 +87,8 @@ function stageError(step: number, err: number): SysError {
 function cArray(strings: string[]): { array: BigInt64Array; keep: Uint8Array[] } {
   const keep = strings.map(cstr);
   const array = new BigInt64Array(keep.length + 1);
-  keep.forEach((s, i) => { array[i] = BigInt(ptr(s)); });
+  keep.forEach((s, i) => { array[i] = addressOf(s); });
   return { array, keep };
-}
-
-function socketpair(): [number, number] {
-  const fds = new Int32Array(2);
-  // AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC
-  check({ syscall: "socketpair" }, () => libc.symbols.socketpair(1, 1 | 0o2000000, 0, fds));
-  return [fds[0]!, fds[1]!];
 }
 
 /**
@@ -117,12 +106,12 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   if (join.length > 8) throw new RangeError("at most 8 namespaces can be joined");
 
   const a = new BigInt64Array(208 / 8 + 16);
-  a[0] = BigInt(syscallPtr);
+  a[0] = syscallAddress();
   a[1] = BigInt(opts.flags);
   a[2] = BigInt(childFd);
   a[3] = BigInt(opts.execFd);
-  a[4] = BigInt(ptr(argv.array));
-  a[5] = BigInt(ptr(envp.array));
+  a[4] = addressOf(argv.array);
+  a[5] = addressOf(envp.array);
   a[6] = opts.setIds ? 1n : 0n;
   a[7] = opts.setsid ? 1n : 0n;
   a[8] = BigInt(join.length);
@@ -132,11 +121,10 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
     SYS.setresuid, SYS.setresgid, SYS.setgroups, SYS.execveat, nr.fcntl, nr.getpid, nr.setsid, nr.dup3, nr.pipe2, nr.close];
   table.forEach((n, i) => { a[26 + i] = BigInt(n); });
 
-  const errnoLoc = libc.symbols.__errno_location() as Pointer;
-  const r = Number(stage().spawn(ptr(a), errnoLoc));
-  libc.symbols.close(childFd);
+  const r = Number(stage()(a));
+  close(childFd);
   if (r < 0) {
-    libc.symbols.close(parentFd);
+    close(parentFd);
     throw new SysError({ syscall: "clone", errno: -r });
   }
   const stage1 = r;
@@ -144,7 +132,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
   try {
     for (;;) {
       const m = readMsg(parentFd);
-      if (m === null) throw new SysError({ syscall: "namespace stage sync", errno: 32 /* EPIPE */ });
+      if (m === null) throw new SysError({ syscall: "namespace stage sync", errno: ERRNO.EPIPE! });
       const [kind, x, y] = m;
       if (kind === MSG.READY) {
         opts.onReady?.(x);
@@ -159,7 +147,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
       }
     }
   } catch (e) {
-    libc.symbols.close(parentFd);
+    close(parentFd);
     reap(stage1);
     throw e;
   }
@@ -171,7 +159,7 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
 /** Waits for the exec'd program's HELLO; an ERROR from the C stage means exec failed. */
 export function awaitExec(syncFd: number): void {
   const m = readMsg(syncFd);
-  if (m === null) throw new SysError({ syscall: "namespace stage exec", errno: 32 });
+  if (m === null) throw new SysError({ syscall: "namespace stage exec", errno: ERRNO.EPIPE! });
   if (m[0] === MSG.ERROR) throw stageError(m[1], m[2]);
   if (m[0] !== MSG.HELLO) throw new Error(`namespace stage: unexpected sync message ${m[0]}`);
 }

@@ -4,16 +4,14 @@
  * stage's result pipe, for a caller that polls many things; the plain ones
  * wait for the result for at most `timeoutMs`, then kill the stage.
  */
-import { ptr, type Pointer } from "bun:ffi";
 import nsmountSource from "./nsmount.c" with { type: "text" };
-import { compileStage } from "./_tcc.ts";
-import { SYS } from "./arch.ts";
-import { SysError } from "./errno.ts";
-import { reap } from "./proc.ts";
-import { cstr } from "./cstr.ts";
-import { close, pipe2, read, O_FLAGS } from "./fs.ts";
-import { libc, syscallPtr } from "./libc.ts";
-import { POLL, encodePollfds, poll, pollRevents } from "./seccomp_notify.ts";
+import { SYS } from "../sys/arch.ts";
+import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
+import { ERRNO, SysError } from "../sys/errno.ts";
+import { kill, reap, SIG } from "../sys/proc.ts";
+import { cstr } from "../sys/cstr.ts";
+import { close, pipe2, read, O_FLAGS } from "../sys/fs.ts";
+import { POLL, encodePollfds, poll, pollRevents } from "../sys/seccomp_notify.ts";
 
 const STEP_NAMES: Record<number, string> = {
   1: "setns", 2: "clone", 3: "fsopen", 4: "fsconfig", 5: "fsconfig(FSCONFIG_CMD_CREATE)", 6: "fsmount",
@@ -30,13 +28,11 @@ const NR_ARM64: typeof NR_X86_64 = {
   openat2: 437,
 };
 
-let compiled: ((args: Pointer, errnoLoc: Pointer) => bigint) | undefined;
+let compiled: StageEntry | undefined;
 
-function stage(): (args: Pointer, errnoLoc: Pointer) => bigint {
-  if (!compiled) {
-    const symbols = compileStage("nsmount", nsmountSource, { nsmount_run: { args: ["ptr", "ptr"], returns: "i64" } });
-    compiled = (a, e) => symbols.nsmount_run(a, e) as bigint;
-  }
+/** Compiled once per process, on first use. */
+function stage(): StageEntry {
+  compiled ??= compileStage("nsmount", nsmountSource, "nsmount_run");
   return compiled;
 }
 
@@ -85,7 +81,7 @@ function cStrings(strings: Array<string | null>, keep: Uint8Array[]): BigInt64Ar
     if (s === null) return;
     const c = cstr(s);
     keep.push(c);
-    array[i] = BigInt(ptr(c));
+    array[i] = addressOf(c);
   });
   return array;
 }
@@ -104,7 +100,7 @@ function start(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>)
   const [rd, wr] = pipe2(O_FLAGS.CLOEXEC | O_FLAGS.NONBLOCK);
   const a = new BigInt64Array(368 / 8);
   const keep: Array<Uint8Array | BigInt64Array> = [];
-  a[0] = BigInt(syscallPtr);
+  a[0] = syscallAddress();
   a[1] = BigInt(common.join.length);
   common.join.forEach((j, i) => { a[2 + i] = BigInt(j.fd); a[8 + i] = BigInt(j.type); });
   a[14] = common.fork ? 1n : 0n;
@@ -117,7 +113,7 @@ function start(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>)
 
   let pid: number;
   try {
-    pid = Number(stage()(ptr(a), libc.symbols.__errno_location() as Pointer));
+    pid = Number(stage()(a));
   } finally {
     close(wr);
   }
@@ -154,7 +150,7 @@ export function finishNsMount(run: NsMountRun): void {
     close(run.resultFd);
     reap(run.pid);
   }
-  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: run.what, errno: 32 /* EPIPE: it died without a result */ });
+  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: run.what, errno: ERRNO.EPIPE! /* it died without a result */ });
   const [step, err, index] = [buf[0]!, buf[1]!, buf[2]!];
   if (step !== 0) {
     throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: run.what, errno: err || 5 });
@@ -163,10 +159,10 @@ export function finishNsMount(run: NsMountRun): void {
 
 /** Kills a stage that took too long, reaps it and closes its fd; the SysError (ETIMEDOUT) to report. */
 export function abortNsMount(run: NsMountRun): SysError {
-  libc.symbols.kill(run.pid, 9);
+  try { kill(run.pid, SIG.SIGKILL); } catch { /* already gone: reaped below */ }
   close(run.resultFd);
   reap(run.pid);
-  return new SysError({ syscall: "namespace mount stage", path: run.what, errno: 110 /* ETIMEDOUT */ });
+  return new SysError({ syscall: "namespace mount stage", path: run.what, errno: ERRNO.ETIMEDOUT! });
 }
 
 /** Waits up to `timeoutMs` for a stage, then finishes or aborts it. */
@@ -200,10 +196,10 @@ export function startMountInNamespaces(opts: Omit<MountInNsOptions, "timeoutMs">
     const dst = cStrings(opts.binds.map((b) => b.path), keep as Uint8Array[]);
     keep.push(fstype, keys, vals, src, dst);
     a[17] = 1n;
-    a[18] = BigInt(ptr(fstype));
+    a[18] = addressOf(fstype);
     a[19] = BigInt(opts.options.length);
-    a[20] = BigInt(ptr(keys));
-    a[21] = BigInt(ptr(vals));
+    a[20] = addressOf(keys);
+    a[21] = addressOf(vals);
     a[22] = BigInt(opts.attr);
     if ("fd" in opts.target) {
       a[23] = BigInt(opts.target.fd);
@@ -212,11 +208,11 @@ export function startMountInNamespaces(opts: Omit<MountInNsOptions, "timeoutMs">
       keep.push(path);
       a[15] = BigInt(opts.target.rootFd);
       a[23] = -1n;
-      a[45] = BigInt(ptr(path));
+      a[45] = addressOf(path);
     }
     a[24] = BigInt(opts.binds.length);
-    a[25] = BigInt(ptr(src));
-    a[26] = BigInt(ptr(dst));
+    a[25] = addressOf(src);
+    a[26] = addressOf(dst);
   }, opts, "fd" in opts.target ? opts.fstype : `${opts.fstype} on ${opts.target.path}`);
 }
 
@@ -233,7 +229,7 @@ export function startUmountInNamespaces(opts: Omit<UmountInNsOptions, "timeoutMs
     a[15] = BigInt(opts.rootFd);
     a[17] = 2n;
     a[27] = BigInt(opts.paths.length);
-    a[28] = BigInt(ptr(paths));
+    a[28] = addressOf(paths);
     a[29] = BigInt(opts.flags);
   }, opts, opts.paths.join(", "));
 }
