@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { checkImports, findCycles, importsOf, packageOf, callsOf } from "./check-imports.ts";
+import { bypassesMod, callsOf, checkImports, findCycles, importsOf, packageOf } from "./check-imports.ts";
 
 let roots: string[] = [];
 
@@ -23,6 +23,37 @@ afterEach(() => {
 });
 
 describe("checkImports", () => {
+  test("production code reaching inside another package is reported; mod.ts, sys families and tests are not", () => {
+    const root = tree({
+      "internal/ipc/mod.ts": `export * from "./frame.ts";\n`,
+      "internal/ipc/frame.ts": `export const f = 1;\n`,
+      "internal/sys/mount.ts": `export const m = 1;\n`,
+      "internal/mgr/client.ts": `import { f } from "../ipc/mod.ts";\nimport { m } from "../sys/mount.ts";\nimport { f as g } from "../ipc/frame.ts";\n`,
+      "internal/mgr/client.test.ts": `import { f } from "../ipc/frame.ts";\n`,
+    });
+    const { violations } = checkImports(root);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatchObject({ rule: "bypasses-mod", file: "internal/mgr/client.ts", line: 3 });
+    expect(violations[0]?.message).toContain("internal/ipc/mod.ts");
+  });
+
+  test("a cmd/*/main.ts over 80 lines is reported; 80 is fine", () => {
+    const body = (n: number) => Array.from({ length: n }, (_, i) => `// ${i}`).join("\n") + "\n";
+    const root = tree({ "cmd/a/main.ts": body(81), "cmd/b/main.ts": body(80) });
+    const { violations } = checkImports(root);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatchObject({ rule: "cmd-too-long", file: "cmd/a/main.ts", line: 81 });
+  });
+
+  test("bypassesMod: only other packages' non-mod files, from production code under internal/ or cmd/", () => {
+    expect(bypassesMod("internal/mgr/a.ts", "internal/ipc/frame.ts", "internal/ipc")).toBe(true);
+    expect(bypassesMod("cmd/sysbox-fs/main.ts", "internal/ipc/frame.ts", "internal/ipc")).toBe(true);
+    expect(bypassesMod("internal/mgr/a.ts", "internal/ipc/mod.ts", "internal/ipc")).toBe(false);
+    expect(bypassesMod("internal/mgr/a.ts", "internal/sys/mount.ts", "internal/sys")).toBe(false);
+    expect(bypassesMod("internal/mgr/a.test.ts", "internal/ipc/frame.ts", "internal/ipc")).toBe(false);
+    expect(bypassesMod("bench/x.ts", "internal/ipc/frame.ts", "internal/ipc")).toBe(false);
+  });
+
   test("a clean tree has no violations", () => {
     const root = tree({
       "internal/sys/mod.ts": `import { dlopen } from "bun:ffi";\nexport const x = dlopen;\n`,
@@ -122,7 +153,7 @@ describe("checkImports", () => {
       "internal/c/mod.ts": `const m = await import("../a/x.ts");\n`,
       "internal/d/mod.ts": `import "../a/x.ts";\n`,
     });
-    const messages = checkImports(root).violations.map((v) => v.message);
+    const messages = checkImports(root).violations.filter((v) => v.rule === "package-cycle").map((v) => v.message);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toContain("internal/a -> internal/b -> internal/c -> internal/a");
   });

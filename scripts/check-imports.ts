@@ -7,6 +7,11 @@
  *     of them, calls of compileStage (the TinyCC entry that builds a stage;
  *     internal/sys/cstage.ts defines it), and calls of unshare or setns
  *     (internal/sys wraps them; everyone else goes through internal/ns).
+ *  5. Production code reaches another internal package through its mod.ts,
+ *     so each package's public surface is one file; the syscall families
+ *     internal/sys/<family>.ts are the one exception (imported one by one so
+ *     a binary loads only the families it calls). Tests may reach inside.
+ *  6. Each cmd/NAME/main.ts stays wiring: at most 80 lines.
  * Type-only imports count: the rules are about structure, not just run time.
  *
  *   bun scripts/check-imports.ts [ROOT]
@@ -15,7 +20,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import ts from "typescript";
 
-export type Rule = "internal-imports-cmd" | "ffi-outside-sys" | "package-cycle" | "ns-stage-outside-ns";
+export type Rule =
+  | "internal-imports-cmd" | "ffi-outside-sys" | "package-cycle" | "ns-stage-outside-ns" | "bypasses-mod" | "cmd-too-long";
 
 export interface Violation {
   rule: Rule;
@@ -95,11 +101,23 @@ export function importsOf(text: string): ImportRef[] {
   }));
 }
 
+const TEST_FILE = /(\.test\.ts|\.e2e\.ts)$|(^|\/)(testdata|_testing|_testenv|_fakefs)/;
+
+/** Rule 4: a production file importing a file of another package other than its mod.ts. */
+export function bypassesMod(fromRel: string, target: string, toPkg: string): boolean {
+  if (TEST_FILE.test(fromRel) || !/^(internal|cmd)\//.test(fromRel)) return false;
+  if (toPkg === "internal/sys") return false;
+  const inside = target.slice(toPkg.length + 1);
+  return inside !== "mod.ts" && inside !== "mod";
+}
+
 interface Edge {
   file: string;
   line: number;
   specifier: string;
 }
+
+const CMD_MAX_LINES = 80;
 
 export function checkImports(root: string): CheckResult {
   const violations: Violation[] = [];
@@ -126,6 +144,15 @@ export function checkImports(root: string): CheckResult {
     const fromPkg = packageOf(rel);
     if (fromPkg) packages.add(fromPkg);
     const text = readFileSync(abs, "utf8");
+    const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+    if (/^cmd\/[^/]+\/main\.ts$/.test(rel) && lines > CMD_MAX_LINES) {
+      violations.push({
+        rule: "cmd-too-long",
+        file: rel,
+        line: CMD_MAX_LINES + 1,
+        message: `has ${lines} lines; cmd/ only wires internal/ together (at most ${CMD_MAX_LINES}): move the logic into internal/`,
+      });
+    }
     const inNs = rel.startsWith(NS_DIR);
     if (!inNs) {
       for (const { name, line } of callsOf(text, Object.keys(NS_CALLS))) {
@@ -166,6 +193,14 @@ export function checkImports(root: string): CheckResult {
         });
       }
       const toPkg = packageOf(target);
+      if (toPkg && toPkg !== fromPkg && bypassesMod(rel, target, toPkg)) {
+        violations.push({
+          rule: "bypasses-mod",
+          file: rel,
+          line,
+          message: `imports "${specifier}" from inside ${toPkg}; import it through ${toPkg}/mod.ts`,
+        });
+      }
       if (fromPkg && toPkg && toPkg !== fromPkg) {
         let edges = graph.get(fromPkg);
         if (!edges) graph.set(fromPkg, (edges = new Map()));

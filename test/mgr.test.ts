@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectDaemon, waitForSocket } from "../internal/ipc/mod.ts";
-import { MgrError, openMgr, processStartTime, registerWithMgr, unregisterFromMgr, type MgrSession } from "../internal/mgr/mod.ts";
+import { MgrError, openMgr, registerWithMgr, unregisterFromMgr, type MgrSession } from "../internal/ipc/mod.ts";
+import { processStartTime } from "../internal/mgr/mod.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "cmd", "sysbox-mgr", "main.ts");

@@ -13,7 +13,8 @@ import { connectDaemon, waitForSocket } from "../internal/ipc/mod.ts";
 import { MNT } from "../internal/sys/flags.ts";
 import { close, open, O_FLAGS } from "../internal/sys/fs.ts";
 import { umount2 } from "../internal/sys/mount.ts";
-import { loadState, registerWithFs, STATE_FILE, unregisterFromFs, type FsContainer } from "../internal/sysboxfs/mod.ts";
+import { registerWithFs, unregisterFromFs, type FsContainer } from "../internal/ipc/mod.ts";
+import { loadState, STATE_FILE } from "../internal/sysboxfs/mod.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "cmd", "sysbox-fs", "main.ts");

@@ -5,7 +5,7 @@
  * log its failure once and exit with its code.
  */
 import { ignoredGiven, UsageError, writeFd } from "../../internal/cli/mod.ts";
-import { COMMANDS, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "../../internal/runtime/cli.ts";
+import { COMMANDS, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "../../internal/runtime/mod.ts";
 import { versionText } from "../../internal/version/mod.ts";
 
 const out = (text: string) => writeFd(1, text);

@@ -6,4 +6,3 @@ export * from "./flags.ts";
 export * from "./pidfile.ts";
 export * from "./run.ts";
 export * from "./cli.ts";
-export * from "./statefile.ts";

@@ -20,7 +20,7 @@ import { parseMountinfo } from "../mountinfo/mod.ts";
 import { AT_FDCWD, close } from "../sys/fs.ts";
 import { mount, umount2, moveMount } from "../sys/mount.ts";
 import { MS, MNT } from "../sys/flags.ts";
-import { idmappedClone } from "./mod.ts";
+import { idmappedClone } from "./clone.ts";
 import { withFsIds } from "../sys/proc.ts";
 
 export interface OverlayLayers {

@@ -286,3 +286,14 @@ export async function waitForSocket(
     await Bun.sleep(opts.intervalMs ?? 20);
   }
 }
+
+/**
+ * A failed exchange as a daemon's client reports it: `what` failed, then why,
+ * without the client's "<daemon> <type>: " prefix (`what` says it better).
+ * `code` is the daemon's error code or the IPC failure ("connect", "timeout", ...).
+ */
+export function describeFailure(daemon: string, what: string, e: unknown): { message: string; code: string } {
+  if (e instanceof RemoteError) return { message: `${what}: ${e.message.replace(new RegExp(`^${daemon} \\S+: `), "")}`, code: e.code };
+  if (e instanceof IpcError) return { message: `${what}: ${e.message}`, code: e.code };
+  return { message: `${what}: ${(e as Error).message ?? String(e)}`, code: "internal" };
+}

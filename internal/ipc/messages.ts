@@ -66,6 +66,15 @@ const IdMapping = v.object({ uid: uint(), gid: uint(), size: v.pipe(uint(), v.mi
 /** Host dirs sysbox-mgr keeps per container for inner engines' storage; see internal/mgr/dirs.ts. */
 export const MGR_MOUNT_KINDS = ["docker", "containerd", "kubelet", "buildkit", "rancher-k3s", "k0s"] as const;
 export type MgrMountKind = (typeof MGR_MOUNT_KINDS)[number];
+/** Where each kind is mounted in the container: sysbox-runc leaves out a kind whose place the spec already mounts. */
+export const MGR_MOUNT_DESTINATIONS: Readonly<Record<MgrMountKind, string>> = {
+  docker: "/var/lib/docker",
+  containerd: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs",
+  kubelet: "/var/lib/kubelet",
+  buildkit: "/var/lib/buildkit",
+  "rancher-k3s": "/var/lib/rancher/k3s",
+  k0s: "/var/lib/k0s",
+};
 
 const MountSchema = v.object({
   /** A host dir kind, or "kernel" for the read-only /lib/modules and header mounts. */

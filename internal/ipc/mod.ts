@@ -8,3 +8,5 @@ export * from "./messages.ts";
 export * from "./endpoints.ts";
 export * from "./server.ts";
 export * from "./client.ts";
+export * from "./mgr_client.ts";
+export * from "./fs_client.ts";

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
-import { writeFileAtomic } from "../daemon/mod.ts";
+import { writeFileAtomic } from "../statefile/mod.ts";
 import { issuesText } from "../ipc/mod.ts";
 
 /** A keeper in a state file: `{pid, startTime}`, the start time in ticks as text (field 22 of /proc/PID/stat). */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, type RunningDaemon } from "../daemon/run.ts";
 import { testHost, type TestHost } from "./_testenv.ts";
-import { MgrError, openMgr, prepareMgrMounts, registerWithMgr, unregisterFromMgr, updateMgr } from "./client.ts";
+import { MgrError, openMgr, prepareMgrMounts, registerWithMgr, unregisterFromMgr, updateMgr } from "../ipc/mod.ts";
 import { mgrHandlers } from "./handlers.ts";
 import { Manager } from "./manager.ts";
 import { processStartTime } from "./_proc.ts";

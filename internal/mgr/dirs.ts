@@ -16,7 +16,7 @@
  */
 import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statfsSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { MGR_MOUNT_KINDS, type MgrMountKind } from "../ipc/mod.ts";
+import { MGR_MOUNT_DESTINATIONS, MGR_MOUNT_KINDS, type MgrMountKind } from "../ipc/mod.ts";
 
 export const DEFAULT_DATA_ROOT = "/var/lib/sysbox";
 
@@ -27,12 +27,12 @@ export interface HostDir {
 
 /** Where each kind is mounted in the container, and its mode (engines that keep secrets there want 0700). */
 export const HOST_DIRS: Record<MgrMountKind, HostDir> = {
-  docker: { destination: "/var/lib/docker", mode: 0o700 },
-  containerd: { destination: "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", mode: 0o700 },
-  kubelet: { destination: "/var/lib/kubelet", mode: 0o755 },
-  buildkit: { destination: "/var/lib/buildkit", mode: 0o755 },
-  "rancher-k3s": { destination: "/var/lib/rancher/k3s", mode: 0o755 },
-  k0s: { destination: "/var/lib/k0s", mode: 0o755 },
+  docker: { destination: MGR_MOUNT_DESTINATIONS.docker, mode: 0o700 },
+  containerd: { destination: MGR_MOUNT_DESTINATIONS.containerd, mode: 0o700 },
+  kubelet: { destination: MGR_MOUNT_DESTINATIONS.kubelet, mode: 0o755 },
+  buildkit: { destination: MGR_MOUNT_DESTINATIONS.buildkit, mode: 0o755 },
+  "rancher-k3s": { destination: MGR_MOUNT_DESTINATIONS["rancher-k3s"], mode: 0o755 },
+  k0s: { destination: MGR_MOUNT_DESTINATIONS.k0s, mode: 0o755 },
 };
 
 export interface MountEntry {

@@ -27,5 +27,4 @@ export * from "./dirs.ts";
 export * from "./state.ts";
 export * from "./manager.ts";
 export * from "./handlers.ts";
-export * from "./client.ts";
 export { processStartTime } from "./_proc.ts";

@@ -21,7 +21,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
 import { MGR_MOUNT_KINDS, issuesText } from "../ipc/mod.ts";
-import { writeFileAtomic } from "../daemon/mod.ts";
+import { writeFileAtomic } from "../statefile/mod.ts";
 
 export const STATE_FILE = "mgr-state.json";
 export const STATE_VERSION = 1;

@@ -12,7 +12,7 @@ import { DEFAULT_ROOT } from "./state.ts";
 // sysbox-runc runs once per container operation, so start-up time counts:
 // a handler loads the runtime only when it runs, and `--version`, `--help`
 // or a usage error never pay for it (nor for mgr, sysbox-fs, seccomp, pty).
-const runtime = () => import("./mod.ts");
+const runtime = () => import("./commands.ts");
 
 /** The container's first stage (`sysbox-runc init`), started by create and exec; never returns. */
 export async function runInitStage(): Promise<never> {

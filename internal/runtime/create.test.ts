@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../oci/mod.ts";
-import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/frame.ts";
+import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/mod.ts";
 import { CLONE } from "../sys/flags.ts";
 import type { Cgroup } from "../cgroups/mod.ts";
 import { failAtIndex, Recorder, recordingSys, type Call } from "./_recsys.ts";

@@ -16,9 +16,9 @@
  */
 import { existsSync, mkdirSync, chmodSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { ensureMountPropagation } from "../idmap/rootfs.ts";
-import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
-import { planNamespaces, type NamespacePlan } from "../ns/namespaces.ts";
+import { ensureMountPropagation } from "../idmap/mod.ts";
+import { spawnInNamespaces, awaitExec } from "../ns/mod.ts";
+import { planNamespaces, type NamespacePlan } from "../ns/mod.ts";
 import { CLONE } from "../sys/flags.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { SIG } from "../sys/proc.ts";
@@ -32,7 +32,7 @@ import { loadSpec, type Spec } from "./spec.ts";
 import { setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
-import type { IdRange } from "../syscont/spec.ts";
+import type { IdRange } from "../syscont/mod.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
 
 export interface CreateOptions {
@@ -77,7 +77,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
       ensureMountPropagation(SYSBOXFS_ROOT, "shared");
     }
     const fsRegister = opts.noSysboxFs ? undefined : async (pid: number) => {
-      const { registerWithFs, unregisterFromFs } = await import("../sysboxfs/client.ts");
+      const { registerWithFs, unregisterFromFs } = await import("../ipc/mod.ts");
       const reg = await registerWithFs(opts.id, { initPid: pid, uidFirst: range.uid, uidSize: range.size, gidFirst: range.gid, gidSize: range.size });
       undo.push(() => unregisterFromFs(opts.id));
       return reg.binds;

@@ -6,8 +6,8 @@
  * sysbox-runc makes itself a child subreaper so the process is its to reap.
  */
 import { readFileSync } from "node:fs";
-import { spawnInNamespaces, awaitExec } from "../ns/nsexec.ts";
-import { execJoinOrder } from "../ns/namespaces.ts";
+import { spawnInNamespaces, awaitExec } from "../ns/mod.ts";
+import { execJoinOrder } from "../ns/mod.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { PR, exitCodeOf } from "../sys/proc.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
@@ -22,7 +22,7 @@ import { reopenCgroup } from "./cgroup.ts";
 import { addProcess } from "../cgroups/mod.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
-import { systemContainerProcess } from "../syscont/spec.ts";
+import { systemContainerProcess } from "../syscont/mod.ts";
 import { boundingSet } from "../sys/caps.ts";
 import type { Logger } from "./logger.ts";
 

@@ -6,7 +6,7 @@
  * need it, and sysbox-runc's start-up runs once per container operation.
  */
 import { resolve } from "node:path";
-import { writeFileAtomic } from "../daemon/statefile.ts";
+import { writeFileAtomic } from "../statefile/mod.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { unixConnect } from "../sys/socket.ts";
 import type { Sys } from "../sys/linux.ts";
@@ -18,7 +18,7 @@ export function writePidFile(path: string, pid: number): void {
 
 /** A connected, inheritable socket to sysbox-fs's syscall interceptor. */
 export async function connectInterceptorFd(): Promise<number> {
-  const { connectInterceptor } = await import("../intercept/client.ts");
+  const { connectInterceptor } = await import("../intercept/mod.ts");
   return connectInterceptor();
 }
 

@@ -10,8 +10,8 @@
  * a terminal need them.
  */
 import { existsSync, statSync } from "node:fs";
-import { sendHello } from "../ns/nsexec.ts";
-import { joinMountNamespace } from "../ns/join.ts";
+import { sendHello } from "../ns/mod.ts";
+import { joinMountNamespace } from "../ns/mod.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { MS } from "../sys/flags.ts";
 import { preloadLibseccomp } from "../sys/seccomp.ts";
@@ -166,7 +166,7 @@ function interceptor(fd: number, id: string, init: boolean): { intercept?: () =>
   if (fd < 0) return {};
   return {
     intercept: () => {
-      const { installNotifyFilter, sendNotifyFd, initialMounts, closeQuietly } = require("../intercept/client.ts") as typeof import("../intercept/client.ts");
+      const { installNotifyFilter, sendNotifyFd, initialMounts, closeQuietly } = require("../intercept/mod.ts") as typeof import("../intercept/mod.ts");
       const listener = installNotifyFilter();
       try {
         sendNotifyFd(fd, listener, { containerId: id, mounts: initialMounts(), exec: !init });

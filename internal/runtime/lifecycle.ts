@@ -108,7 +108,7 @@ async function deleteLocked(root: string, id: string, force: boolean, log: Logge
     log.warn(e instanceof Error ? e.message : String(e));
   }
   if (st.fs) {
-    const { unregisterFromFs } = await import("../sysboxfs/client.ts");
+    const { unregisterFromFs } = await import("../ipc/mod.ts");
     await unregisterFromFs(id).catch((e: unknown) => log.warn(e instanceof Error ? e.message : String(e)));
   }
   if (st.mgr) await releaseSystemContainer(id, log);

@@ -1,9 +1,7 @@
-/** internal/runtime: the sysbox-runc commands. */
-export { createContainer, type CreateOptions } from "./create.ts";
-export { startContainer } from "./start.ts";
-export { runContainer } from "./run.ts";
-export { execInContainer } from "./exec.ts";
-export { killContainer, deleteContainer, containerState, listContainers, containerPids } from "./lifecycle.ts";
-export { pauseContainer, resumeContainer, updateContainer, containerEvents, formatList, formatPs, writeDefaultSpec } from "./ops.ts";
-export { features } from "./specgen.ts";
-export { parseSignal } from "./signals.ts";
+/**
+ * internal/runtime: the sysbox-runc commands. The surface is the command
+ * table and its parser (cli.ts); each command loads the rest of the package
+ * lazily, because sysbox-runc runs once per container operation and
+ * `--version`, `state` or `kill` must not pay for loading `create`.
+ */
+export { COMMANDS, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "./cli.ts";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/frame.ts";
+import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/mod.ts";
 import { CLONE } from "../sys/flags.ts";
 import { SysError } from "../sys/errno.ts";
 import { failAtIndex, Recorder, recordingSys } from "./_recsys.ts";

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, existsSync, readdirSync } from "node:f
 import { join } from "node:path";
 import * as v from "valibot";
 import { OCI_SPEC_VERSION } from "../version/mod.ts";
-import { writeFileAtomic } from "../daemon/statefile.ts";
+import { writeFileAtomic } from "../statefile/mod.ts";
 
 export const DEFAULT_ROOT = "/run/sysbox-runc";
 export const EXEC_FIFO = "exec.fifo";

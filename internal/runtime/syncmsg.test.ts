@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { encodeFrame, FrameError } from "../ipc/frame.ts";
+import { encodeFrame, FrameError } from "../ipc/mod.ts";
 import { socketpair } from "../sys/socket.ts";
 import { linuxSys } from "../sys/linux.ts";
 import {

@@ -28,7 +28,7 @@
  */
 // frame.ts itself, not ipc/mod.ts: the init loads this on every container
 // start, and mod.ts would pull in the socket client and server too.
-import { FrameDecoder, HEADER_SIZE, encodeFrame } from "../ipc/frame.ts";
+import { FrameDecoder, HEADER_SIZE, encodeFrame } from "../ipc/mod.ts";
 import * as v from "valibot";
 import type { Spec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";

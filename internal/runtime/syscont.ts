@@ -7,8 +7,8 @@
  */
 import { readFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { toSystemContainerSpec, RANGE_SIZE, type IdRange } from "../syscont/spec.ts";
-import { overlayLayers, ensurePrivateStage, mountIdmappedRootfs, removeStage } from "../idmap/rootfs.ts";
+import { toSystemContainerSpec, RANGE_SIZE, type IdRange } from "../syscont/mod.ts";
+import { overlayLayers, ensurePrivateStage, mountIdmappedRootfs, removeStage } from "../idmap/mod.ts";
 import { idmappedClone } from "../idmap/mod.ts";
 import { boundingSet } from "../sys/caps.ts";
 import { open, close, AT_FDCWD, O_FLAGS } from "../sys/fs.ts";
@@ -16,7 +16,7 @@ import { moveMount, umount2 } from "../sys/mount.ts";
 import { MNT } from "../sys/flags.ts";
 import { isSysError } from "../sys/errno.ts";
 import type { Spec } from "./spec.ts";
-import { syncIn, syncOut, needsSyncOut, dockerAutoRemove, type InnerStore } from "../syscont/innerimages.ts";
+import { syncIn, syncOut, needsSyncOut, dockerAutoRemove, type InnerStore } from "../syscont/mod.ts";
 import type { Logger } from "./logger.ts";
 
 /** Where ID-mapped rootfs and bind mounts are staged; a private mount. */
@@ -57,16 +57,14 @@ export async function prepareSystemContainer(spec: Spec, opts: { id: string; roo
     const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet(), isHostNetns });
     return { ...sc, stores: [], initStarted: async () => {}, abandon: async () => {} };
   }
-  const { openMgr } = await import("../mgr/client.ts");
-  const { HOST_DIRS } = await import("../mgr/dirs.ts");
-  const { MGR_MOUNT_KINDS } = await import("../ipc/messages.ts");
+  const { openMgr, MGR_MOUNT_DESTINATIONS, MGR_MOUNT_KINDS } = await import("../ipc/mod.ts");
   const mgr = await openMgr({ what: "failed to register with sysbox-mgr" });
   try {
     const l = spec.linux;
     const mapping = l?.uidMappings?.length ? { uid: l.uidMappings[0]!.hostID, gid: l.gidMappings?.[0]?.hostID ?? l.uidMappings[0]!.hostID, size: l.uidMappings[0]!.size } : undefined;
     const got = await mgr.register(opts.id, { rootfs: opts.rootfs, ...(mapping ? { mapping } : {}) });
     const mounted = new Set((spec.mounts ?? []).map((m) => m.destination.replace(/\/+$/, "")));
-    const kinds = MGR_MOUNT_KINDS.filter((k) => !mounted.has(HOST_DIRS[k].destination));
+    const kinds = MGR_MOUNT_KINDS.filter((k) => !mounted.has(MGR_MOUNT_DESTINATIONS[k]));
     // Owned by 0 on disk: the binds are ID-mapped, so that is the container's root.
     const extra = await mgr.prepareMounts(opts.id, { uid: 0, gid: 0 }, { kinds });
     const withDirs = { ...spec, mounts: [...(spec.mounts ?? []), ...extra.map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options }))] };
@@ -89,7 +87,7 @@ export async function prepareSystemContainer(spec: Spec, opts: { id: string; roo
 
 /** At delete: sysbox-mgr frees the range and dirs, or keeps them while Docker keeps the container. */
 export async function releaseSystemContainer(id: string, log: Logger): Promise<void> {
-  const { unregisterFromMgr } = await import("../mgr/client.ts");
+  const { unregisterFromMgr } = await import("../ipc/mod.ts");
   try {
     log.debug(`sysbox-mgr unregister ${id}: ${await unregisterFromMgr(id)}`);
   } catch (e) {

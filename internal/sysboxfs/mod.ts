@@ -26,7 +26,6 @@
 export * from "./state.ts";
 export * from "./server.ts";
 export * from "./handlers.ts";
-export * from "./client.ts";
 export * from "./daemon.ts";
 export { SECCOMP_STATE } from "./seccomp/kept.ts";
 export { startInterceptServer, type InterceptServer, type InterceptServerOptions, type InterceptStats } from "./seccomp/server.ts";

@@ -9,8 +9,8 @@
  * The one-shot functions open a connection per call; openMgr() keeps one
  * open for several calls (create sends register, prepareMounts, update).
  */
-import { connectDaemon, IpcError, RemoteError, type Client, type ConnectOptions } from "../ipc/mod.ts";
-import type { DaemonMessages, MgrMountKind, RequestInput, ResponseBody } from "../ipc/mod.ts";
+import { connectDaemon, describeFailure, type Client, type ConnectOptions } from "./client.ts";
+import type { DaemonMessages, MgrMountKind, RequestInput, ResponseBody } from "./messages.ts";
 
 export interface MgrOptions {
   /** Default /run/sysbox. */
@@ -34,13 +34,8 @@ export class MgrError extends Error {
 }
 
 function wrap(what: string, e: unknown): MgrError {
-  if (e instanceof RemoteError) {
-    // Drop the client's "sysbox-mgr <type>: " prefix; `what` says it better.
-    const text = e.message.replace(/^sysbox-mgr \S+: /, "");
-    return new MgrError(`${what}: ${text}`, e.code, { cause: e });
-  }
-  if (e instanceof IpcError) return new MgrError(`${what}: ${e.message}`, e.code, { cause: e });
-  return new MgrError(`${what}: ${(e as Error).message ?? String(e)}`, "internal", { cause: e });
+  const { message, code } = describeFailure("sysbox-mgr", what, e);
+  return new MgrError(message, code, { cause: e });
 }
 
 /** An open connection to sysbox-mgr. */

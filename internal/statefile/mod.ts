@@ -1,4 +1,6 @@
 /**
+ * internal/statefile: one way to replace a state file.
+ *
  * Crash-safe file replacement: a reader sees the old file or the new one,
  * never a mix. The data is fsynced before the rename, so even a host crash
  * cannot leave a torn file; the rename itself is not (a directory fsync costs

@@ -5,8 +5,8 @@
  *   failed to register with sysbox-fs: failed to connect to sysbox-fs at
  *   /run/sysbox/sysfs.sock: ENOENT (is sysbox-fs running?)
  */
-import { connectDaemon, IpcError, RemoteError, type ConnectOptions } from "../ipc/mod.ts";
-import type { RequestInput, ResponseBody } from "../ipc/mod.ts";
+import { connectDaemon, describeFailure, type ConnectOptions } from "./client.ts";
+import type { RequestInput, ResponseBody } from "./messages.ts";
 
 export interface FsClientOptions {
   /** Default /run/sysbox. */
@@ -29,9 +29,8 @@ export class FsError extends Error {
 }
 
 function wrap(what: string, e: unknown): FsError {
-  if (e instanceof RemoteError) return new FsError(`${what}: ${e.message.replace(/^sysbox-fs \S+: /, "")}`, e.code, { cause: e });
-  if (e instanceof IpcError) return new FsError(`${what}: ${e.message}`, e.code, { cause: e });
-  return new FsError(`${what}: ${(e as Error).message ?? String(e)}`, "internal", { cause: e });
+  const { message, code } = describeFailure("sysbox-fs", what, e);
+  return new FsError(message, code, { cause: e });
 }
 
 async function exchange<T>(what: string, opts: FsClientOptions, fn: (c: Awaited<ReturnType<typeof connectDaemon<"fs">>>, t: { timeoutMs?: number }) => Promise<T>): Promise<T> {

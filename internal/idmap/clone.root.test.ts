@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AT_FDCWD, MNT, O_FLAGS, close, moveMount, open, umount2 } from "../sys/mod.ts";
-import { idmappedClone } from "./mod.ts";
+import { idmappedClone } from "./clone.ts";
 
 const isRoot = process.getuid?.() === 0;
 
