@@ -5,6 +5,12 @@ import type { DaemonKind } from "./messages.ts";
 /** Sysbox's run dir; `--run-dir` overrides it so tests can run isolated daemons. */
 export const DEFAULT_RUN_DIR = "/run/sysbox";
 
+/**
+ * Parent of sysbox-fs's per-container FUSE mounts (`--mountpoint`); sysbox-runc
+ * makes it a shared mount so those mounts reach the containers' binds.
+ */
+export const DEFAULT_MOUNT_ROOT = "/var/lib/sysboxfs";
+
 export interface Endpoint {
   /** Program name, used in messages ("failed to connect to sysbox-mgr at ..."). */
   name: string;

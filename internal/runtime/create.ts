@@ -17,6 +17,7 @@
 import { existsSync, mkdirSync, chmodSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { ensureMountPropagation } from "../idmap/mod.ts";
+import { DEFAULT_MOUNT_ROOT } from "../ipc/mod.ts";
 import { spawnInNamespaces, awaitExec } from "../ns/mod.ts";
 import { planNamespaces, type NamespacePlan } from "../ns/mod.ts";
 import { CLONE } from "../sys/flags.ts";
@@ -71,10 +72,10 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
     const range = sc.range;
     // FUSE mounts sysbox-fs makes under its root must propagate into this container's mount namespace.
     if (!opts.noSysboxFs) {
-      mkdirSync(SYSBOXFS_ROOT, { recursive: true, mode: 0o711 });
+      mkdirSync(DEFAULT_MOUNT_ROOT, { recursive: true, mode: 0o711 });
       // Container roots must reach their files through it; they may not list it.
-      chmodSync(SYSBOXFS_ROOT, 0o711);
-      ensureMountPropagation(SYSBOXFS_ROOT, "shared");
+      chmodSync(DEFAULT_MOUNT_ROOT, 0o711);
+      ensureMountPropagation(DEFAULT_MOUNT_ROOT, "shared");
     }
     const fsRegister = opts.noSysboxFs ? undefined : async (pid: number) => {
       const { registerWithFs, unregisterFromFs } = await import("../ipc/mod.ts");
@@ -96,9 +97,6 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
 }
 
 type FsBinds = Array<{ source: string; destination: string }>;
-
-/** sysbox-fs's default mount root (its --mountpoint). */
-export const SYSBOXFS_ROOT = "/var/lib/sysboxfs";
 
 /** What create will make, decided from the spec alone. */
 export interface CreatePlan {

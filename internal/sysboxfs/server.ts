@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { FuseSession, type FuseSys } from "../fuse/mod.ts";
 import { TreeFs } from "../fuse/mod.ts";
-import { RequestError, type RequestBody, type ResponseInput } from "../ipc/mod.ts";
+import { DEFAULT_MOUNT_ROOT, RequestError, type RequestBody, type ResponseInput } from "../ipc/mod.ts";
 import { keeperAlive, reclaimFd, spawnKeeper, StateFileError, stopKeeper, strayKeepers, type KeeperOptions } from "../keeper/mod.ts";
 import {
   BINDS, CLK_TCK, containerTree, LOAD_INTERVAL_MS, linuxHost, newLoadAverages, nsenterPassThrough, sampleLoad,
@@ -19,7 +19,7 @@ import { umount2 } from "../sys/mount.ts";
 import { processStartTime } from "../sys/proc.ts";
 import { loadState, negotiatedFromRecord, negotiatedToRecord, saveState, STATE_VERSION, type ContainerRecord } from "./state.ts";
 
-export const DEFAULT_MOUNT_ROOT = "/var/lib/sysboxfs";
+export { DEFAULT_MOUNT_ROOT };
 
 
 export interface ServerOptions {
