@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setupContainerCgroup } from "./cgroup.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import type { Spec } from "./spec.ts";
 
-const log: Logger = { level: 0, debug() {}, info() {}, warn() {}, error() {} };
+const log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const spec = { ociVersion: "1.0.2", linux: { cgroupsPath: "system.slice:docker:4f1a" } } as Spec;
 const FIX = `(start systemd, or configure Docker for the cgroupfs driver: "exec-opts": ["native.cgroupdriver=cgroupfs"])`;
 const hostHasSystemd = existsSync("/run/systemd/private") || existsSync("/run/dbus/system_bus_socket");

@@ -11,7 +11,7 @@ import {
   type Cgroup, type CgroupLayout, type CgroupsPathSpec, type SystemdBus, type SystemdConnectOptions,
 } from "../cgroups/mod.ts";
 import type { CgroupMountInfo } from "./rootfs.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import type { Spec } from "./spec.ts";
 
 /** v1: the child a system container's processes live in, owned by its root (Sysbox's name). */

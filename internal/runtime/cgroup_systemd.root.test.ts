@@ -10,7 +10,7 @@ import { startFakeBus, type FakeBus } from "../dbus/fakebus.ts";
 import { Variant } from "../dbus/mod.ts";
 import { detectLayout } from "../cgroups/mod.ts";
 import { setupContainerCgroup, SYSCONT_CHILD_V1 } from "./cgroup.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import type { Spec } from "./spec.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -20,7 +20,7 @@ try {
 } catch {
   mode = undefined;
 }
-const log: Logger = { level: 0, debug() {}, info() {}, warn() {}, error() {} };
+const log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const SLICE = "sysboxtest.slice";
 
 describe.skipIf(!isRoot || (mode !== "v1" && mode !== "hybrid"))("systemd driver on cgroup v1 or hybrid with a fake systemd [requires root, cgroup v1 or hybrid]", () => {

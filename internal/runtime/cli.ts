@@ -6,7 +6,7 @@
  * list the commands twice. Parsing is pure (testable without a container).
  */
 import { parseFlags, flagLines, UsageError, type Flag, type Flags } from "../cli/mod.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import { DEFAULT_ROOT } from "./state.ts";
 
 // sysbox-runc runs once per container operation, so start-up time counts:

@@ -14,7 +14,7 @@ import { failAtIndex, Recorder, recordingSys, type Call } from "./_recsys.ts";
 import { planCreate, runCreate, type CreateDeps, type PlanOptions, type Undo } from "./create.ts";
 import type { ContainerCgroup } from "./cgroup.ts";
 import type { Spec } from "./spec.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 
 const SPEC = parseConfig(readFileSync(join(import.meta.dir, "../oci/testdata/docker-config.json"), "utf8"));
 const ID = "5b0b6f1a2c8e47d3a9f0e1d2c3b4a5968778695a4b3c2d1e0f1a2b3c4d5e6f70";

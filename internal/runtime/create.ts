@@ -28,7 +28,7 @@ import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, 
 import { awaitInitReady, sendSync, type CreateMsg } from "./syncmsg.ts";
 import { runHooks } from "./hooks.ts";
 import { selfExec, type SelfExec } from "./self.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import { loadSpec, type Spec } from "./spec.ts";
 import { setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";

@@ -24,7 +24,7 @@ import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
 import { systemContainerProcess } from "../syscont/mod.ts";
 import { boundingSet } from "../sys/caps.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 
 export interface ExecOptions {
   root: string;

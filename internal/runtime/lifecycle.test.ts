@@ -11,7 +11,7 @@ import { Recorder } from "./_recsys.ts";
 import { deleteContainer, killContainer, NotRunningError, type LifecycleDeps } from "./lifecycle.ts";
 import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, StateFileError, type ContainerState } from "./state.ts";
 import { withContainerLock } from "./lock.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 
 const log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } as unknown as Logger;
 const CG = { path: "/docker/x", paths: {}, layout: { mode: "v2" } } as unknown as Cgroup;

@@ -13,7 +13,7 @@ import { destroyCgroup, killAll, listPids, type Cgroup } from "../cgroups/mod.ts
 import { runHooks } from "./hooks.ts";
 import { SIG } from "../sys/proc.ts";
 import { loadSpec } from "./spec.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import { removeStaged, releaseSystemContainer, syncInnerImagesOut } from "./syscont.ts";
 
 export function containerState(root: string, id: string): object {

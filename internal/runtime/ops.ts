@@ -8,7 +8,7 @@ import { withContainerLock } from "./lock.ts";
 import { statusOf } from "./status.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { defaultSpec } from "./specgen.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import { syncInnerImagesOut } from "./syscont.ts";
 
 function cgroupOrThrow(st: ContainerState) {

@@ -11,7 +11,7 @@ import { containerDir, EXEC_FIFO, initAlive, loadState, saveState, type Containe
 import { withContainerLock } from "./lock.ts";
 import { runHooks } from "./hooks.ts";
 import { loadSpec } from "./spec.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 import { statusOf } from "./status.ts";
 
 /** What start acts through; tests pass a recording fake and their own hook runner. */

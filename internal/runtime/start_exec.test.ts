@@ -13,7 +13,7 @@ import { failAtIndex, Recorder, recordingSys } from "./_recsys.ts";
 import { startContainer, type StartDeps } from "./start.ts";
 import { execInContainer, type ExecDeps, type ExecOptions } from "./exec.ts";
 import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, type ContainerState } from "./state.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 
 const warnings: string[] = [];
 const log = { debug: () => {}, info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} } as unknown as Logger;

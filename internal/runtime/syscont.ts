@@ -17,7 +17,7 @@ import { MNT } from "../sys/flags.ts";
 import { isSysError } from "../sys/errno.ts";
 import type { Spec } from "./spec.ts";
 import { syncIn, syncOut, needsSyncOut, dockerAutoRemove, type InnerStore } from "../syscont/mod.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../log/mod.ts";
 
 /** Where ID-mapped rootfs and bind mounts are staged; a private mount. */
 export const STAGE_DIR = "/run/sysbox/stage";
