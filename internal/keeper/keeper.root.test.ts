@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readlinkSync } from "node:fs";
 import { close, open, pipe2, read, write, O_FLAGS } from "../sys/fs.ts";
-import { processStartTime } from "../sys/proc.ts";
+import { processStartTime } from "../sys/procstat.ts";
 import { keeperAlive, reclaimFd, spawnKeeper, stopKeeper, strayKeepers, type KeeperRecord } from "./keeper.ts";
 
 const canFuse = process.getuid?.() === 0 && existsSync("/dev/fuse");

@@ -22,7 +22,8 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { close } from "../sys/fs.ts";
-import { pidfdGetfd, pidfdOpen, processStartTime } from "../sys/proc.ts";
+import { pidfdGetfd, pidfdOpen } from "../sys/proc.ts";
+import { processStartTime } from "../sys/procstat.ts";
 
 /** The fd number the keeper holds the device at. */
 export const KEEPER_FD = 3;

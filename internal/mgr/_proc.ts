@@ -1,5 +1,5 @@
 /** Whether a container's init still runs: its pid with the same start time (against pid reuse). */
-import { processStartTime as startTimeOf } from "../sys/proc.ts";
+import { processStartTime as startTimeOf } from "../sys/procstat.ts";
 
 /** Field 22 of /proc/PID/stat (start time in clock ticks), or null when the process is gone or a zombie. */
 export function processStartTime(pid: number, procRoot = "/proc"): string | null {

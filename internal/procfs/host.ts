@@ -4,6 +4,7 @@
  * boot clock; the host's cgroupfs as a `CgroupIo` over the same seam, for
  * internal/cgroups to read. Tests pass a fake (`fakeHost` in _testing.ts).
  */
+import { processStartTime } from "../sys/procstat.ts";
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pidCgroups, withSysErrors, type CgroupIo, type PidCgroups } from "../cgroups/mod.ts";
 
@@ -44,12 +45,6 @@ export interface Host {
 /** USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture we run on. */
 export const CLK_TCK = 100;
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), as text. */
-export function parseStatStartTime(stat: string): string | undefined {
-  // comm (field 2) may hold spaces and parens: split after the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return rest[19];
-}
 
 export function parseUptime(text: string): { up: number; idle: number } {
   const [up, idle] = text.trim().split(/\s+/).map(Number);
@@ -75,12 +70,8 @@ const linux: Omit<Host, "cgroups"> = {
     readdirSync(path, { withFileTypes: true }).map((d) => ({ name: d.name, kind: d.isDirectory() ? "dir" : "file" })),
   uptime: () => parseUptime(readFileSync("/proc/uptime", "utf8")),
   processStart(pid) {
-    try {
-      const t = parseStatStartTime(readFileSync(`/proc/${pid}/stat`, "utf8"));
-      return t === undefined ? undefined : Number(t) / CLK_TCK;
-    } catch {
-      return undefined;
-    }
+    const t = processStartTime(pid);
+    return t === undefined ? undefined : Number(t.ticks) / CLK_TCK;
   },
 };
 

@@ -3,6 +3,7 @@
  * exec fifo. The status is derived, never stored: a dead (or recycled) init
  * pid means stopped, a remaining fifo means created, a frozen cgroup paused.
  */
+import { processStartTime as startTimeOf } from "../sys/procstat.ts";
 import { mkdirSync, readFileSync, rmSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -148,17 +149,10 @@ export function makeContainerDir(root: string, id: string): string {
   return dir;
 }
 
-/** Field 22 of /proc/PID/stat, or null when the process is gone. */
+/** Field 22 of /proc/PID/stat, or null when the process is gone or a zombie. */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // comm (field 2) may hold spaces and parens: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (rest[0] === "Z" || rest[0] === "X") return null;
-    return rest[19] ?? null;
-  } catch {
-    return null;
-  }
+  const t = startTimeOf(pid);
+  return t && !t.zombie ? t.ticks : null;
 }
 
 export function initAlive(st: ContainerState): boolean {

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   RLIMIT, WCOREDUMP, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WIFSTOPPED, WSTOPSIG, WTERMSIG, decodeWaitStatus,
-  envList, exitCodeOf, parseRlimit, parseSignal, parseStatStart, processStartTime, signalName,
+  envList, exitCodeOf, parseRlimit, parseSignal, signalName,
 } from "./proc.ts";
+import { parseStatStart, processStartTime } from "./procstat.ts";
 
 // Raw statuses as the kernel encodes them (bits/waitstatus.h).
 const exited = (code: number) => code << 8;

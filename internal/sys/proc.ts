@@ -3,7 +3,6 @@
  * exec and prctl. Identity and prctl changes act on the calling thread, and
  * an execve() from that thread carries them into the new program.
  */
-import { readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { libc, check, rawSyscall } from "./libc.ts";
 import { SYS } from "./arch.ts";
@@ -337,37 +336,4 @@ export function setName(name: string): void {
 
 export function setChildSubreaper(on: boolean): void {
   prctl(PR.SET_CHILD_SUBREAPER, on ? 1 : 0);
-}
-
-/** A process's start time and whether it has exited but is not reaped yet. */
-export interface StartTime {
-  /** Field 22 of /proc/PID/stat: clock ticks since boot, as text (compared, never computed with). */
-  ticks: string;
-  /** State Z or X: the pid is still taken, but the process no longer runs. */
-  zombie: boolean;
-}
-
-/**
- * The start time of `pid`, the identity that survives pid reuse (a reused pid
- * has a later start), or undefined when there is no such process. Callers
- * decide what a zombie counts as. `procRoot` is for tests.
- */
-export function processStartTime(pid: number, procRoot = "/proc"): StartTime | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`${procRoot}/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  return parseStatStart(stat);
-}
-
-/** The start time in a /proc/PID/stat line; comm (field 2) may hold spaces and parens, so split after the last ')'. */
-export function parseStatStart(stat: string): StartTime | undefined {
-  const end = stat.lastIndexOf(")");
-  if (end === -1) return undefined;
-  const rest = stat.slice(end + 2).split(" ");
-  const ticks = rest[19];
-  if (ticks === undefined || !/^\d+$/.test(ticks)) return undefined;
-  return { ticks, zombie: rest[0] === "Z" || rest[0] === "X" };
 }

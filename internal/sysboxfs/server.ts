@@ -16,7 +16,7 @@ import {
 } from "../procfs/mod.ts";
 import { MNT } from "../sys/flags.ts";
 import { umount2 } from "../sys/mount.ts";
-import { processStartTime } from "../sys/proc.ts";
+import { processStartTime } from "../sys/procstat.ts";
 import { loadState, negotiatedFromRecord, negotiatedToRecord, saveState, STATE_VERSION, type ContainerRecord } from "./state.ts";
 
 export { DEFAULT_MOUNT_ROOT };
