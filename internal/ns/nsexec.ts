@@ -7,7 +7,7 @@ import nsexecSource from "./nsexec.c" with { type: "text" };
 import { SYS } from "../sys/arch.ts";
 import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
 import { ERRNO, SysError } from "../sys/errno.ts";
-import { reap } from "../sys/proc.ts";
+import { kill, reap } from "../sys/proc.ts";
 import { cstr } from "../sys/cstr.ts";
 import { close, read, writeAll } from "../sys/fs.ts";
 import { socketpair } from "../sys/socket.ts";
@@ -148,6 +148,10 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
     }
   } catch (e) {
     close(parentFd);
+    // The stage is a clone of this process without exec, so it holds a copy
+    // of parentFd too and never sees EOF on its sync read: end it, or the
+    // wait below never returns.
+    try { kill(stage1, 9); } catch { /* already gone */ }
     reap(stage1);
     throw e;
   }
