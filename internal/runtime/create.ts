@@ -25,12 +25,12 @@ import { O_FLAGS } from "../sys/fs.ts";
 import { SIG } from "../sys/proc.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
 import { makeContainerDir, removeState, saveState, processStartTime, EXEC_FIFO, type ContainerState } from "./state.ts";
-import { awaitInitReady, sendSync, type CreateMsg } from "./syncmsg.ts";
+import { awaitInitReady, sendSync, UnexpectedMessageError, type CreateMsg } from "./syncmsg.ts";
 import { runHooks } from "./hooks.ts";
 import { selfExec, type SelfExec } from "./self.ts";
 import type { Logger } from "../log/mod.ts";
 import { loadSpec, type Spec } from "./spec.ts";
-import { setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
+import { oomReason, setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
 import type { IdRange } from "../syscont/mod.ts";
@@ -292,7 +292,14 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
     spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? plan.rootfs,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path,
   });
-  awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg));
+  try {
+    awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg));
+  } catch (e) {
+    // An init that died before it was ready was often OOM-killed: say so.
+    const why = e instanceof UnexpectedMessageError && e.received === "EOF" ? oomReason(cgroup.cg) : undefined;
+    if (why) throw new Error(`${e instanceof Error ? e.message : String(e)}: ${why}`, { cause: e });
+    throw e;
+  }
   fds.closeAll();
   deps.saveState(opts.root, state);
   if (plan.pidFile) deps.writePidFile(plan.pidFile, pid);

@@ -18,8 +18,7 @@ import { statusOf } from "./status.ts";
 import { awaitExecDone, sendSync } from "./syncmsg.ts";
 import { selfExec, type SelfExec } from "./self.ts";
 import { writePidFile, connectConsole, openDevNull, connectInterceptorFd, FdSet } from "./fds.ts";
-import { reopenCgroup } from "./cgroup.ts";
-import { addProcess } from "../cgroups/mod.ts";
+import { addExecProcess, reopenCgroup } from "./cgroup.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
 import { systemContainerProcess } from "../syscont/mod.ts";
@@ -116,7 +115,7 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     const cg = cgPath ? reopenCgroup(cgPath) : undefined;
     const spawned = deps.spawnInNamespaces({
       flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
-      onReady: (pid) => { if (cg) addProcess(cg, pid); },
+      onReady: (pid) => { if (cg) addExecProcess(cg, pid, st.pid); },
     });
     fds.add(spawned.syncFd);
     deps.awaitExec(spawned.syncFd);
