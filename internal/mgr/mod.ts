@@ -1,7 +1,7 @@
 /**
  * sysbox-mgr's logic: exclusive ID ranges and host-backed dirs per system
- * container, kept in a state file that survives `kill -9`; and the client
- * sysbox-runc uses to ask for them.
+ * container, kept in a state file that survives `kill -9`. The client
+ * sysbox-runc uses to ask for them is internal/ipc's mgr_client.ts.
  *
  *   sysbox-runc create                          sysbox-mgr
  *     |-- register {id, rootfs?, mapping?} ------->|  sweep; reuse the id's range, or allocate

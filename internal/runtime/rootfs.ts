@@ -3,7 +3,7 @@
  * as steps the init runs in this order (see init.ts createSteps): mountSpec,
  * applySysctls, bindEmulated, makeDevices, (createContainer hooks), pivot,
  * setHostname, maskAndRo. Every call goes through a `Sys`, so the sequence
- * is unit-tested against a recording fake (rootfs.test.ts).
+ * is unit-tested against a recording fake (init.test.ts).
  */
 import { dirname, join } from "node:path";
 import { makedev, S_IF, O_FLAGS } from "../sys/fs.ts";
