@@ -40,7 +40,7 @@ const PROPAGATION: Record<string, number> = {
 };
 
 /** Options runc accepts that are not for the kernel. */
-const IGNORED = new Set(["tmpcopyup", "defaults", "idmap", "ridmap", "norbind"]);
+export const IGNORED_MOUNT_OPTIONS: ReadonlySet<string> = new Set(["tmpcopyup", "defaults", "idmap", "ridmap", "norbind"]);
 
 export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
   const out: ParsedMountOptions = { flags: 0, clear: 0, propagation: [], data: "", bind: false, recursive: false };
@@ -55,7 +55,7 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
     }
     const p = PROPAGATION[opt];
     if (p !== undefined) { out.propagation.push(p); continue; }
-    if (IGNORED.has(opt)) continue;
+    if (IGNORED_MOUNT_OPTIONS.has(opt)) continue;
     data.push(opt);
   }
   out.data = data.join(",");

@@ -39,14 +39,16 @@ export function features(): object {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_SPEC_VERSION,
     hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-    mountOptions: ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable", "relatime", "noatime", "strictatime", "nodiratime", "tmpcopyup"],
+    mountOptions: ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable", "relatime", "noatime", "strictatime", "nodiratime"],
     linux: {
       namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
-      cgroup: { v1: true, v2: true, systemd: false },
+      // systemd: the systemd cgroup driver (--systemd-cgroup, transient scopes over D-Bus).
+      cgroup: { v1: true, v2: true, systemd: true },
       seccomp: { enabled: true },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
-    annotations: { "org.opencontainers.runc.version": VERSION, "io.github.sysbox-ts.version": VERSION },
+    // Our own version under our own key: runc's key would claim a runc version we are not.
+    annotations: { "io.github.sysbox-ts.version": VERSION },
   };
 }
