@@ -4,7 +4,7 @@
  *  2. Only files under internal/sys/ import "bun:ffi".
  *  3. No import cycles among internal packages (package = internal/<name>).
  *  4. Only internal/ns/ holds namespace stages: C sources (*.c, *.h), imports
- *     of them, calls of compileStage (the TinyCC entry that builds a stage;
+ *     of them, calls of compileStage or lazyStage (the TinyCC entries that build a stage;
  *     internal/sys/cstage.ts defines it), and calls of unshare or setns
  *     (internal/sys wraps them; everyone else goes through internal/ns).
  *  5. Production code reaches another internal package through its mod.ts,
@@ -45,6 +45,7 @@ const SYS_DIR = "internal/sys/";
 /** Calls that build or enter namespaces, and where else they may appear. */
 const NS_CALLS: Record<string, (rel: string) => boolean> = {
   compileStage: (rel) => rel === STAGE_DEFINER,
+  lazyStage: (rel) => rel === STAGE_DEFINER,
   unshare: (rel) => rel.startsWith(SYS_DIR),
   setns: (rel) => rel.startsWith(SYS_DIR),
 };

@@ -287,6 +287,16 @@ export async function waitForSocket(
   }
 }
 
+/** A failed exchange with a daemon. `code` is the daemon's error code or the IPC failure ("connect", "timeout", ...). */
+export class DaemonError extends Error {
+  override name = "DaemonError";
+  readonly code: string;
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /**
  * A failed exchange as a daemon's client reports it: `what` failed, then why,
  * without the client's "<daemon> <type>: " prefix (`what` says it better).

@@ -5,7 +5,7 @@
  *   failed to register with sysbox-fs: failed to connect to sysbox-fs at
  *   /run/sysbox/sysfs.sock: ENOENT (is sysbox-fs running?)
  */
-import { connectDaemon, describeFailure, type ConnectOptions } from "./client.ts";
+import { connectDaemon, DaemonError, describeFailure, type ConnectOptions } from "./client.ts";
 import type { RequestInput, ResponseBody } from "./messages.ts";
 
 export interface FsClientOptions {
@@ -19,13 +19,8 @@ export type FsRegistration = ResponseBody<"fsRegister">;
 export type FsContainer = Omit<RequestInput<"fsRegister">, "id">;
 
 /** A failed exchange with sysbox-fs. `code` is the daemon's error code or the IPC failure ("connect", "timeout", ...). */
-export class FsError extends Error {
+export class FsError extends DaemonError {
   override name = "FsError";
-  readonly code: string;
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 function wrap(what: string, e: unknown): FsError {

@@ -9,7 +9,7 @@
  * The one-shot functions open a connection per call; openMgr() keeps one
  * open for several calls (create sends register, prepareMounts, update).
  */
-import { connectDaemon, describeFailure, type Client, type ConnectOptions } from "./client.ts";
+import { connectDaemon, DaemonError, describeFailure, type Client, type ConnectOptions } from "./client.ts";
 import type { DaemonMessages, MgrMountKind, RequestInput, ResponseBody } from "./messages.ts";
 
 export interface MgrOptions {
@@ -24,13 +24,8 @@ export type MgrMount = ResponseBody<"prepareMounts">["mounts"][number];
 export type UnregisterResult = ResponseBody<"unregister">["result"];
 
 /** A failed exchange with sysbox-mgr. `code` is the daemon's error code or the IPC failure ("connect", "timeout", ...). */
-export class MgrError extends Error {
+export class MgrError extends DaemonError {
   override name = "MgrError";
-  readonly code: string;
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 function wrap(what: string, e: unknown): MgrError {

@@ -5,7 +5,7 @@
  */
 import nsexecSource from "./nsexec.c" with { type: "text" };
 import { SYS } from "../sys/arch.ts";
-import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
+import { lazyStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
 import { ERRNO, SysError } from "../sys/errno.ts";
 import { kill, reap } from "../sys/proc.ts";
 import { cstr } from "../sys/cstr.ts";
@@ -24,13 +24,7 @@ const STEP_NAMES: Record<number, string> = {
 const NR_X86_64 = { clone: 56, unshare: 272, setns: 308, read: 0, write: 1, exit_group: 231, fcntl: 72, getpid: 39, setsid: 112, dup3: 292, pipe2: 293, close: 3 };
 const NR_ARM64 = { clone: 220, unshare: 97, setns: 268, read: 63, write: 64, exit_group: 94, fcntl: 25, getpid: 172, setsid: 157, dup3: 24, pipe2: 59, close: 57 };
 
-let compiled: StageEntry | undefined;
-
-/** Compiled once per process, on first use. */
-function stage(): StageEntry {
-  compiled ??= compileStage("nsexec", nsexecSource, "nsexec_spawn");
-  return compiled;
-}
+const stage = lazyStage("nsexec", nsexecSource, "nsexec_spawn");
 
 export interface SpawnOptions {
   /** CLONE_NEW* flags of the namespaces to create. */

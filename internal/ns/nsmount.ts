@@ -6,7 +6,7 @@
  */
 import nsmountSource from "./nsmount.c" with { type: "text" };
 import { SYS } from "../sys/arch.ts";
-import { compileStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
+import { lazyStage, addressOf, syscallAddress, type StageEntry } from "../sys/cstage.ts";
 import { ERRNO, SysError } from "../sys/errno.ts";
 import { kill, reap, SIG } from "../sys/proc.ts";
 import { cstr } from "../sys/cstr.ts";
@@ -28,13 +28,7 @@ const NR_ARM64: typeof NR_X86_64 = {
   openat2: 437,
 };
 
-let compiled: StageEntry | undefined;
-
-/** Compiled once per process, on first use. */
-function stage(): StageEntry {
-  compiled ??= compileStage("nsmount", nsmountSource, "nsmount_run");
-  return compiled;
-}
+const stage = lazyStage("nsmount", nsmountSource, "nsmount_run");
 
 export interface NsJoin {
   /** fd of /proc/PID/ns/X. */

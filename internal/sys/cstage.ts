@@ -16,6 +16,12 @@ import { libc, syscallPtr } from "./libc.ts";
  */
 export type StageEntry = (args: BigInt64Array) => bigint;
 
+/** `compileStage` on first call, then the same entry: a stage is compiled once per process. */
+export function lazyStage(name: string, source: string, symbol: string): () => StageEntry {
+  let entry: StageEntry | undefined;
+  return () => (entry ??= compileStage(name, source, symbol));
+}
+
 /** Compiles `source` (a stage written against raw syscalls, no libc) and returns its `symbol`. */
 export function compileStage(name: string, source: string, symbol: string): StageEntry {
   const dir = mkdtempSync(join(tmpdir(), `sysbox-${name}-`));

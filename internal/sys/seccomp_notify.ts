@@ -180,14 +180,7 @@ export function notifRecv(fd: number, buf: Uint8Array = new Uint8Array(NOTIF_SIZ
  * restarts or drops the syscall itself then.
  */
 export function notifSend(fd: number, resp: SeccompResponse): boolean {
-  const buf = encodeResponse(resp);
-  for (;;) {
-    if (libc.symbols.ioctl(fd, SECCOMP_IOCTL_NOTIF.SEND, buf) >= 0) return true;
-    const e = errno();
-    if (e === EINTR) continue;
-    if (e === ENOENT) return false;
-    throw new SysError({ syscall: "ioctl(SECCOMP_IOCTL_NOTIF_SEND)", path: fdDesc(fd), errno: e });
-  }
+  return ioctlUnlessGone(fd, SECCOMP_IOCTL_NOTIF.SEND, encodeResponse(resp), "SECCOMP_IOCTL_NOTIF_SEND");
 }
 
 /**
@@ -197,13 +190,17 @@ export function notifSend(fd: number, resp: SeccompResponse): boolean {
  * is never trusted (the TOCTOU check of seccomp_unotify(2)).
  */
 export function notifIdValid(fd: number, id: bigint): boolean {
-  const buf = new BigUint64Array([id]);
+  return ioctlUnlessGone(fd, SECCOMP_IOCTL_NOTIF.ID_VALID, new BigUint64Array([id]), "SECCOMP_IOCTL_NOTIF_ID_VALID");
+}
+
+/** A notify ioctl, retried on EINTR: true when done, false on ENOENT (the target left its syscall). */
+function ioctlUnlessGone(fd: number, request: number | bigint, buf: NodeJS.TypedArray, name: string): boolean {
   for (;;) {
-    if (libc.symbols.ioctl(fd, SECCOMP_IOCTL_NOTIF.ID_VALID, buf) >= 0) return true;
+    if (libc.symbols.ioctl(fd, request, buf) >= 0) return true;
     const e = errno();
     if (e === EINTR) continue;
     if (e === ENOENT) return false;
-    throw new SysError({ syscall: "ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID)", path: fdDesc(fd), errno: e });
+    throw new SysError({ syscall: `ioctl(${name})`, path: fdDesc(fd), errno: e });
   }
 }
 
