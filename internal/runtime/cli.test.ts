@@ -1,15 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { ignoredGiven, UsageError } from "../cli/mod.ts";
-import { COMMANDS, GLOBAL_FLAGS, helpText, parseCli, updateRequest } from "./cli.ts";
+import { CliUsageError, commandHelp, COMMANDS, GLOBAL_FLAGS, helpText, parseCli, updateRequest, type CommandContext } from "./cli.ts";
 
+/** The command-level error parseCli reports: [message, exit code, whether the command's help is printed]. */
 const usage = (argv: string[]) => {
-  try {
-    parseCli(argv);
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a UsageError");
+  const e = parseCli(argv).error;
+  if (!e) throw new Error("expected a usage error");
+  expect(e).toBeInstanceOf(CliUsageError);
+  return [e.message, e.exitCode, e.help !== undefined] as const;
 };
 
 describe("parseCli", () => {
@@ -44,12 +42,34 @@ describe("parseCli", () => {
     expect(parseCli(["--debug"]).command).toBeUndefined();
   });
 
-  test("errors", () => {
-    expect(usage(["frobnicate"])).toBe('unknown command "frobnicate"; see --help');
-    expect(usage(["toString"])).toBe('unknown command "toString"; see --help');
-    expect(usage(["start"])).toStartWith('"start" requires exactly 1 argument; usage: start ID');
-    expect(usage(["delete", "--bogus", "c1"])).toBe("unknown flag --bogus");
-    expect(usage(["create", "--preserve-fds", "x", "c1"])).toBe('invalid value "x" for --preserve-fds: not an integer');
+  test("errors, with runc's exit codes: 3 for an unknown command, 1 and the command's help for the rest", () => {
+    expect(usage(["frobnicate"])).toEqual(["No help topic for 'frobnicate'", 3, false]);
+    expect(usage(["frobnicate", "-h"])).toEqual(["No help topic for 'frobnicate'", 3, false]);
+    expect(usage(["toString"])).toEqual(["No help topic for 'toString'", 3, false]);
+    expect(usage(["help", "nope"])).toEqual(["No help topic for 'nope'", 3, false]);
+    expect(usage(["start"])).toEqual(['"start" requires exactly 1 argument(s)', 1, true]);
+    expect(usage(["start", "a", "b"])).toEqual(['"start" requires exactly 1 argument(s)', 1, true]);
+    expect(usage(["kill"])).toEqual(['"kill" requires a minimum of 1 argument(s)', 1, true]);
+    expect(usage(["kill", "c1", "KILL", "x"])).toEqual(['"kill" requires a maximum of 2 argument(s)', 1, true]);
+    expect(usage(["delete", "--bogus", "c1"])).toEqual(["unknown flag --bogus", 1, true]);
+    expect(usage(["create", "--preserve-fds", "x", "c1"])).toEqual(['invalid value "x" for --preserve-fds: not an integer', 1, true]);
+    expect(() => parseCli(["--bogus", "list"])).toThrow(UsageError);
+  });
+
+  test("-h, --help and help COMMAND ask for help; no command is the global help", () => {
+    for (const argv of [["kill", "-h"], ["kill", "--help"], ["kill", "c1", "--help"], ["help", "kill"], ["h", "kill"], ["checkpoint", "--help"]]) {
+      const cli = parseCli(argv);
+      expect([cli.command, cli.help, cli.error]).toEqual([argv[0] === "help" || argv[0] === "h" ? argv[1] : argv[0], true, undefined]);
+    }
+    expect([parseCli(["help"]).command, parseCli(["help"]).help]).toEqual([undefined, true]);
+    expect(parseCli(["exec", "c1", "ls", "-h"]).args).toEqual(["c1", "ls", "-h"]);
+  });
+
+  test("checkpoint and restore parse nothing and fail clearly", async () => {
+    const cli = parseCli(["checkpoint", "--image-path", "/x", "c1"]);
+    expect([cli.command, cli.error, cli.args]).toEqual(["checkpoint", undefined, ["--image-path", "/x", "c1"]]);
+    const run = COMMANDS.restore!.run({ command: "restore" } as CommandContext);
+    await expect(run).rejects.toThrow("restore is not supported by sysbox-runc");
   });
 
   test("flags accepted for compatibility are named for a warning", () => {
@@ -65,11 +85,29 @@ describe("parseCli", () => {
   });
 });
 
-test("help lists the global flags and every command but init", () => {
-  const text = helpText();
-  expect(text).toContain("--root DIR");
-  expect(text).toContain("--no-sysbox-fs");
+test("help in runc's layout: NAME, USAGE, COMMANDS (runc's order), GLOBAL OPTIONS", () => {
+  const text = helpText("sysbox-runc version 0.1.0\ncommit: x\nspec: 1.1.0\n");
+  expect(text).toStartWith("NAME:\n   sysbox-runc - an OCI runtime for system containers\n\nUSAGE:\n   sysbox-runc [global options] command [command options] [arguments...]\n\nVERSION:\n   0.1.0\ncommit: x\nspec: 1.1.0\n\nCOMMANDS:\n   checkpoint  checkpoint a running container\n   create      create a container\n");
+  expect(text).toContain("\n   help, h     Shows a list of commands or help for one command\n\nGLOBAL OPTIONS:\n");
+  expect(text).toContain('\n   --root value        state directory (default: "/run/sysbox-runc")\n');
+  expect(text).toContain("\n   --no-sysbox-fs ");
   expect(text).not.toContain("--criu");
-  for (const name of Object.keys(COMMANDS)) if (name !== "init") expect(text).toContain(`\n  ${name.padEnd(9)} `);
-  expect(text).not.toContain("\n  init ");
+  for (const name of Object.keys(COMMANDS)) if (name !== "init") expect(text).toContain(`\n   ${name.padEnd(12)}`);
+  expect(text).not.toContain("\n   init ");
+});
+
+test("a command's help: NAME, USAGE and its OPTIONS", () => {
+  expect(commandHelp("kill")).toBe([
+    "NAME:",
+    "   sysbox-runc kill - kill sends the specified signal (default: SIGTERM) to the container's init process",
+    "",
+    "USAGE:",
+    "   sysbox-runc kill [command options] <container-id> [signal]",
+    "",
+    "OPTIONS:",
+    "   --all, -a  signal every process of the container",
+    "",
+  ].join("\n"));
+  expect(commandHelp("start")).toBe("NAME:\n   sysbox-runc start - executes the user defined process in a created container\n\nUSAGE:\n   sysbox-runc start <container-id>\n");
+  expect(commandHelp("list")).toContain('\n   --format value, -f value  table or json (default: "table")\n');
 });

@@ -29,8 +29,8 @@ export const GLOBAL_FLAGS: readonly Flag[] = [
   { name: "no-sysbox-fs", kind: "bool", help: "do not use sysbox-fs: /proc and /sys are not virtualized" },
   { name: "criu", kind: "string", arg: "PATH", help: "criu binary", ignored: "checkpoint and restore are not supported" },
   { name: "rootless", kind: "string", arg: "VALUE", help: "rootless mode", ignored: "sysbox-runc always runs as root" },
-  { name: "version", short: "v", kind: "bool", help: "print the version and exit" },
-  { name: "help", short: "h", kind: "bool", help: "print this help and exit" },
+  { name: "help", short: "h", kind: "bool", help: "show help" },
+  { name: "version", short: "v", kind: "bool", help: "print the version" },
 ];
 
 /** What a handler gets: the parsed command line, a logger, and stdout. */
@@ -41,6 +41,8 @@ export interface CommandContext {
   /** Positional arguments; args[0] is the container id for every command that takes one. */
   args: string[];
   id: string;
+  /** The command's name, as typed. */
+  command: string;
   log: Logger;
   out(text: string): void;
 }
@@ -50,6 +52,10 @@ export interface Command {
   summary: string;
   /** How many positional arguments; -1: an id, then flags, then any number (exec, kill, ps). */
   args: number;
+  /** With args -1: at most this many positional arguments (kill: id and signal). */
+  max?: number;
+  /** A runc command sysbox-runc does not implement: its arguments are not parsed, and it fails with a clear error. */
+  unsupported?: boolean;
   flags: readonly Flag[];
   /** Runs the command; resolves to the exit code. */
   run(c: CommandContext): Promise<number>;
@@ -102,10 +108,18 @@ function createOptions(c: CommandContext) {
   };
 }
 
+/** checkpoint and restore need CRIU, which cannot restore a system container's user namespace and sysbox-fs mounts. */
+function unsupported(summary: string): Command {
+  return {
+    usage: "[command options] <container-id>", summary, args: -1, flags: [], unsupported: true,
+    run: (c) => Promise.reject(new Error(`${c.command} is not supported by sysbox-runc`)),
+  };
+}
+
 /** Every command and its flags, as runc spells them. */
 export const COMMANDS: Record<string, Command> = {
   create: {
-    usage: "create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
+    usage: "[command options] <container-id>",
     summary: "create a container", args: 1,
     flags: [BUNDLE, PID_FILE, CONSOLE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
     run: async (c) => {
@@ -114,21 +128,21 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   start: {
-    usage: "start ID", summary: "run the user process of a created container", args: 1, flags: [],
+    usage: "<container-id>", summary: "executes the user defined process in a created container", args: 1, flags: [],
     run: async (c) => {
       await (await runtime()).startContainer(c.root, c.id, c.log);
       return 0;
     },
   },
   run: {
-    usage: "run [--bundle DIR] [--pid-file F] [--console-socket S] [--detach] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
+    usage: "[command options] <container-id>",
     summary: "create and start a container", args: 1,
     flags: [BUNDLE, PID_FILE, CONSOLE, DETACH, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS, { name: "keep", kind: "bool", help: "keep the container's state after it exits" }],
     run: async (c) => (await runtime()).runContainer({ ...createOptions(c), detach: c.flags.bool("detach"), keep: c.flags.bool("keep") }),
   },
   exec: {
-    usage: "exec [--process FILE] [--detach] [--pid-file F] [--console-socket S] [--tty] [--cwd DIR] [--env K=V] [--user UID[:GID]] ID [COMMAND ARGS...]",
-    summary: "run a process in a running container", args: -1,
+    usage: "[command options] <container-id> <command> [command options]  || -p process.json <container-id>",
+    summary: "execute new process inside the container", args: -1,
     flags: [
       { name: "process", short: "p", kind: "string", arg: "FILE", help: "the process spec (JSON) to run" },
       DETACH, PID_FILE, CONSOLE,
@@ -150,7 +164,7 @@ export const COMMANDS: Record<string, Command> = {
     }),
   },
   kill: {
-    usage: "kill [--all] ID [SIGNAL]", summary: "send a signal to the container's init (default SIGTERM)", args: -1,
+    usage: "[command options] <container-id> [signal]", summary: "kill sends the specified signal (default: SIGTERM) to the container's init process", args: -1, max: 2,
     flags: [{ name: "all", short: "a", kind: "bool", help: "signal every process of the container" }],
     run: async (c) => {
       const rt = await runtime();
@@ -159,7 +173,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   delete: {
-    usage: "delete [--force] ID", summary: "delete a container and its resources", args: 1,
+    usage: "[command options] <container-id>", summary: "delete any resources held by the container often used with detached container", args: 1,
     flags: [{ name: "force", short: "f", kind: "bool", help: "kill a running container first" }],
     run: async (c) => {
       await (await runtime()).deleteContainer(c.root, c.id, c.flags.bool("force"), c.log);
@@ -167,14 +181,14 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   state: {
-    usage: "state ID", summary: "print a container's state as JSON", args: 1, flags: [],
+    usage: "<container-id>", summary: "output the state of a container", args: 1, flags: [],
     run: async (c) => {
       c.out(JSON.stringify((await runtime()).containerState(c.root, c.id), null, 2) + "\n");
       return 0;
     },
   },
   list: {
-    usage: "list [--format table|json] [--quiet]", summary: "list containers", args: 0,
+    usage: "[command options]", summary: "lists containers started by sysbox-runc with the given root", args: 0,
     flags: [
       { name: "format", short: "f", kind: "string", arg: "FORMAT", default: "table", help: "table or json" },
       { name: "quiet", short: "q", kind: "bool", help: "print the ids only" },
@@ -186,7 +200,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   ps: {
-    usage: "ps [--format table|json] ID [PS ARGS...]", summary: "list a container's processes", args: -1,
+    usage: "[command options] <container-id> [ps options]", summary: "ps displays the processes running inside a container", args: -1,
     flags: [{ name: "format", short: "f", kind: "string", arg: "FORMAT", default: "table", help: "table or json" }],
     run: async (c) => {
       const rt = await runtime();
@@ -195,22 +209,22 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   pause: {
-    usage: "pause ID", summary: "freeze all processes of a container", args: 1, flags: [],
+    usage: "<container-id>", summary: "pause suspends all processes inside the container", args: 1, flags: [],
     run: async (c) => {
       await (await runtime()).pauseContainer(c.root, c.id, c.log);
       return 0;
     },
   },
   resume: {
-    usage: "resume ID", summary: "thaw a paused container", args: 1, flags: [],
+    usage: "<container-id>", summary: "resumes all processes that have been previously paused", args: 1, flags: [],
     run: async (c) => {
       await (await runtime()).resumeContainer(c.root, c.id);
       return 0;
     },
   },
   update: {
-    usage: "update [--resources FILE|-] [--memory N] [--cpu-quota N] ... ID",
-    summary: "change a container's resource limits", args: 1,
+    usage: "[command options] <container-id>",
+    summary: "update container resource constraints", args: 1,
     flags: [
       { name: "resources", short: "r", kind: "string", arg: "FILE", help: "LinuxResources JSON from FILE, or - for stdin" },
       ...UPDATE_KNOBS.map(([name]): Flag => ({ name, kind: "string", arg: "N", help: name.replace("-", " ") })),
@@ -221,7 +235,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   events: {
-    usage: "events [--stats] [--interval D] ID", summary: "print container events / resource stats", args: 1,
+    usage: "[command options] <container-id>", summary: "display container events such as OOM notifications, cpu, memory, and IO usage statistics", args: 1,
     flags: [
       { name: "stats", kind: "bool", help: "print the stats once and exit" },
       { name: "interval", kind: "string", arg: "D", default: "5s", help: "time between stats" },
@@ -229,7 +243,7 @@ export const COMMANDS: Record<string, Command> = {
     run: async (c) => (await runtime()).containerEvents(c.root, c.id, c.flags.bool("stats"), c.flags.str("interval")!),
   },
   spec: {
-    usage: "spec [--bundle DIR] [--rootless]", summary: "write a default config.json", args: 0,
+    usage: "[command options]", summary: "create a new specification file", args: 0,
     flags: [BUNDLE, { name: "rootless", kind: "bool", help: "a spec for rootless containers", ignored: "the spec is the default one for root" }],
     run: async (c) => {
       (await runtime()).writeDefaultSpec(c.flags.str("bundle")!);
@@ -237,50 +251,126 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   features: {
-    usage: "features", summary: "print the features this runtime implements as JSON", args: 0, flags: [],
+    usage: "", summary: "show the enabled features", args: 0, flags: [],
     run: async (c) => {
       c.out(JSON.stringify((await runtime()).features(), null, 2) + "\n");
       return 0;
     },
   },
+  checkpoint: unsupported("checkpoint a running container"),
+  restore: unsupported("restore a container from a previous checkpoint"),
   init: {
-    usage: "init", summary: "internal: the container's first stage (never called by users)", args: -1, flags: [],
+    usage: "", summary: "internal: the container's first stage (never called by users)", args: -1, flags: [],
     run: runInitStage,
   },
 };
+
+/**
+ * A command line runc would refuse, with runc's exit code: 3 for an unknown
+ * command (urfave/cli's "No help topic"), 1 for the rest, which also print
+ * "Incorrect Usage." and the command's help on stdout (`help`).
+ */
+export class CliUsageError extends UsageError {
+  constructor(message: string, readonly exitCode: 1 | 3, readonly help?: string) {
+    super(message);
+  }
+}
 
 export interface ParsedCli {
   global: Flags;
   command?: string;
   flags: Flags;
   args: string[];
+  /** `-h`/`--help` after the command: print its help and exit 0. */
+  help: boolean;
+  /** The command part could not be parsed; the global flags could (so logging can be set up). */
+  error?: CliUsageError;
 }
 
-/** Parses `[global flags] command [flags] args`; throws UsageError. */
+const HELP_FLAG: Flag = { name: "help", short: "h", kind: "bool", help: "show help" };
+const NONE = parseFlags([], []).flags;
+
+/** Parses `[global flags] command [flags] args`; throws UsageError only when the global flags are wrong. */
 export function parseCli(argv: string[]): ParsedCli {
   const g = parseFlags(argv, GLOBAL_FLAGS, "stop");
   const [command, ...after] = g.rest;
-  if (command === undefined) return { global: g.flags, flags: parseFlags([], []).flags, args: [] };
-  const spec = COMMANDS[command];
-  if (!spec || !Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command "${command}"; see --help`);
-  const c = parseFlags(after, spec.flags, spec.args === -1 ? "after" : "stop");
-  if (spec.args >= 0 && c.rest.length !== spec.args) {
-    throw new UsageError(`"${command}" requires exactly ${spec.args} argument${spec.args === 1 ? "" : "s"}; usage: ${spec.usage}`);
+  const base = { global: g.flags, flags: NONE, args: [], help: false };
+  if (command === undefined) return base;
+  if (command === "help" || command === "h") {
+    if (after[0] === undefined) return { ...base, help: true };
+    return Object.hasOwn(COMMANDS, after[0]) ? { ...base, command: after[0], help: true } : { ...base, error: unknownCommand(after[0]) };
   }
-  return { global: g.flags, command, flags: c.flags, args: c.rest };
+  if (!Object.hasOwn(COMMANDS, command)) return { ...base, error: unknownCommand(command) };
+  const spec = COMMANDS[command]!;
+  const wrong = (msg: string) => ({ ...base, command, error: new CliUsageError(msg, 1, commandHelp(command)) });
+  if (spec.unsupported) {
+    const help = after[0] === "-h" || after[0] === "--help" || after[0] === "-help";
+    return { ...base, command, help, args: after };
+  }
+  let c;
+  try {
+    c = parseFlags(after, [...spec.flags, HELP_FLAG], spec.args === -1 ? "after" : "stop");
+  } catch (e) {
+    if (e instanceof UsageError) return wrong(e.message);
+    throw e;
+  }
+  if (c.flags.bool("help")) return { ...base, command, help: true };
+  const n = c.rest.length;
+  if (spec.args >= 0 && n !== spec.args) return wrong(`"${command}" requires exactly ${spec.args} argument(s)`);
+  if (spec.args === -1 && n < 1) return wrong(`"${command}" requires a minimum of 1 argument(s)`);
+  if (spec.max !== undefined && n > spec.max) return wrong(`"${command}" requires a maximum of ${spec.max} argument(s)`);
+  return { global: g.flags, command, flags: c.flags, args: c.rest, help: false };
 }
 
-export function helpText(): string {
-  const lines = [
-    "sysbox-runc: an OCI runtime for system containers",
+function unknownCommand(name: string): CliUsageError {
+  return new CliUsageError(`No help topic for '${name}'`, 3);
+}
+
+/** Commands in the order runc lists them. */
+const LISTED = ["checkpoint", "create", "delete", "events", "exec", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "features"];
+
+/** Flag lines in urfave/cli's layout: `--name value, -n value  help (default: "x")`. */
+function optionLines(table: readonly Flag[]): string[] {
+  const shown = table.filter((f) => f.ignored === undefined);
+  const left = shown.map((f) => {
+    const v = f.kind === "bool" ? "" : " value";
+    return `--${f.name}${v}${f.short ? `, -${f.short}${v}` : ""}`;
+  });
+  const width = Math.max(0, ...left.map((l) => l.length));
+  return shown.map((f, i) => `   ${left[i]!.padEnd(width)}  ${f.help}${f.default !== undefined ? ` (default: ${f.kind === "int" ? f.default : JSON.stringify(f.default)})` : ""}`);
+}
+
+/** `sysbox-runc --help`, in runc's layout. */
+export function helpText(version = ""): string {
+  const width = Math.max(...LISTED.map((n) => n.length)) + 2;
+  return [
+    "NAME:",
+    "   sysbox-runc - an OCI runtime for system containers",
     "",
-    "usage: sysbox-runc [global flags] COMMAND [flags] [args]",
+    "USAGE:",
+    "   sysbox-runc [global options] command [command options] [arguments...]",
+    ...(version ? ["", "VERSION:", `   ${version.trimEnd().replace(/^\S+ version /, "")}`] : []),
     "",
-    "global flags:",
-    ...flagLines(GLOBAL_FLAGS),
+    "COMMANDS:",
+    ...LISTED.map((n) => `   ${n.padEnd(width)}${COMMANDS[n]!.summary}`),
+    `   ${"help, h".padEnd(width)}Shows a list of commands or help for one command`,
     "",
-    "commands:",
-  ];
-  for (const [name, c] of Object.entries(COMMANDS)) if (name !== "init") lines.push(`  ${name.padEnd(9)} ${c.summary}\n             ${c.usage}`);
-  return lines.join("\n") + "\n";
+    "GLOBAL OPTIONS:",
+    ...optionLines(GLOBAL_FLAGS),
+  ].join("\n") + "\n";
+}
+
+/** `sysbox-runc COMMAND --help`, in runc's layout. */
+export function commandHelp(name: string): string {
+  const c = COMMANDS[name];
+  if (!c) throw new TypeError(`no command ${name}`);
+  const options = optionLines(c.flags);
+  return [
+    "NAME:",
+    `   sysbox-runc ${name} - ${c.summary}`,
+    "",
+    "USAGE:",
+    `   sysbox-runc ${name}${c.usage ? ` ${c.usage}` : ""}`,
+    ...(options.length ? ["", "OPTIONS:", ...options] : []),
+  ].join("\n") + "\n";
 }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cgroup } from "../cgroups/mod.ts";
 import { Recorder } from "./_recsys.ts";
-import { deleteContainer, killContainer, NotRunningError, type LifecycleDeps } from "./lifecycle.ts";
+import { deleteContainer, killContainer, listContainers, NotRunningError, type LifecycleDeps } from "./lifecycle.ts";
 import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, StateFileError, type ContainerState } from "./state.ts";
 import { withContainerLock } from "./lock.ts";
 import type { Logger } from "../log/mod.ts";
@@ -60,6 +60,11 @@ function fakes(rec: Recorder): LifecycleDeps {
     removeStaged: rec.wrap("removeStaged", () => {}),
   };
 }
+
+test("list is sorted by id, as runc's", async () => {
+  for (const id of ["b", "a10", "c", "a2", "a"]) await container(id, "stopped");
+  expect(listContainers(root).map((s) => s.id)).toEqual(["a", "a10", "a2", "b", "c"]);
+});
 
 describe("kill", () => {
   test("--all signals the cgroup through killAll (frozen), never pid by pid", async () => {

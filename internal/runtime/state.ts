@@ -127,9 +127,10 @@ export function saveState(root: string, st: ContainerState): void {
   writeFileAtomic(join(containerDir(root, st.id), "state.json"), JSON.stringify(st), 0o600);
 }
 
+/** The ids under `root`, sorted (runc lists them in directory-name order). */
 export function listIds(root: string): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, d.name, "state.json"))).map((d) => d.name);
+  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, d.name, "state.json"))).map((d) => d.name).sort();
 }
 
 export function removeState(root: string, id: string): void {

@@ -38,7 +38,8 @@ export function signalName(sig: number): string {
 export function parseSignal(s: string): number {
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n < 1 || n > 64) throw new RangeError(`Invalid signal "${s}"`);
+    // 0 probes the process, as kill(2) and runc allow.
+    if (n > 64) throw new RangeError(`Invalid signal "${s}"`);
     return n;
   }
   const up = s.toUpperCase();
