@@ -4,8 +4,8 @@
  * logging, warn about flags accepted but ignored, run the command's handler,
  * log its failure once and exit with its code.
  */
-import { ignoredGiven, UsageError, writeFd } from "../../internal/cli/mod.ts";
-import { COMMANDS, commandHelp, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "../../internal/runtime/mod.ts";
+import { ignoredGiven, writeFd } from "../../internal/cli/mod.ts";
+import { COMMANDS, commandHelp, failure, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "../../internal/runtime/mod.ts";
 import { versionText } from "../../internal/version/mod.ts";
 
 const out = (text: string) => writeFd(1, text);
@@ -48,9 +48,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run({ root: g.str("root")!, global: g, flags: cli.flags, args: cli.args, id: cli.args[0] ?? "", command: cli.command, log, out });
   } catch (e) {
-    log.error(e instanceof Error ? e.message : String(e));
-    if (logFile) err(`sysbox-runc: ${(e as Error).message}\n`);
-    return e instanceof UsageError ? 2 : 1;
+    const { message, exitCode } = await failure(cli.command, e);
+    log.error(message);
+    if (logFile) err(`sysbox-runc: ${message}\n`);
+    return exitCode;
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { ignoredGiven, UsageError } from "../cli/mod.ts";
-import { CliUsageError, commandHelp, COMMANDS, GLOBAL_FLAGS, helpText, parseCli, updateRequest, type CommandContext } from "./cli.ts";
+import { CliUsageError, commandHelp, COMMANDS, failure, GLOBAL_FLAGS, helpText, parseCli, updateRequest, type CommandContext } from "./cli.ts";
 
 /** The command-level error parseCli reports: [message, exit code, whether the command's help is printed]. */
 const usage = (argv: string[]) => {
@@ -110,4 +111,29 @@ test("a command's help: NAME, USAGE and its OPTIONS", () => {
   ].join("\n"));
   expect(commandHelp("start")).toBe("NAME:\n   sysbox-runc start - executes the user defined process in a created container\n\nUSAGE:\n   sysbox-runc start <container-id>\n");
   expect(commandHelp("list")).toContain('\n   --format value, -f value  table or json (default: "table")\n');
+});
+
+describe("failure: what the binary logs and exits with", () => {
+  const nodeError = () => {
+    try {
+      readFileSync("/no-such-dir/config.json");
+    } catch (e) {
+      return e;
+    }
+    throw new Error("expected ENOENT");
+  };
+
+  test("a Node fs error is worded as a SysError: operation, path, errno name", async () => {
+    expect(await failure("create", nodeError())).toEqual({ message: "open `/no-such-dir/config.json`: ENOENT", exitCode: 1 });
+  });
+
+  test("exec fails as runc's does: 'exec failed: ' and exit code 255", async () => {
+    expect(await failure("exec", new Error("cannot exec in a paused container"))).toEqual({ message: "exec failed: cannot exec in a paused container", exitCode: 255 });
+    expect(await failure("exec", nodeError())).toEqual({ message: "exec failed: open `/no-such-dir/config.json`: ENOENT", exitCode: 255 });
+  });
+
+  test("other errors keep their message; a usage error found by a handler exits 2", async () => {
+    expect(await failure("kill", new Error("container not running"))).toEqual({ message: "container not running", exitCode: 1 });
+    expect(await failure("kill", new UsageError("bad"))).toEqual({ message: "bad", exitCode: 2 });
+  });
 });

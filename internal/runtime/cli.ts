@@ -322,6 +322,20 @@ export function parseCli(argv: string[]): ParsedCli {
   return { global: g.flags, command, flags: c.flags, args: c.rest, help: false };
 }
 
+/**
+ * What the binary logs and exits with when a command fails: a Node fs error
+ * reworded as the SysError it stands for; exec's failures as runc words them
+ * ("exec failed: ...") and with its exit code 255, so a caller can tell them
+ * from the exit code of the process it ran.
+ */
+export async function failure(command: string, e: unknown): Promise<{ message: string; exitCode: number }> {
+  const { fromNodeError } = await import("../sys/errno.ts");
+  const err = fromNodeError(e);
+  const message = err instanceof Error ? err.message : String(err);
+  if (command === "exec") return { message: `exec failed: ${message}`, exitCode: 255 };
+  return { message, exitCode: err instanceof UsageError ? 2 : 1 };
+}
+
 function unknownCommand(name: string): CliUsageError {
   return new CliUsageError(`No help topic for '${name}'`, 3);
 }

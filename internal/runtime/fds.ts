@@ -7,13 +7,18 @@
  */
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../statefile/mod.ts";
+import { fromNodeError } from "../sys/errno.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { unixConnect } from "../sys/socket.ts";
 import type { Sys } from "../sys/linux.ts";
 
 /** Written whole or not at all: the shim reads it as soon as we exit. */
 export function writePidFile(path: string, pid: number): void {
-  writeFileAtomic(resolve(path), String(pid), 0o644);
+  try {
+    writeFileAtomic(resolve(path), String(pid), 0o644);
+  } catch (e) {
+    throw fromNodeError(e);
+  }
 }
 
 /** A connected, inheritable socket to sysbox-fs's syscall interceptor. */

@@ -4,4 +4,4 @@
  * lazily, because sysbox-runc runs once per container operation and
  * `--version`, `state` or `kill` must not pay for loading `create`.
  */
-export { CliUsageError, COMMANDS, commandHelp, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "./cli.ts";
+export { CliUsageError, COMMANDS, commandHelp, failure, GLOBAL_FLAGS, helpText, parseCli, runInitStage, type ParsedCli } from "./cli.ts";

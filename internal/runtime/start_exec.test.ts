@@ -12,6 +12,7 @@ import { SysError } from "../sys/errno.ts";
 import { failAtIndex, Recorder, recordingSys } from "./_recsys.ts";
 import { startContainer, type StartDeps } from "./start.ts";
 import { execInContainer, type ExecDeps, type ExecOptions } from "./exec.ts";
+import { writePidFile } from "./fds.ts";
 import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, type ContainerState } from "./state.ts";
 import type { Logger } from "../log/mod.ts";
 
@@ -170,6 +171,15 @@ describe("exec", () => {
     const closed = rec.calls.filter((c) => c.fn === "close").map((c) => c.args[0]);
     expect([...closed].sort()).toEqual([...opened].sort());
     expect(rec.calls.some((c) => c.fn === "writePidFile")).toBe(false);
+  });
+
+  test("a pid file in a missing directory fails as a SysError naming open, the path and ENOENT, not in Node's words", async () => {
+    await container("a", { fifo: false });
+    const deps = { ...execFakes(new Recorder(), [encodeFrame({ t: "ready", pid: 5 })]), writePidFile };
+    const err = await execInContainer(execOpts({ detach: true, pidFile: join(root, "no-such-dir", "x") }), deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SysError);
+    expect((err as SysError).code).toBe("ENOENT");
+    expect((err as SysError).message).toBe(`open \`${join(root, "no-such-dir", "x.tmp")}\`: ENOENT`);
   });
 
   test("a stopped container refuses exec before opening anything", async () => {

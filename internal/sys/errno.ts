@@ -63,3 +63,15 @@ export class SysError extends Error {
 export function isSysError(e: unknown, code?: string): e is SysError {
   return e instanceof SysError && (code === undefined || e.code === code);
 }
+
+/**
+ * A Node fs error (`ENOENT: no such file or directory, open '/x'`) as the
+ * SysError it stands for (``open `/x`: ENOENT``); anything else unchanged.
+ */
+export function fromNodeError(e: unknown): unknown {
+  if (!(e instanceof Error) || e instanceof SysError) return e;
+  const { code, syscall, path } = e as NodeJS.ErrnoException;
+  const errno = code === undefined ? undefined : errnoNumber(code);
+  if (errno === undefined || typeof syscall !== "string") return e;
+  return new SysError({ syscall, errno, ...(typeof path === "string" ? { path } : {}) });
+}
