@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Cgroup } from "../cgroups/mod.ts";
 import { Recorder } from "./_recsys.ts";
 import { deleteContainer, killContainer, listContainers, NotRunningError, type LifecycleDeps } from "./lifecycle.ts";
-import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, StateFileError, type ContainerState } from "./state.ts";
+import { deriveStatus, EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, StateFileError, type ContainerState } from "./state.ts";
 import { withContainerLock } from "./lock.ts";
 import type { Logger } from "../log/mod.ts";
 
@@ -56,6 +56,7 @@ function fakes(rec: Recorder): LifecycleDeps {
     killAll: rec.wrap("killAll", async (_cg: Cgroup, sig: number) => { if (init) process.kill(init.pid, sig); return {}; }),
     cgroupOf: () => CG,
     destroyCgroup: rec.wrap("destroyCgroup", async () => {}),
+    thaw: rec.wrap("thaw", async () => {}),
     runHooks: rec.wrap("runHooks", () => {}),
     removeStaged: rec.wrap("removeStaged", () => {}),
   };
@@ -64,6 +65,11 @@ function fakes(rec: Recorder): LifecycleDeps {
 test("list is sorted by id, as runc's", async () => {
   for (const id of ["b", "a10", "c", "a2", "a"]) await container(id, "stopped");
   expect(listContainers(root).map((s) => s.id)).toEqual(["a", "a10", "a2", "b", "c"]);
+});
+
+test("status: a frozen cgroup is paused even before start (runc's order), else the fifo says created", async () => {
+  const st = await container("a", "created");
+  expect([deriveStatus(root, st, () => true), deriveStatus(root, st, () => false)]).toEqual(["paused", "created"]);
 });
 
 describe("kill", () => {

@@ -9,7 +9,7 @@ import { withContainerLock } from "./lock.ts";
 import { statusOf } from "./status.ts";
 import { killProcess } from "./signals.ts";
 import { reopenCgroup } from "./cgroup.ts";
-import { destroyCgroup, killAll, listPids, type Cgroup } from "../cgroups/mod.ts";
+import { destroyCgroup, killAll, listPids, thaw, type Cgroup } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
 import { SIG } from "../sys/proc.ts";
 import { loadSpec } from "./spec.ts";
@@ -41,12 +41,14 @@ export interface LifecycleDeps {
   killAll: (cg: Cgroup, signal: number) => Promise<unknown>;
   cgroupOf: (st: ContainerState) => Cgroup | undefined;
   destroyCgroup: (cg: Cgroup) => Promise<unknown>;
+  /** Thaws a paused container's cgroup, so a SIGKILL sent to its frozen processes is delivered. */
+  thaw: (cg: Cgroup) => Promise<unknown>;
   runHooks: typeof runHooks;
   removeStaged: (id: string) => void;
 }
 
 export const linuxLifecycleDeps: LifecycleDeps = {
-  kill: killProcess, killAll: (cg, sig) => killAll(cg, sig), cgroupOf, destroyCgroup: (cg) => destroyCgroup(cg), runHooks, removeStaged,
+  kill: killProcess, killAll: (cg, sig) => killAll(cg, sig), cgroupOf, destroyCgroup: (cg) => destroyCgroup(cg), thaw: (cg) => thaw(cg), runHooks, removeStaged,
 };
 
 export async function killContainer(root: string, id: string, signal: number, all: boolean, deps: LifecycleDeps = linuxLifecycleDeps): Promise<void> {
@@ -60,7 +62,14 @@ export async function killContainer(root: string, id: string, signal: number, al
       return;
     }
     if (!deps.kill(st.pid, signal)) throw new NotRunningError();
+    // A frozen process keeps a SIGKILL pending until thawed (cgroup v1): thaw it so it dies, as runc does.
+    if (status === "paused" && signal === SIG.SIGKILL) await thawOf(st, deps);
   });
+}
+
+async function thawOf(st: ContainerState, deps: LifecycleDeps): Promise<void> {
+  const cg = deps.cgroupOf(st);
+  if (cg) await deps.thaw(cg);
 }
 
 async function waitGone(st: ContainerState, ms: number): Promise<void> {
@@ -87,6 +96,7 @@ async function deleteLocked(root: string, id: string, force: boolean, log: Logge
     const cg = deps.cgroupOf(st);
     if (cg) await deps.killAll(cg, SIG.SIGKILL);
     deps.kill(st.pid, SIG.SIGKILL);
+    if (status === "paused") await thawOf(st, deps);
     await waitGone(st, 5000);
   }
   const cg = deps.cgroupOf(st);

@@ -31,6 +31,7 @@ async function startLocked(root: string, id: string, log: Logger, deps: StartDep
   const { sys } = deps;
   const st = loadState(root, id);
   const status = statusOf(root, st);
+  if (status === "paused") throw new Error("cannot start a container in the paused state");
   if (status !== "created") throw new Error(`cannot start a container that has ${status === "stopped" ? "stopped" : `already been started (status ${status})`}`);
   const fifoPath = join(containerDir(root, id), EXEC_FIFO);
   // Non-blocking: if init died we must not wait forever on a fifo nobody will write.

@@ -163,8 +163,9 @@ export function initAlive(st: ContainerState): boolean {
 /** Derives the status; `frozen` tells whether the container's cgroup is frozen. */
 export function deriveStatus(root: string, st: ContainerState, frozen: () => boolean): Status {
   if (!initAlive(st)) return "stopped";
-  if (existsSync(join(containerDir(root, st.id), EXEC_FIFO))) return "created";
-  return frozen() ? "paused" : "running";
+  // Frozen first, as runc: a created container whose cgroup was frozen is paused, and start must refuse it, not wait on it.
+  if (frozen()) return "paused";
+  return existsSync(join(containerDir(root, st.id), EXEC_FIFO)) ? "created" : "running";
 }
 
 /** runc's `state` JSON. */
