@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { readdirSync, readFileSync, readlinkSync, lstatSync } from "node:fs";
 import {
   detectLayout, createCgroup, openCgroup, addProcess, applyResources, destroyCgroup, parseCgroupsPath, cgroupfsPath,
-  delegateV1, delegateV2, connectSystemd, parseProcCgroup, startTransientScope, stopUnit, systemdCgroupPath, systemdUnitName, SystemdUnavailableError,
+  delegateV1, delegateV2, connectSystemd, state as cgroupState, parseProcCgroup, startTransientScope, stopUnit, systemdCgroupPath, systemdUnitName, SystemdUnavailableError,
   type Cgroup, type CgroupLayout, type CgroupsPathSpec, type SystemdBus, type SystemdConnectOptions,
 } from "../cgroups/mod.ts";
 import { isSysError } from "../sys/mod.ts";
@@ -29,7 +29,8 @@ export interface ContainerCgroup {
   v1Mounts: CgroupMountInfo[] | null;
   v2Path: string;
   add(pid: number): void;
-  destroy(): void;
+  /** Removes the cgroup from every hierarchy; awaited, so a failed create leaves no directory behind. */
+  destroy(): Promise<void> | void;
 }
 
 /**
@@ -78,10 +79,18 @@ export function setupContainerCgroup(id: string, spec: Spec, opts: CgroupSetupOp
   const parsed = parseCgroupsPath(spec.linux?.cgroupsPath ?? "", id, { systemd: opts.systemd });
   if (parsed.driver === "systemd") return systemdContainerCgroup(id, spec, parsed, layout, opts);
   const cg = createCgroup(layout, cgroupfsPath(parsed));
-  const resources = spec.linux?.resources ?? {};
-  const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
-  for (const w of result.warnings ?? []) opts.log.warn(w);
-  const procs = opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg;
+  let procs: Cgroup;
+  try {
+    const resources = spec.linux?.resources ?? {};
+    const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
+    for (const w of result.warnings ?? []) opts.log.warn(w);
+    procs = opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg;
+    refuseFrozen(cg, procs);
+  } catch (e) {
+    // Nothing runs in it yet, so every directory goes at once (the removal settles before the process exits).
+    destroyCgroup(cg).catch((ue: unknown) => opts.log.debug(`removing cgroup after a failed set-up: ${String(ue)}`));
+    throw e;
+  }
   return {
     cg,
     procsPath: procs.path,
@@ -89,8 +98,19 @@ export function setupContainerCgroup(id: string, spec: Spec, opts: CgroupSetupOp
     v1Mounts: layout.mode === "v2" ? null : v1MountInfo(layout, cg),
     v2Path: cg.paths.unified ?? "",
     add: (pid) => addProcess(procs, pid),
-    destroy: () => { void destroyCgroup(cg); },
+    destroy: () => destroyCgroup(cg),
   };
+}
+
+/**
+ * A process added to a frozen cgroup stops at once, and create would wait
+ * for it forever: refuse, as runc does.
+ */
+function refuseFrozen(...cgs: Cgroup[]): void {
+  for (const cg of cgs) {
+    const { freezer } = cgroupState(cg);
+    if (freezer === "frozen" || freezer === "freezing") throw new Error(`container's cgroup unexpectedly frozen (${cg.path})`);
+  }
 }
 
 /**
@@ -160,7 +180,7 @@ function systemdContainerCgroup(
           opts.log.debug(`stop systemd unit ${unit}: ${String(e)}`);
         }
       }
-      void destroyCgroup(cg);
+      return destroyCgroup(cg);
     },
   };
 }
