@@ -129,7 +129,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   else sys.setsid();
   // As runc: rlimits, user, capabilities and cwd are set, and the program
   // found as that user, before create returns, so their errors fail create.
-  const env = prepareProcess(proc, { sys, spec, warn, ...interceptor(m.interceptFd, m.id, true) });
+  const prepared = prepareProcess(proc, { sys, spec, warn, ...interceptor(m.interceptFd, m.id, true) });
   const path = lookPath(proc);
   const fifoFd = m.fifoFd;
   sendSync(sys, syncFd, { t: "ready", pid: deps.pid });
@@ -141,7 +141,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   sys.close(fifo);
   sys.close(fifoFd);
   deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "running"));
-  execProcess(proc, path, env, { sys, spec, preserveFds: m.preserveFds, warn: () => {} });
+  execProcess(proc, path, prepared, { sys, spec, preserveFds: m.preserveFds, warn: () => {} });
 }
 
 function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sys): never {

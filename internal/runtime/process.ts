@@ -1,7 +1,8 @@
 /**
- * The last steps before the user process runs, in runc's order: rlimits,
- * no_new_privs, seccomp (early when the process keeps CAP_SYS_ADMIN rights to
- * load it, last under no_new_privs), user and groups with capabilities kept
+ * The last steps before the user process runs, in runc's order: the seccomp
+ * profile built (loaded now when the process keeps CAP_SYS_ADMIN rights to
+ * load it, last under no_new_privs), rlimits (the address-space and data ones
+ * last, right before execve), no_new_privs, user and groups with capabilities kept
  * across setuid, the capability sets, cwd (prepareProcess, which may fail on
  * the spec's values), then execve with fds >= 3 closed (execProcess).
  * The OCI seccomp compiler is required lazily: the init loads this file for
@@ -13,6 +14,7 @@ import { CLOSE_RANGE } from "../sys/fs.ts";
 import { RLIMIT } from "../sys/proc.ts";
 import { isSysError } from "../sys/errno.ts";
 import type { Sys } from "../sys/linux.ts";
+import type { BuiltFilter } from "../seccomp/mod.ts";
 import { readPasswd, withHome } from "./passwd.ts";
 import type { Spec } from "./spec.ts";
 
@@ -26,6 +28,8 @@ export interface FinalizeOptions {
   onExecError?: (msg: string) => void;
   /** Installs the syscall-interception filter and hands its listener to sysbox-fs. */
   intercept?: () => void;
+  /** Builds the spec's seccomp profile; libseccomp by default, a fake in tests. */
+  buildSeccomp?: (profile: NonNullable<NonNullable<Spec["linux"]>["seccomp"]>) => BuiltFilter;
 }
 
 function envValue(env: readonly string[] | undefined, key: string): string | undefined {
@@ -67,19 +71,52 @@ export function lookPath(proc: ProcessSpec): string {
   throw new Error(`exec: "${name}": executable file not found in $PATH`);
 }
 
-function applyRlimits(sys: Sys, proc: ProcessSpec): void {
-  for (const r of proc.rlimits ?? []) {
-    const res = RLIMIT[r.type as keyof typeof RLIMIT];
-    if (res === undefined) throw new Error(`process.rlimits: unknown type "${r.type}"`);
-    sys.prlimit(0, res, { soft: BigInt(r.soft), hard: BigInt(r.hard) });
-  }
+/** A limit set at the last moment, right before execve. */
+export interface LateRlimit {
+  resource: number;
+  limit: { soft: bigint; hard: bigint };
 }
 
-function loadSeccomp(spec: Spec): void {
+/**
+ * Limits on the address space and the data segment would starve the init
+ * itself (a Bun process maps far more than a Go one; past the limit it
+ * crashes), so they are lowered right before execve: the process is
+ * unprivileged by then, which may lower limits but not raise a hard one.
+ */
+const LATE_RLIMITS: ReadonlySet<string> = new Set(["RLIMIT_AS", "RLIMIT_DATA"]);
+
+/** Sets the spec's rlimits but for the late ones, whose hard limit is raised now if it must be; returns those to set later. */
+function applyRlimits(sys: Sys, proc: ProcessSpec): LateRlimit[] {
+  const late: LateRlimit[] = [];
+  for (const r of proc.rlimits ?? []) {
+    const resource = RLIMIT[r.type as keyof typeof RLIMIT];
+    if (resource === undefined) throw new Error(`process.rlimits: unknown type "${r.type}"`);
+    const limit = { soft: BigInt(r.soft), hard: BigInt(r.hard) };
+    if (!LATE_RLIMITS.has(r.type)) {
+      sys.prlimit(0, resource, limit);
+      continue;
+    }
+    if (limit.soft > limit.hard) throw new Error(`process.rlimits: ${r.type}: soft limit ${r.soft} is above the hard limit ${r.hard}`);
+    const now = sys.prlimit(0, resource);
+    if (limit.hard > now.hard) sys.prlimit(0, resource, { soft: now.soft, hard: limit.hard });
+    late.push({ resource, limit });
+  }
+  return late;
+}
+
+function buildSeccomp(spec: Spec, build: FinalizeOptions["buildSeccomp"]): BuiltFilter | undefined {
   const profile = spec.linux?.seccomp;
-  if (!profile) return;
-  const { loadOciSeccomp } = require("../seccomp/mod.ts") as typeof import("../seccomp/mod.ts");
-  loadOciSeccomp(profile);
+  if (!profile) return undefined;
+  if (build) return build(profile);
+  const { buildOciSeccomp } = require("../seccomp/mod.ts") as typeof import("../seccomp/mod.ts");
+  return buildOciSeccomp(profile);
+}
+
+/** What prepareProcess leaves for execProcess: the environment, and under no_new_privs the profile still to load. */
+export interface PreparedProcess {
+  env: string[];
+  seccomp?: BuiltFilter;
+  rlimits: LateRlimit[];
 }
 
 /**
@@ -88,13 +125,27 @@ function loadSeccomp(spec: Spec): void {
  * rlimit, user or cwd fails `create`): rlimits, no_new_privs, early seccomp,
  * user and groups, capabilities, umask and cwd. Returns the env to exec with.
  */
-export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "sys" | "spec" | "warn" | "intercept">): string[] {
-  const { sys } = opts;
+export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "sys" | "spec" | "warn" | "intercept" | "buildSeccomp">): PreparedProcess {
   // While still root with every capability: the seccomp listener for sysbox-fs.
   opts.intercept?.();
-  applyRlimits(sys, proc);
+  // The profile is built before the rlimits, as runc builds its filter before
+  // its limits bind: libseccomp allocates while building, and RLIMIT_AS or
+  // RLIMIT_DATA would refuse it (a Bun process's address space is large).
+  const seccomp = buildSeccomp(opts.spec, opts.buildSeccomp);
+  try {
+    if (!proc.noNewPrivileges) seccomp?.load();
+    const rlimits = applyRlimits(opts.sys, proc);
+    const env = prepareSteps(proc, opts);
+    return proc.noNewPrivileges && seccomp ? { env, seccomp, rlimits } : { env, rlimits };
+  } catch (e) {
+    seccomp?.release();
+    throw e;
+  }
+}
+
+function prepareSteps(proc: ProcessSpec, opts: Pick<FinalizeOptions, "sys" | "warn">): string[] {
+  const { sys } = opts;
   if (proc.noNewPrivileges) sys.setNoNewPrivs();
-  else loadSeccomp(opts.spec);
   const uid = proc.user?.uid ?? 0;
   // The container's /etc/passwd, read while we are still root in it.
   const env = withHome(proc.env ?? [], uid, readPasswd);
@@ -135,9 +186,11 @@ function cwdError(cwd: string, code: string): Error {
 }
 
 /** After prepareProcess: seccomp under no_new_privs, fds >= 3 closed, execve. Never returns. */
-export function execProcess(proc: ProcessSpec, path: string, env: string[], opts: FinalizeOptions): never {
+export function execProcess(proc: ProcessSpec, path: string, prepared: PreparedProcess, opts: FinalizeOptions): never {
+  const { env, seccomp, rlimits } = prepared;
   try {
-    if (proc.noNewPrivileges) loadSeccomp(opts.spec);
+    seccomp?.load();
+    for (const r of rlimits) opts.sys.prlimit(0, r.resource, r.limit);
     // Everything but stdio and preserved fds is closed by the exec.
     opts.sys.closeRange(3, 0xffffffff, CLOSE_RANGE.CLOEXEC);
     for (let i = 0; i < opts.preserveFds; i++) opts.sys.setCloexec(3 + i, false);
@@ -157,11 +210,11 @@ function failExec(e: unknown, opts: FinalizeOptions): never {
 
 /** prepareProcess then execProcess, for a process whose errors are reported through onExecError (exec). */
 export function finalizeProcess(proc: ProcessSpec, path: string, opts: FinalizeOptions): never {
-  let env: string[];
+  let prepared: PreparedProcess;
   try {
-    env = prepareProcess(proc, opts);
+    prepared = prepareProcess(proc, opts);
   } catch (e) {
     failExec(e, opts);
   }
-  execProcess(proc, path, env, opts);
+  execProcess(proc, path, prepared, opts);
 }

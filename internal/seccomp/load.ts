@@ -34,8 +34,20 @@ export interface LoadOptions {
   sys?: Libseccomp;
 }
 
-/** Builds the filter the plan describes and loads it into the kernel. */
-export function loadSeccomp(plan: SeccompPlan, options: LoadOptions = {}): LoadResult {
+/**
+ * A filter built in libseccomp's memory and not yet loaded. Built early and
+ * loaded later, it lets the runtime set limits such as RLIMIT_AS between the
+ * two: libseccomp allocates while building, and the limits would refuse it.
+ */
+export interface BuiltFilter {
+  /** Loads the filter into the kernel and frees libseccomp's copy. */
+  load(): LoadResult;
+  /** Frees libseccomp's copy without loading it. */
+  release(): void;
+}
+
+/** Builds the filter the plan describes, in libseccomp's memory only. */
+export function buildSeccomp(plan: SeccompPlan, options: LoadOptions = {}): BuiltFilter {
   const sys = options.sys ?? libseccomp;
   const skipped = new Set<string>();
   const unsupported: string[] = [];
@@ -71,9 +83,30 @@ export function loadSeccomp(plan: SeccompPlan, options: LoadOptions = {}): LoadR
       const args: ScmpArgCmp[] = rule.args.map((a) => ({ arg: a.index, op: a.op, datumA: a.datumA, datumB: a.datumB }));
       sys.ruleAdd(ctx, rule.action, nr, args, rule.syscall);
     }
-    sys.load(ctx);
-    return { notifyFd: plan.usesNotify ? sys.notifyFd(ctx) : null, skipped: [...skipped], unsupported };
-  } finally {
+  } catch (e) {
     sys.release(ctx);
+    throw e;
   }
+  let released = false;
+  const release = () => {
+    if (!released) sys.release(ctx);
+    released = true;
+  };
+  return {
+    load() {
+      if (released) throw new TypeError("seccomp filter already loaded or released");
+      try {
+        sys.load(ctx);
+        return { notifyFd: plan.usesNotify ? sys.notifyFd(ctx) : null, skipped: [...skipped], unsupported };
+      } finally {
+        release();
+      }
+    },
+    release,
+  };
+}
+
+/** Builds the filter the plan describes and loads it into the kernel. */
+export function loadSeccomp(plan: SeccompPlan, options: LoadOptions = {}): LoadResult {
+  return buildSeccomp(plan, options).load();
 }

@@ -3,10 +3,10 @@
  * (pure data), `loadSeccomp` applies a plan through libseccomp.
  */
 import type { LinuxSeccomp } from "../oci/mod.ts";
-import { loadSeccomp, type LoadOptions, type LoadResult } from "./load.ts";
+import { buildSeccomp, loadSeccomp, type BuiltFilter, type LoadOptions, type LoadResult } from "./load.ts";
 import { translateSeccomp, type TranslateOptions } from "./translate.ts";
 
-export { loadSeccomp, type LoadOptions, type LoadResult } from "./load.ts";
+export { buildSeccomp, loadSeccomp, type BuiltFilter, type LoadOptions, type LoadResult } from "./load.ts";
 export {
   actionValue,
   OPERATORS,
@@ -21,4 +21,9 @@ export {
 /** Translates and loads an OCI `linux.seccomp` section in one step. */
 export function loadOciSeccomp(section: LinuxSeccomp, options: TranslateOptions & LoadOptions = {}): LoadResult {
   return loadSeccomp(translateSeccomp(section, options), options);
+}
+
+/** Translates and builds an OCI `linux.seccomp` section, to load later (see BuiltFilter). */
+export function buildOciSeccomp(section: LinuxSeccomp, options: TranslateOptions & LoadOptions = {}): BuiltFilter {
+  return buildSeccomp(translateSeccomp(section, options), options);
 }
