@@ -35,6 +35,19 @@ describe("parseCli", () => {
     expect(cli.flags.list("env")).toEqual(["A=1", "B=2"]);
   });
 
+  test("flags may follow the id, as runc reorders them; ps passes everything after the id to ps", () => {
+    const update = parseCli(["update", "c1", "--cpuset-cpus", "1"]);
+    expect([update.error, update.args, updateRequest(update.flags)]).toEqual([undefined, ["c1"], { cpusetCpus: "1" }]);
+    expect(parseCli(["delete", "c1", "--force"]).flags.bool("force")).toBe(true);
+    const ps = parseCli(["ps", "--format", "table", "c1", "-e", "-x", "--format", "json"]);
+    expect([ps.error, ps.args, ps.flags.str("format")]).toEqual([undefined, ["c1", "-e", "-x", "--format", "json"], "table"]);
+  });
+
+  test("exec --cgroup, repeatable", () => {
+    const cli = parseCli(["exec", "--cgroup", "pids:/x", "--cgroup=y", "c1", "true"]);
+    expect([cli.error, cli.flags.list("cgroup"), cli.args]).toEqual([undefined, ["pids:/x", "y"], ["c1", "true"]]);
+  });
+
   test("kill takes an optional signal after the id", () => {
     expect(parseCli(["kill", "--all", "c1", "KILL"]).args).toEqual(["c1", "KILL"]);
   });

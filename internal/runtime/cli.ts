@@ -5,7 +5,7 @@
  * flags and the handler that runs it, so the table and the dispatch cannot
  * list the commands twice. Parsing is pure (testable without a container).
  */
-import { parseFlags, flagLines, UsageError, type Flag, type Flags } from "../cli/mod.ts";
+import { parseFlags, UsageError, type Flag, type Flags, type Positionals } from "../cli/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { DEFAULT_ROOT } from "./state.ts";
 
@@ -54,6 +54,12 @@ export interface Command {
   args: number;
   /** With args -1: at most this many positional arguments (kill: id and signal). */
   max?: number;
+  /**
+   * Where flags may appear: by default anywhere after the command (runc
+   * moves flags that follow the id before it); "stop" for ps, whose
+   * arguments after the id are ps's own.
+   */
+  positionals?: Positionals;
   /** A runc command sysbox-runc does not implement: its arguments are not parsed, and it fails with a clear error. */
   unsupported?: boolean;
   flags: readonly Flag[];
@@ -151,6 +157,7 @@ export const COMMANDS: Record<string, Command> = {
       { name: "env", short: "e", kind: "list", arg: "K=V", help: "add an environment variable" },
       { name: "user", short: "u", kind: "string", arg: "UID[:GID]", help: "run as this user" },
       PRESERVE_FDS,
+      { name: "cgroup", kind: "list", arg: "[CONTROLLERS:]PATH", help: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>." },
       { name: "no-new-privs", kind: "bool", help: "set no_new_privs", ignored: "the process gets the container's noNewPrivileges (or that of --process FILE)" },
       { name: "cap", short: "c", kind: "list", arg: "CAP", help: "add a capability", ignored: "the process gets the container's capabilities (or those of --process FILE)" },
       { name: "additional-gids", short: "g", kind: "list", arg: "GID", help: "add a supplementary group", ignored: "the process gets the container's groups (or those of --process FILE)" },
@@ -160,7 +167,7 @@ export const COMMANDS: Record<string, Command> = {
     run: async (c) => (await runtime()).execInContainer({
       root: c.root, id: c.id, log: c.log, processFile: c.flags.str("process"), args: c.args.slice(1), detach: c.flags.bool("detach"),
       pidFile: c.flags.str("pid-file"), consoleSocket: c.flags.str("console-socket"), tty: c.flags.bool("tty"), cwd: c.flags.str("cwd"),
-      env: c.flags.list("env"), user: c.flags.str("user"), preserveFds: c.flags.int("preserve-fds")!,
+      env: c.flags.list("env"), user: c.flags.str("user"), preserveFds: c.flags.int("preserve-fds")!, cgroups: c.flags.list("cgroup"),
     }),
   },
   kill: {
@@ -200,7 +207,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   ps: {
-    usage: "[command options] <container-id> [ps options]", summary: "ps displays the processes running inside a container", args: -1,
+    usage: "[command options] <container-id> [ps options]", summary: "ps displays the processes running inside a container", args: -1, positionals: "stop",
     flags: [{ name: "format", short: "f", kind: "string", arg: "FORMAT", default: "table", help: "table or json" }],
     run: async (c) => {
       const rt = await runtime();
@@ -309,7 +316,7 @@ export function parseCli(argv: string[]): ParsedCli {
   }
   let c;
   try {
-    c = parseFlags(after, [...spec.flags, HELP_FLAG], spec.args === -1 ? "after" : "stop");
+    c = parseFlags(after, [...spec.flags, HELP_FLAG], spec.positionals ?? "after");
   } catch (e) {
     if (e instanceof UsageError) return wrong(e.message);
     throw e;

@@ -19,6 +19,7 @@ import { awaitExecDone, sendSync } from "./syncmsg.ts";
 import { selfExec, type SelfExec } from "./self.ts";
 import { writePidFile, connectConsole, openDevNull, connectInterceptorFd, FdSet } from "./fds.ts";
 import { addExecProcess, reopenCgroup } from "./cgroup.ts";
+import { execSubCgroup } from "./exec_cgroup.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
 import { systemContainerProcess } from "../syscont/mod.ts";
@@ -38,6 +39,8 @@ export interface ExecOptions {
   env: string[];
   user?: string;
   preserveFds: number;
+  /** `--cgroup [<controllers>:]<path>` entries: a sub-cgroup to run in (exec_cgroup.ts). */
+  cgroups?: string[];
   log: Logger;
 }
 
@@ -112,7 +115,7 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     const interceptFd = st.fs ? fds.add(await deps.connectInterceptor()) : -1;
     if (!opts.detach) sys.prctl(PR.SET_CHILD_SUBREAPER, 1);
     const cgPath = st.procsCgroupPath ?? st.cgroupPath;
-    const cg = cgPath ? reopenCgroup(cgPath) : undefined;
+    const cg = cgPath ? execSubCgroup(reopenCgroup(cgPath), opts.cgroups ?? []) : undefined;
     const spawned = deps.spawnInNamespaces({
       flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
       onReady: (pid) => { if (cg) addExecProcess(cg, pid, st.pid); },
