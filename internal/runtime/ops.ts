@@ -106,8 +106,9 @@ export function formatList(states: Array<Record<string, unknown>>, format: strin
   if (quiet) return states.map((s) => `${s.id}\n`).join("");
   if (format === "json") return JSON.stringify(states) + "\n";
   const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, s.pid, s.status, s.bundle, s.created, s.owner || "root"].map(String))];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]! + 2)).join("").trimEnd() + "\n").join("");
+  // runc's tabwriter: each column but the last as wide as its widest cell plus 3, and at least 12.
+  const widths = rows[0]!.map((_, i) => Math.max(12, 3 + Math.max(...rows.map((r) => r[i]!.length))));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("") + "\n").join("");
 }
 
 /** `ps --format json` prints the pids; the table form runs the host's ps on them, like runc. */
