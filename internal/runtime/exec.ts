@@ -11,6 +11,7 @@ import { execJoinOrder } from "../ns/mod.ts";
 import { O_FLAGS } from "../sys/fs.ts";
 import { PR, exitCodeOf } from "../sys/proc.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
+import { fromNodeError } from "../sys/errno.ts";
 import { parseProcess } from "../oci/mod.ts";
 import { loadState } from "./state.ts";
 import { withContainerLock } from "./lock.ts";
@@ -44,8 +45,16 @@ export interface ExecOptions {
   log: Logger;
 }
 
+function readProcessFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw fromNodeError(e, path);
+  }
+}
+
 function buildProcess(opts: ExecOptions, defaults: ProcessSpec | undefined): ProcessSpec {
-  if (opts.processFile) return parseProcess(readFileSync(opts.processFile, "utf8"), opts.processFile);
+  if (opts.processFile) return parseProcess(readProcessFile(opts.processFile), opts.processFile);
   if (opts.args.length === 0) throw new Error("exec: a command is required (or --process FILE)");
   const [uid, gid] = (opts.user ?? "0:0").split(":").map(Number);
   return {

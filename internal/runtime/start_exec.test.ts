@@ -182,6 +182,11 @@ describe("exec", () => {
     expect((err as SysError).message).toBe(`open \`${join(root, "no-such-dir", "x.tmp")}\`: ENOENT`);
   });
 
+  test("a --process path that is a directory fails naming read, the path and EISDIR", async () => {
+    await container("a", { fifo: false });
+    await expect(execInContainer(execOpts({ processFile: root }), execFakes(new Recorder(), []))).rejects.toThrow(`read \`${root}\`: EISDIR`);
+  });
+
   test("a stopped container refuses exec before opening anything", async () => {
     await container("a", { fifo: false });
     init!.kill(9);

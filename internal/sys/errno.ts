@@ -67,11 +67,13 @@ export function isSysError(e: unknown, code?: string): e is SysError {
 /**
  * A Node fs error (`ENOENT: no such file or directory, open '/x'`) as the
  * SysError it stands for (``open `/x`: ENOENT``); anything else unchanged.
+ * `path` names the file when Node's error does not (a read of a directory).
  */
-export function fromNodeError(e: unknown): unknown {
+export function fromNodeError(e: unknown, path?: string): unknown {
   if (!(e instanceof Error) || e instanceof SysError) return e;
-  const { code, syscall, path } = e as NodeJS.ErrnoException;
+  const { code, syscall, path: nodePath } = e as NodeJS.ErrnoException;
   const errno = code === undefined ? undefined : errnoNumber(code);
   if (errno === undefined || typeof syscall !== "string") return e;
-  return new SysError({ syscall, errno, ...(typeof path === "string" ? { path } : {}) });
+  const where = typeof nodePath === "string" ? nodePath : path;
+  return new SysError({ syscall, errno, ...(where !== undefined ? { path: where } : {}) });
 }
