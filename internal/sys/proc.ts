@@ -49,7 +49,7 @@ export function parseSignal(s: string): number {
   const rtmax = /^SIGRTMAX(?:-(\d+))?$/.exec(name);
   if (rtmax) return 64 - Number(rtmax[1] ?? 0);
   const n = (SIG as Record<string, number>)[name];
-  if (n === undefined) throw new RangeError(`Unknown signal "${s}"`);
+  if (n === undefined) throw new RangeError(`unknown signal "${s}"`);
   return n;
 }
 
