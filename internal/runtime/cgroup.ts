@@ -137,6 +137,17 @@ function systemdContainerCgroup(
       createCgroup(layout, cg.path);
       const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
       for (const w of result.warnings ?? []) opts.log.warn(w);
+      if (opts.delegateTo && layout.mode === "v2") {
+        // systemd put the pid in the scope itself. A cgroup with processes
+        // cannot enable controllers for its children (cgroups(7), "no internal
+        // processes"); the threaded ones still get enabled, which makes the
+        // scope "domain threaded" and the leaf "domain invalid", and moving
+        // the pid then fails with EOPNOTSUPP. So the pid goes to the leaf
+        // (made with no controllers) first, then the scope enables them.
+        addProcess(createCgroup(layout, `${cg.path}/${SYSCONT_LEAF_V2}`, { controllers: [] }), pid);
+        delegatedChild(layout, cg, opts.delegateTo);
+        return;
+      }
       addProcess(opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg, pid);
     },
     destroy() {

@@ -45,6 +45,17 @@ describe.skipIf(!isRoot)("namespace stage [requires root]", () => {
     expect(text).not.toContain(hostUserns);
   });
 
+  test("an onReady that throws ends the stage and the error comes back, without a hang", () => {
+    const fd = openExe("/bin/true");
+    const t0 = Date.now();
+    expect(() => spawnInNamespaces({
+      flags: CLONE.NEWUSER | CLONE.NEWUTS, execFd: fd, argv: ["true"], env: [], setIds: true,
+      onReady: () => { throw new Error("cgroup.procs: EOPNOTSUPP"); },
+    })).toThrow("cgroup.procs: EOPNOTSUPP");
+    libc.symbols.close(fd);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  }, 10_000);
+
   test("joins an existing namespace by fd", async () => {
     const fd = openExe("/proc/self/ns/uts");
     const s = spawnInNamespaces({ flags: 0, join: [{ fd, type: CLONE.NEWUTS }], execFd: openExe("/bin/true"), argv: ["true"], env: [], setIds: false });

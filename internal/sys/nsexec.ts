@@ -160,6 +160,10 @@ export function spawnInNamespaces(opts: SpawnOptions): Spawned {
     }
   } catch (e) {
     libc.symbols.close(parentFd);
+    // The stage is a clone of this process without exec, so it holds a copy
+    // of parentFd too and never sees EOF on its sync read: end it, or the
+    // wait below never returns.
+    libc.symbols.kill(stage1, 9);
     reap(stage1);
     throw e;
   }
