@@ -1,0 +1,66 @@
+/**
+ * In the test VM: a system container's cgroup under Docker's systemd driver
+ * on pure cgroup v2: the limits in the v2 files of its docker-<id>.scope,
+ * what sysbox-fs shows inside, docker update, pause, and a limit the kernel
+ * refuses.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { IMAGE, RT, containerId, docker, isGuest, name, ok, readCg, run, scopeDir, waitFor } from "./_guest.ts";
+
+describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test VM]", () => {
+  test("--memory 256m --cpus 0.5 --pids-limit 50 land in memory.max, cpu.max, pids.max of docker-<id>.scope; free -m says 256", () => {
+    const n = name("cg-limits");
+    ok(["run", RT, "-d", "--name", n, "--memory", "256m", "--cpus", "0.5", "--pids-limit", "50", IMAGE, "sleep", "600"]);
+    const id = containerId(n);
+    expect(existsSync(scopeDir(id))).toBe(true);
+    expect(readCg(id, "memory.max")).toBe(String(256 * 1024 * 1024));
+    expect(readCg(id, "cpu.max")).toBe("50000 100000");
+    expect(readCg(id, "pids.max")).toBe("50");
+    const free = ok(["exec", n, "free", "-m"]);
+    const mem = free.split("\n").find((l) => l.startsWith("Mem:"))!.trim().split(/\s+/);
+    expect(mem[1]).toBe("256");
+  });
+
+  test("nproc inside follows --cpuset-cpus", () => {
+    expect(ok(["run", RT, "--rm", "--cpuset-cpus", "0", IMAGE, "nproc"]).trim()).toBe("1");
+    expect(ok(["run", RT, "--rm", "--cpuset-cpus", "0-1", IMAGE, "nproc"]).trim()).toBe("2");
+  });
+
+  test("docker update --memory changes memory.max of the running container", () => {
+    const n = name("cg-update");
+    ok(["run", RT, "-d", "--name", n, "--memory", "256m", IMAGE, "sleep", "600"]);
+    const id = containerId(n);
+    ok(["update", "--memory", "300m", n]);
+    expect(readCg(id, "memory.max")).toBe(String(300 * 1024 * 1024));
+  });
+
+  test("docker pause freezes the scope (cgroup.freeze, cgroup.events) and unpause thaws it", async () => {
+    const n = name("cg-pause");
+    ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "600"]);
+    const id = containerId(n);
+    ok(["pause", n]);
+    expect(readCg(id, "cgroup.freeze")).toBe("1");
+    expect(await waitFor(() => readCg(id, "cgroup.events").includes("frozen 1"), 10_000, 200)).toBe(true);
+    expect(ok(["inspect", "-f", "{{.State.Status}}", n]).trim()).toBe("paused");
+    ok(["unpause", n]);
+    expect(readCg(id, "cgroup.freeze")).toBe("0");
+    expect(await waitFor(() => readCg(id, "cgroup.events").includes("frozen 0"), 10_000, 200)).toBe(true);
+    expect(ok(["exec", n, "echo", "thawed"]).trim()).toBe("thawed");
+  });
+
+  test("--memory below what the container can start in fails with the kernel's reason and leaves no scope, cgroup or range", async () => {
+    const rangesBefore = existsSync("/var/lib/sysbox/docker") ? readdirSync("/var/lib/sysbox/docker").length : 0;
+    const n = name("cg-tiny");
+    const r = docker(["run", RT, "--name", n, "--memory", "6m", IMAGE, "true"]);
+    console.log(`docker run --memory 6m: exit ${r.code}: ${r.err.trim()}`);
+    expect(r.code).not.toBe(0);
+    const id = docker(["inspect", "-f", "{{.Id}}", n]).out.trim();
+    docker(["rm", "-f", n]);
+    expect(id).not.toBe("");
+    expect(await waitFor(() => !existsSync(scopeDir(id)), 20_000)).toBe(true);
+    expect(run(["systemctl", "list-units", "--all", "--no-legend", `docker-${id}.scope`]).out.trim()).toBe("");
+    expect(await waitFor(() => (existsSync("/var/lib/sysbox/docker") ? readdirSync("/var/lib/sysbox/docker").length : 0) <= rangesBefore, 20_000)).toBe(true);
+  });
+});
+

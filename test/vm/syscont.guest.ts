@@ -1,0 +1,56 @@
+/**
+ * In the test VM: systemd as a system container's init, and Docker inside
+ * one, on a host whose own systemd delegates the container's scope: inner
+ * cgroups nest under the outer container's and cannot raise its limits.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { BUSYBOX, MIN, RT, SYSCONT, containerId, docker, isGuest, name, ok, run, scopeDir, systemState, waitFor } from "./_guest.ts";
+
+describe.skipIf(!isGuest)("systemd and Docker inside [requires the test VM]", () => {
+  test("systemd image: is-system-running says running; docker stop is clean and quick", async () => {
+    const n = name("sd");
+    ok(["run", RT, "-d", "--name", n, SYSCONT]);
+    const state = await systemState(n, 4 * MIN);
+    if (state !== "running") console.log(ok(["exec", n, "systemctl", "--failed", "--no-pager"]));
+    expect(state).toBe("running");
+    const t0 = Date.now();
+    ok(["stop", n]);
+    const secs = (Date.now() - t0) / 1000;
+    console.log(`docker stop of a systemd container: ${secs.toFixed(1)}s`);
+    // Docker's own timeout is 10 s, then SIGKILL (exit code 137).
+    expect(secs).toBeLessThan(10);
+    expect(ok(["inspect", "-f", "{{.State.ExitCode}}", n]).trim()).not.toBe("137");
+  }, 6 * MIN);
+
+  test("Docker inside: inner docker run prints ok, its cgroup sits under the outer's, and an inner --memory above the outer limit cannot exceed it", async () => {
+    const n = name("dind");
+    ok(["run", RT, "-d", "--name", n, "--memory", "512m", SYSCONT]);
+    const outer = containerId(n);
+    expect(await waitFor(() => docker(["exec", n, "docker", "info"]).code === 0, 4 * MIN, 2000)).toBe(true);
+    const bb = Bun.spawnSync(["docker", "save", BUSYBOX], { stdout: "pipe" }).stdout;
+    const load = docker(["exec", "-i", n, "docker", "load"], { stdin: bb });
+    expect(load.err).toBe("");
+    expect(ok(["exec", n, "docker", "run", "--rm", BUSYBOX, "echo", "ok"]).trim()).toBe("ok");
+
+    ok(["exec", n, "docker", "run", "-d", "--name", "inner", BUSYBOX, "sleep", "600"]);
+    const innerPid = ok(["exec", n, "docker", "inspect", "-f", "{{.State.Pid}}", "inner"]).trim();
+    // The inner pid is in the outer container's pid namespace; find it on the host by its cgroup.
+    const hostPids = run(["pgrep", "-x", "sleep"]).out.trim().split("\n").filter(Boolean);
+    const cgroups = hostPids.map((p) => readFileSync(`/proc/${p}/cgroup`, "utf8").trim());
+    const innerCg = cgroups.find((c) => c.includes(`docker-${outer}.scope/`) && c !== `0::/system.slice/docker-${outer}.scope/init.scope`);
+    console.log(`inner pid ${innerPid} (in the outer pid ns); its host cgroup: ${innerCg}`);
+    expect(innerCg).toBeDefined();
+    expect(innerCg!.startsWith(`0::/system.slice/docker-${outer}.scope/`)).toBe(true);
+
+    // 700 MB through dd's buffer, under an inner limit of 1 GB and an outer one of 512 MB.
+    const hog = docker(["exec", n, "docker", "run", "--rm", "--memory", "1g", BUSYBOX, "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=700M", "count=1"]);
+    console.log(`inner 700 MB under 1g inside 512m: exit ${hog.code} ${hog.err.trim().split("\n").slice(-1)[0]}`);
+    expect(hog.code).not.toBe(0);
+    const events = readFileSync(`${scopeDir(outer)}/memory.events`, "utf8");
+    expect(Number(/oom_kill (\d+)/.exec(events)![1])).toBeGreaterThan(0);
+    expect(ok(["exec", n, "docker", "info", "--format", "{{.ServerVersion}}"]).trim()).not.toBe("");
+    expect(ok(["inspect", "-f", "{{.State.Status}}", n]).trim()).toBe("running");
+    expect(readFileSync(`${scopeDir(outer)}/memory.max`, "utf8").trim()).toBe(String(512 * 1024 * 1024));
+  }, 10 * MIN);
+});
