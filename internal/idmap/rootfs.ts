@@ -14,7 +14,7 @@
  * The stage directory is a private mount, so the copy the container's mount
  * namespace takes survives when the host's is detached right after.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseMountinfo } from "../mountinfo/mod.ts";
 import { AT_FDCWD, close } from "../sys/fs.ts";
@@ -56,11 +56,26 @@ export function ensureMountPropagation(dir: string, propagation: "private" | "sh
   if (propagation === "shared" && !shared) mount(null, dir, null, MS.SHARED);
 }
 
+/**
+ * The mode that lets anyone traverse a directory (x for group and others
+ * added), or null when it already does. Listing stays as it was.
+ */
+export function traversableMode(mode: number): number | null {
+  const perm = mode & 0o7777;
+  return (perm & 0o011) === 0o011 ? null : perm | 0o011;
+}
+
 /** A private mount point holding every container's staging dir. */
 export function ensurePrivateStage(stage: string): void {
   mkdirSync(stage, { recursive: true, mode: 0o711 });
   // Container roots must traverse it to reach their rootfs; listing stays private.
   chmodSync(stage, 0o711);
+  // So must they its parent, which a daemon may have made 0700 (under
+  // systemd, sysbox-mgr creates /run/sysbox itself): EACCES on the bind of
+  // the rootfs otherwise.
+  const parent = dirname(stage);
+  const mode = traversableMode(statSync(parent).mode);
+  if (mode !== null) chmodSync(parent, mode);
   ensureMountPropagation(stage, "private");
 }
 
