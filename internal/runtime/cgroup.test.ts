@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setupContainerCgroup } from "./cgroup.ts";
+import { oomKills, setupContainerCgroup, v2DirOf } from "./cgroup.ts";
 import type { Logger } from "./logger.ts";
 import type { Spec } from "./spec.ts";
 
@@ -29,5 +29,24 @@ describe("--systemd-cgroup without systemd", () => {
     expect(() => setupContainerCgroup("4f1a", spec, { systemd: true, log })).toThrow(
       `systemd cgroup driver requested (--systemd-cgroup) but systemd is not running: connect /run/systemd/private: ENOENT ${FIX}`,
     );
+  });
+});
+
+describe("oomKills", () => {
+  test("reads oom_kill from v2 memory.events and v1 memory.oom_control; 0 when absent", () => {
+    expect(oomKills("low 0\nhigh 0\nmax 14\noom 1\noom_kill 1\noom_group_kill 0\n")).toBe(1);
+    expect(oomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")).toBe(3);
+    expect(oomKills("oom_kill_disable 0\nunder_oom 0\n")).toBe(0);
+    expect(oomKills("")).toBe(0);
+  });
+});
+
+describe("v2DirOf", () => {
+  test("the cgroup2 line of /proc/PID/cgroup, under the mount point", () => {
+    const scope = "/system.slice/docker-4f1a.scope";
+    expect(v2DirOf(`0::${scope}/init.scope\n`, "/sys/fs/cgroup")).toBe(`/sys/fs/cgroup${scope}/init.scope`);
+    expect(v2DirOf(`12:pids:/docker/4f1a\n0::${scope}/init.scope/init.scope\n`, "/sys/fs/cgroup/unified")).toBe(`/sys/fs/cgroup/unified${scope}/init.scope/init.scope`);
+    expect(v2DirOf("0::/\n", "/sys/fs/cgroup")).toBe("/sys/fs/cgroup");
+    expect(v2DirOf("12:pids:/docker/4f1a\n", "/sys/fs/cgroup")).toBeUndefined();
   });
 });

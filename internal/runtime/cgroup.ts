@@ -4,12 +4,13 @@
  * reopened from saved state by later commands (ps, pause, update, delete).
  */
 import { basename } from "node:path";
-import { readdirSync, readlinkSync, lstatSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, lstatSync } from "node:fs";
 import {
   detectLayout, createCgroup, openCgroup, addProcess, applyResources, destroyCgroup, parseCgroupsPath, cgroupfsPath,
-  delegateV1, delegateV2, connectSystemd, startTransientScope, stopUnit, systemdCgroupPath, systemdUnitName, SystemdUnavailableError,
+  delegateV1, delegateV2, connectSystemd, parseProcCgroup, startTransientScope, stopUnit, systemdCgroupPath, systemdUnitName, SystemdUnavailableError,
   type Cgroup, type CgroupLayout, type CgroupsPathSpec, type SystemdBus, type SystemdConnectOptions,
 } from "../cgroups/mod.ts";
+import { isSysError } from "../sys/mod.ts";
 import type { CgroupMountInfo } from "./rootfs.ts";
 import type { Logger } from "./logger.ts";
 import type { Spec } from "./spec.ts";
@@ -162,6 +163,66 @@ function systemdContainerCgroup(
       void destroyCgroup(cg);
     },
   };
+}
+
+/** The "oom_kill N" count of a memory.events (v2) or memory.oom_control (v1) text; 0 when absent. */
+export function oomKills(text: string): number {
+  const m = /^oom_kill (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Why the container's processes died, as the kernel's memory controller
+ * tells it: OOM kills in the container's cgroup, with its limit. Undefined
+ * when it reports none (or the files cannot be read).
+ */
+export function oomReason(cg: Cgroup): string | undefined {
+  const v2 = cg.layout.mode === "v2";
+  const dir = v2 ? cg.paths.unified : cg.paths.memory;
+  if (dir === undefined) return undefined;
+  const [eventsFile, limitFile] = v2 ? ["memory.events", "memory.max"] : ["memory.oom_control", "memory.limit_in_bytes"];
+  try {
+    const kills = oomKills(readFileSync(`${dir}/${eventsFile}`, "utf8"));
+    if (kills === 0) return undefined;
+    const limit = readFileSync(`${dir}/${limitFile}`, "utf8").trim();
+    return `the kernel's OOM killer ended it (${eventsFile}: oom_kill ${kills}; ${limitFile} is ${limit} bytes): the memory limit is too small for the container to start; raise --memory`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The cgroup2 directory of a process, from its /proc/PID/cgroup text (read
+ * in this, the host's, cgroup namespace) and the cgroup2 mount point.
+ */
+export function v2DirOf(procCgroup: string, mountPoint: string): string | undefined {
+  const entry = parseProcCgroup(procCgroup).find((e) => e.hierarchyId === 0);
+  if (!entry || !entry.path.startsWith("/")) return undefined;
+  return entry.path === "/" ? mountPoint : `${mountPoint}${entry.path}`;
+}
+
+/**
+ * Moves an exec'd process into the container's cgroup. On cgroup v2 that
+ * cgroup may have become an inner node since create: systemd inside makes
+ * its own init.scope and system.slice under it and enables controllers, and
+ * then the kernel refuses new members (EBUSY, "no internal processes"). The
+ * process then joins the cgroup the container's init is in now, as runc does.
+ */
+export function addExecProcess(cg: Cgroup, pid: number, initPid: number): void {
+  try {
+    addProcess(cg, pid);
+  } catch (e) {
+    const mount = cg.layout.v2?.mountPoint;
+    if (!(isSysError(e) && e.code === "EBUSY") || cg.layout.mode !== "v2" || !mount) throw e;
+    let dir: string | undefined;
+    try {
+      dir = v2DirOf(readFileSync(`/proc/${initPid}/cgroup`, "utf8"), mount);
+    } catch {
+      throw e;
+    }
+    if (dir === undefined) throw e;
+    addProcess(openCgroup(cg.layout, dir.slice(mount.length) || "/"), pid);
+  }
 }
 
 /** Reopens a container's cgroup from the path saved in its state. */

@@ -20,7 +20,7 @@ import { runHooks } from "./hooks.ts";
 import { selfExec } from "./self.ts";
 import type { Logger } from "./logger.ts";
 import { loadSpec, type Spec } from "./spec.ts";
-import { setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
+import { oomReason, setupContainerCgroup, type ContainerCgroup } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
 
@@ -183,7 +183,10 @@ async function doCreate(
   });
   for (;;) {
     const m = recvSync(spawned.syncFd);
-    if (m === null) throw new Error("container init exited before it was ready");
+    if (m === null) {
+      const why = oomReason(cgroup.cg);
+      throw new Error(`container init exited before it was ready${why ? `: ${why}` : ""}`);
+    }
     if (m.t === "warn") log.warn(m.msg);
     else if (m.t === "error") throw new Error(m.msg);
     else if (m.t === "ready") break;

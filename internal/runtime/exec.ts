@@ -16,8 +16,7 @@ import { execJoinOrder } from "./namespaces.ts";
 import { recvSync, sendSync } from "./sync.ts";
 import { selfExec } from "./self.ts";
 import { writePidFile, connectConsole, openDevNull, connectInterceptorFd } from "./create.ts";
-import { reopenCgroup } from "./cgroup.ts";
-import { addProcess } from "../cgroups/mod.ts";
+import { addExecProcess, reopenCgroup } from "./cgroup.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
 import { systemContainerProcess } from "../syscont/spec.ts";
@@ -95,7 +94,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     const cg = cgPath ? reopenCgroup(cgPath) : undefined;
     const spawned = spawnInNamespaces({
       flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
-      onReady: (pid) => { if (cg) addProcess(cg, pid); },
+      onReady: (pid) => { if (cg) addExecProcess(cg, pid, st.pid); },
     });
     fds.push(spawned.syncFd);
     awaitExec(spawned.syncFd);

@@ -6,12 +6,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
-import { IMAGE, RT, containerId, docker, isGuest, name, ok, readCg, run, scopeDir, waitFor } from "./_guest.ts";
+import { IMAGE, RT, SYSCONT, containerId, docker, isGuest, name, ok, readCg, run, scopeDir, waitFor } from "./_guest.ts";
 
 describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test VM]", () => {
   test("--memory 256m --cpus 0.5 --pids-limit 50 land in memory.max, cpu.max, pids.max of docker-<id>.scope; free -m says 256", () => {
     const n = name("cg-limits");
-    ok(["run", RT, "-d", "--name", n, "--memory", "256m", "--cpus", "0.5", "--pids-limit", "50", IMAGE, "sleep", "600"]);
+    // The systemd image has procps (free); the minbase one does not.
+    ok(["run", RT, "-d", "--name", n, "--memory", "256m", "--cpus", "0.5", "--pids-limit", "50", SYSCONT, "sleep", "600"]);
     const id = containerId(n);
     expect(existsSync(scopeDir(id))).toBe(true);
     expect(readCg(id, "memory.max")).toBe(String(256 * 1024 * 1024));
@@ -49,12 +50,14 @@ describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test 
     expect(ok(["exec", n, "echo", "thawed"]).trim()).toBe("thawed");
   });
 
-  test("--memory below what the container can start in fails with the kernel's reason and leaves no scope, cgroup or range", async () => {
+  test("--memory 6m (Docker's minimum, too small for the container to start) fails with the kernel's reason and leaves no scope, cgroup or range", async () => {
     const rangesBefore = existsSync("/var/lib/sysbox/docker") ? readdirSync("/var/lib/sysbox/docker").length : 0;
     const n = name("cg-tiny");
     const r = docker(["run", RT, "--name", n, "--memory", "6m", IMAGE, "true"]);
     console.log(`docker run --memory 6m: exit ${r.code}: ${r.err.trim()}`);
     expect(r.code).not.toBe(0);
+    expect(r.err).toContain("the kernel's OOM killer ended it (memory.events: oom_kill");
+    expect(r.err).toContain("memory.max is 6291456 bytes");
     const id = docker(["inspect", "-f", "{{.Id}}", n]).out.trim();
     docker(["rm", "-f", n]);
     expect(id).not.toBe("");
