@@ -13,6 +13,7 @@
 # The guest's output, with bun's summary lines, is printed here; the share is
 # kept in /var/cache/sysbox-ts/vm/last-run (install.log, journal.log,
 # console.log) for a look afterwards. Exits non-zero if anything failed.
+# SYSBOX_VM_TESTS="cgroup syscont" runs only those test/vm/<name>.guest.ts.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_NAME=vm-test
@@ -90,6 +91,7 @@ main() {
   repo_tar "$share/repo.tar"
   cp "$(readlink -f "$(command -v bun)")" "$share/bun"
   cp scripts/vm-guest.sh "$share/job.sh"
+  [ -z "${SYSBOX_VM_TESTS:-}" ] || printf '%s\n' "$SYSBOX_VM_TESTS" >"$share/tests.txt"
   log "prepared in $(elapsed_since "$t0")s; running the guest"
   # The guest's output as it comes: the guest writes job.log on the share.
   : >"$share/job.log"

@@ -9,13 +9,16 @@ import { existsSync, readdirSync } from "node:fs";
 import { IMAGE, RT, SYSCONT, containerId, docker, isGuest, name, ok, readCg, run, scopeDir, waitFor } from "./_guest.ts";
 
 describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test VM]", () => {
-  test("--memory 256m --cpus 0.5 --pids-limit 50 land in memory.max, cpu.max, pids.max of docker-<id>.scope; free -m says 256", () => {
+  test("--memory 256m --memory-swap 384m --cpus 0.5 --pids-limit 50 --cpuset-cpus 1 land in memory.max, memory.swap.max, cpu.max, pids.max, cpuset.cpus of docker-<id>.scope; free -m says 256", () => {
     const n = name("cg-limits");
     // The systemd image has procps (free); the minbase one does not.
-    ok(["run", RT, "-d", "--name", n, "--memory", "256m", "--cpus", "0.5", "--pids-limit", "50", SYSCONT, "sleep", "600"]);
+    ok(["run", RT, "-d", "--name", n, "--memory", "256m", "--memory-swap", "384m", "--cpus", "0.5", "--pids-limit", "50", "--cpuset-cpus", "1", SYSCONT, "sleep", "600"]);
     const id = containerId(n);
     expect(existsSync(scopeDir(id))).toBe(true);
     expect(readCg(id, "memory.max")).toBe(String(256 * 1024 * 1024));
+    // v2 counts swap apart: --memory-swap is memory plus swap.
+    expect(readCg(id, "memory.swap.max")).toBe(String(128 * 1024 * 1024));
+    expect(readCg(id, "cpuset.cpus")).toBe("1");
     expect(readCg(id, "cpu.max")).toBe("50000 100000");
     expect(readCg(id, "pids.max")).toBe("50");
     const free = ok(["exec", n, "free", "-m"]);
@@ -36,10 +39,15 @@ describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test 
     expect(readCg(id, "memory.max")).toBe(String(300 * 1024 * 1024));
   });
 
-  test("docker pause freezes the scope (cgroup.freeze, cgroup.events) and unpause thaws it", async () => {
+  test("docker top and stats see it; docker pause freezes the scope (cgroup.freeze, cgroup.events) and unpause thaws it", async () => {
     const n = name("cg-pause");
     ok(["run", RT, "-d", "--name", n, IMAGE, "sleep", "600"]);
     const id = containerId(n);
+    // docker top and docker stats read the same cgroup.
+    expect(ok(["top", n])).toContain("sleep 600");
+    const stats = ok(["stats", "--no-stream", "--format", "{{.PIDs}} {{.MemUsage}}", n]).trim();
+    console.log(`docker stats: ${stats}`);
+    expect(stats).toMatch(/^[1-9]\d* \d/);
     ok(["pause", n]);
     expect(readCg(id, "cgroup.freeze")).toBe("1");
     expect(await waitFor(() => readCg(id, "cgroup.events").includes("frozen 1"), 10_000, 200)).toBe(true);
