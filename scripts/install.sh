@@ -330,7 +330,12 @@ install_binaries() {
 # /etc/subuid and /etc/subgid when it starts (it owns that policy); this
 # reports what it found or made.
 report_user() {
-  local f line
+  local f line i
+  # It does so as it starts, a moment after its unit is active.
+  for i in $(seq 1 20); do
+    getent passwd "$SYSBOX_USER" >/dev/null && grep -q "^$SYSBOX_USER:" /etc/subuid 2>/dev/null && break
+    sleep 0.5
+  done
   if getent passwd "$SYSBOX_USER" >/dev/null; then
     log "user $SYSBOX_USER: $(getent passwd "$SYSBOX_USER")"
   else

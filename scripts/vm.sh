@@ -34,6 +34,8 @@ VM_CACHE=${SYSBOX_VM_CACHE:-/var/cache/sysbox-ts/vm}
 VM_TIMEOUT=${SYSBOX_VM_TIMEOUT:-1800}
 VM_MEM_MB=${SYSBOX_VM_MEM_MB:-4096}
 VM_CPUS=${SYSBOX_VM_CPUS:-2}
+# Downloaded .debs, shared with scripts/images.sh.
+VM_DEB_CACHE=${SYSBOX_VM_DEB_CACHE:-$DEB_CACHE}
 
 # ---- vm recipe begin (everything up to "vm recipe end" is hashed) ----
 VM_RECIPE_REVISION=1
@@ -161,8 +163,8 @@ vm_build() {
   trap vm_workdir_cleanup EXIT
   local root=$VM_WORKDIR/rootfs
   log "building the guest image (recipe $hash); debootstrap --variant=minbase $VM_SUITE from $MIRROR"
-  mkdir -p "$DEB_CACHE"
-  if ! debootstrap --variant=minbase --components=main --cache-dir="$DEB_CACHE" --include="$VM_PACKAGES" \
+  mkdir -p "$VM_DEB_CACHE"
+  if ! debootstrap --variant=minbase --components=main --cache-dir="$VM_DEB_CACHE" --include="$VM_PACKAGES" \
     "$VM_SUITE" "$root" "$MIRROR" 2>&1 | tee "$VM_WORKDIR/debootstrap.out" | debootstrap_progress; then
     tail -n 20 "$root/debootstrap/debootstrap.log" 2>/dev/null >&2 || true
     die "debootstrap failed (output: $VM_WORKDIR/debootstrap.out)"
