@@ -31,11 +31,15 @@ describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test 
     expect(ok(["run", RT, "--rm", "--cpuset-cpus", "0-1", IMAGE, "nproc"]).trim()).toBe("2");
   });
 
-  test("docker update --memory changes memory.max of the running container", () => {
+  test("docker update --memory changes memory.max of the running container, and systemd's MemoryMax so a daemon-reload keeps it", () => {
     const n = name("cg-update");
     ok(["run", RT, "-d", "--name", n, "--memory", "256m", IMAGE, "sleep", "600"]);
     const id = containerId(n);
     ok(["update", "--memory", "300m", n]);
+    expect(readCg(id, "memory.max")).toBe(String(300 * 1024 * 1024));
+    // systemd knows the new limit too: a daemon-reload re-applies the unit's own.
+    expect(run(["systemctl", "show", "-p", "MemoryMax", "--value", `docker-${id}.scope`]).out.trim()).toBe(String(300 * 1024 * 1024));
+    expect(run(["systemctl", "daemon-reload"]).code).toBe(0);
     expect(readCg(id, "memory.max")).toBe(String(300 * 1024 * 1024));
   });
 

@@ -27,12 +27,15 @@ describe.skipIf(!isGuest)("systemd and Docker inside [requires the test VM]", ()
     if (state !== "running") console.log(ok(["exec", n, "systemctl", "--failed", "--no-pager"]));
     expect(state).toBe("running");
     const t0 = Date.now();
-    ok(["stop", n]);
+    // Under software emulation systemd's own shutdown took 4.6-11.6 s in the
+    // test VM: a longer grace than Docker's 10 s, so "clean" means systemd
+    // halted by itself on SIGRTMIN+3 and was not killed (exit code 137).
+    ok(["stop", "-t", "60", n]);
     const secs = (Date.now() - t0) / 1000;
-    console.log(`docker stop of a systemd container: ${secs.toFixed(1)}s`);
-    // Docker's own timeout is 10 s, then SIGKILL (exit code 137).
-    expect(secs).toBeLessThan(10);
-    expect(ok(["inspect", "-f", "{{.State.ExitCode}}", n]).trim()).not.toBe("137");
+    const code = ok(["inspect", "-f", "{{.State.ExitCode}}", n]).trim();
+    console.log(`docker stop of a systemd container: ${secs.toFixed(1)}s, exit code ${code}`);
+    expect(code).not.toBe("137");
+    expect(secs).toBeLessThan(60);
   }, 6 * MIN);
 
   test("Docker inside: inner docker run prints ok, its cgroup sits under the outer's, and an inner --memory above the outer limit cannot exceed it", async () => {
@@ -55,7 +58,14 @@ describe.skipIf(!isGuest)("systemd and Docker inside [requires the test VM]", ()
     expect(readFileSync(`${innerDir}/cgroup.procs`, "utf8").trim()).not.toBe("");
 
     // 700 MB through dd's buffer, under an inner limit of 1 GB and an outer one of 512 MB.
-    const hog = docker(["exec", n, "docker", "run", "--rm", "--memory", "1g", BUSYBOX, "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=700M", "count=1"]);
+    const hogArgs = ["exec", n, "docker", "run", "--rm", "--memory", "1g", BUSYBOX, "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=700M", "count=1"];
+    let hog = docker(hogArgs);
+    if (hog.err.includes("error setting cgroup config") && hog.err.includes("no such file or directory")) {
+      // Seen once in the test VM: the inner runc wrote memory.max before the
+      // inner systemd had enabled the memory controller for its new scope.
+      console.log(`inner runc raced the inner systemd, once more: ${hog.err.trim()}`);
+      hog = docker(hogArgs);
+    }
     console.log(`inner 700 MB under 1g inside 512m: exit ${hog.code} ${hog.err.trim().split("\n").slice(-1)[0]}`);
     expect(hog.code).not.toBe(0);
     const events = readFileSync(`${scopeDir(outer)}/memory.events`, "utf8");
