@@ -14,6 +14,8 @@
 # kept in /var/cache/sysbox-ts/vm/last-run (install.log, journal.log,
 # console.log) for a look afterwards. Exits non-zero if anything failed.
 # SYSBOX_VM_TESTS="cgroup syscont" runs only those test/vm/<name>.guest.ts.
+# While the guest runs, its share is /var/cache/sysbox-ts/vm/.share.*: a
+# script dropped in its debug/ directory runs in the guest (vm-guest.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_NAME=vm-test

@@ -19,9 +19,7 @@
 # guest runs SHARE/job.sh after docker.service, writes its output to
 # SHARE/job.log and its exit code to SHARE/job.rc, and powers off. The whole
 # run is bounded by SYSBOX_VM_TIMEOUT seconds (default 1800); the guest's
-# console goes to SHARE/console.log, and SHARE/console.sock is a second
-# console (hvc0, root without a password) for a look inside while it runs:
-# `scripts/vm.sh shell SHARE`. The guest has no network.
+# console goes to SHARE/console.log. The guest has no network.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_NAME=vm
@@ -223,8 +221,6 @@ vm_run() {
     -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$VM_KERNEL_CMDLINE" \
     -drive "file=$overlay,format=qcow2,if=virtio,cache=unsafe" \
     -virtfs "local,path=$share,mount_tag=host0,security_model=none,id=host0" \
-    -chardev "socket,id=shell,path=$share/console.sock,server=on,wait=off" \
-    -device virtio-serial -device virtconsole,chardev=shell \
     </dev/null >"$share/console.log" 2>&1 &
   pid=$!
   wait "$pid" || rc=$?
@@ -303,21 +299,12 @@ vm_run_layer() {
   VM_NO_OVERLAY=1 vm_run "$@"
 }
 
-# vm_shell SHARE: the running guest's second console, on this terminal.
-vm_shell() {
-  [ -S "$1/console.sock" ] || die "$1/console.sock: no running guest there"
-  command -v socat >/dev/null || apt_install_missing socat
-  log "root on hvc0 (no password); leave with ^]"
-  socat -,raw,echo=0,escape=0x1d "UNIX-CONNECT:$1/console.sock"
-}
-
 main() {
   case ${1:-} in
-    shell) shift; [ $# -ge 1 ] || die "usage: $0 shell SHARE"; vm_shell "$1" ;;
     build) vm_build ;;
     provision) shift; vm_provision "$@" ;;
     run) shift; [ $# -ge 1 ] || die "usage: $0 run SHARE [DISK]"; vm_run "$@" ;;
-    -h | --help | "") sed -n '2,23p' "$VM_SELF" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | "") sed -n '2,22p' "$VM_SELF" | sed 's/^# \{0,1\}//' ;;
     *) echo "usage: $0 build|provision TAR...|run SHARE [DISK]" >&2; return 2 ;;
   esac
 }
