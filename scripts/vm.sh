@@ -291,6 +291,8 @@ EOF
   sed 's/^/    /' "$share/job.log" >&2
   mv "$share/disk.qcow2" "$layer"
   rm -rf "$share"
+  # Layers of older images are never used again.
+  find "$image" -maxdepth 1 -name 'provisioned-*.qcow2' ! -name "${layer##*/}" -delete
   echo "$layer"
 }
 
