@@ -5,7 +5,7 @@
  * refuses.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { IMAGE, RT, SYSCONT, containerId, docker, isGuest, name, ok, readCg, run, scopeDir, waitFor } from "./_guest.ts";
 
 describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test VM]", () => {
@@ -24,6 +24,24 @@ describe.skipIf(!isGuest)("cgroup v2 with the systemd driver [requires the test 
     const free = ok(["exec", n, "free", "-m"]);
     const mem = free.split("\n").find((l) => l.startsWith("Mem:"))!.trim().split(/\s+/);
     expect(mem[1]).toBe("256");
+  });
+
+  test("--blkio-weight and --device-read-bps land in io.weight and io.max; inside, the container's cgroup is writable but its limits are not", () => {
+    const n = name("cg-io");
+    const dev = statSync("/dev/vda").rdev;
+    const majMin = `${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+    ok(["run", RT, "-d", "--name", n, "--memory", "256m", "--blkio-weight", "300", "--device-read-bps", "/dev/vda:1mb", IMAGE, "sleep", "600"]);
+    const id = containerId(n);
+    expect(readCg(id, "io.max")).toContain(`${majMin} rbps=1048576`);
+    // BFQ takes the v1 weight as it is; otherwise io.weight gets it converted (300 -> 2930).
+    if (existsSync(`${scopeDir(id)}/io.bfq.weight`)) expect(readCg(id, "io.bfq.weight")).toBe("default 300");
+    else expect(readCg(id, "io.weight")).toBe("default 2930");
+    // Delegation: a sub-cgroup can be made inside, but the limit above it cannot be raised.
+    const inside = docker(["exec", n, "sh", "-c", "mkdir /sys/fs/cgroup/sub && echo made; echo max > /sys/fs/cgroup/memory.max && echo raised; cat /sys/fs/cgroup/memory.max"]);
+    console.log(`inside: ${inside.out.trim().replace(/\n/g, " | ")} ${inside.err.trim()}`);
+    expect(inside.out).toContain("made");
+    expect(inside.out).not.toContain("raised");
+    expect(readCg(id, "memory.max")).toBe(String(256 * 1024 * 1024));
   });
 
   test("nproc inside follows --cpuset-cpus", () => {
