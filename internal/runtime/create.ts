@@ -158,7 +158,14 @@ async function doCreate(
   });
   const pid = spawned.pid;
   undo.push(() => { killProcess(pid, 9); close(spawned.syncFd); });
-  awaitExec(spawned.syncFd);
+  try {
+    awaitExec(spawned.syncFd);
+  } catch (e) {
+    // An init killed before its exec shows as EPIPE here; the kernel may know why.
+    const why = oomReason(cgroup.cg);
+    if (why) throw new Error(`container init exited before it was ready: ${why}`, { cause: e });
+    throw e;
+  }
   // The container's mount namespace now holds its own copy of the staged mounts.
   staged?.detach();
 
