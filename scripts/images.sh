@@ -384,4 +384,5 @@ main() {
   log "done in $(elapsed_since "$t0")s"
 }
 
-main "$@"
+# Sourced (by scripts/vm.sh, for the target and mirror helpers), it runs nothing.
+[ "${BASH_SOURCE[0]}" != "$0" ] || main "$@"

@@ -10,7 +10,9 @@
 #
 # Steps: host checks (if one fails, the reason and the fix are printed and
 # nothing is installed); Bun (from npm, with nodejs/npm from apt if missing);
-# npm ci; bun run build; the three binaries to /usr/bin; the daemons (systemd
+# npm ci; bun run build (these three are skipped when build/ already holds
+# binaries newer than every source file, e.g. copied from a machine that
+# built them: then nothing is downloaded or built); the three binaries to /usr/bin; the daemons (systemd
 # units when systemd is PID 1, else scripts/daemons.sh; sysbox-mgr creates
 # the sysbox user and its subordinate id range when it starts); Docker
 # (docker.io from apt if missing) with the runtime merged into
@@ -90,15 +92,48 @@ kernel_at_least() {
   [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
 
+# What the kernel does with ID-mapped mounts, probed for real where it can
+# be (scripts/idmap-probe.ts: mount_setattr on a clone, then an overlay on
+# it) and judged by the version otherwise. SYSBOX_IDMAP_PROBE simulates the
+# probe's output ("bind ok,overlay-lower EINVAL mount").
+IDMAP_PROBED=0
+idmap_probe() {
+  if [ -n "${SYSBOX_IDMAP_PROBE:-}" ]; then printf '%s\n' "${SYSBOX_IDMAP_PROBE//,/$'\n'}"; return 0; fi
+  # A simulated kernel release is not the running kernel: nothing to probe.
+  [ -z "${SYSBOX_KERNEL_RELEASE:-}" ] && [ "$(id -u)" -eq 0 ] && command -v bun >/dev/null || return 1
+  bun "$ROOT/scripts/idmap-probe.ts" 2>/dev/null
+}
+
+probe_feature() { awk -v f="$1" '$1 == f { $1 = ""; sub(/^ /, ""); print; exit }' <<<"$2"; }
+
+IDMAP_FIX="boot a kernel 5.19 or newer, then reboot (Debian 12 ships 6.1; Debian 11: apt-get install -t bullseye-backports linux-image-amd64; Ubuntu 22.04: apt-get install linux-generic-hwe-22.04)"
+
 check_kernel() {
   if ! kernel_at_least 5 12; then
     fail "kernel $KERNEL_RELEASE is older than 5.12: it has no ID-mapped mounts (mount_setattr), which system containers are built on" \
-      "boot a kernel 5.19 or newer (Debian 12 ships 6.1; Ubuntu 22.04: apt-get install linux-generic-hwe-22.04, then reboot)"
-  elif ! kernel_at_least 5 19; then
-    ok "kernel $KERNEL_RELEASE"
-    warn "kernel $KERNEL_RELEASE is older than 5.19: ID-mapped mounts of overlayfs layers (the container's root filesystem) need 5.19; upgrade the kernel for full system containers"
+      "$IDMAP_FIX"
+    return
+  fi
+  local out bind lower
+  if ! out=$(idmap_probe) || [ -z "$out" ]; then
+    if kernel_at_least 5 19; then
+      ok "kernel $KERNEL_RELEASE (ID-mapped mounts not probed yet: that needs root and Bun; judged by the version)"
+    else
+      fail "kernel $KERNEL_RELEASE is older than 5.19: overlayfs there cannot take ID-mapped lower layers, and a system container's root filesystem is Docker's image layers, each ID-mapped, under an overlay" \
+        "$IDMAP_FIX"
+    fi
+    return
+  fi
+  IDMAP_PROBED=1
+  bind=$(probe_feature bind "$out") lower=$(probe_feature overlay-lower "$out")
+  if [ "$bind" != ok ]; then
+    fail "kernel $KERNEL_RELEASE cannot ID-map a mount of /var/lib's filesystem (mount_setattr MOUNT_ATTR_IDMAP: ${bind:-no answer}); system containers' files are shifted into their id range that way" \
+      "$IDMAP_FIX; and keep /var/lib/docker on ext4, xfs or btrfs"
+  elif [ "$lower" != ok ]; then
+    fail "kernel $KERNEL_RELEASE cannot use an ID-mapped mount as an overlayfs lower layer (mount overlay: ${lower:-no answer}); a system container's root filesystem is Docker's image layers, each ID-mapped, under an overlay (needs 5.19)" \
+      "$IDMAP_FIX"
   else
-    ok "kernel $KERNEL_RELEASE"
+    ok "kernel $KERNEL_RELEASE: ID-mapped mounts and ID-mapped overlay lower layers work (probed; ID-mapped tmpfs: $(probe_feature tmpfs "$out"))"
   fi
 }
 
@@ -187,7 +222,9 @@ check_tools() {
   local need=()
   command -v bun >/dev/null || command -v npm >/dev/null || need+=("nodejs and npm (for Bun)")
   command -v dockerd >/dev/null && command -v docker >/dev/null || need+=(docker.io)
-  if [ "$DEMO" = 1 ] && ! command -v debootstrap >/dev/null; then need+=("debootstrap (for the local image)"); fi
+  if [ "$DEMO" = 1 ] && ! command -v debootstrap >/dev/null && ! demo_image_present; then
+    need+=("debootstrap (for the local image)")
+  fi
   if [ "${#need[@]}" -gt 0 ] && ! command -v apt-get >/dev/null; then
     local IFS=,
     fail "missing ${need[*]}, and there is no apt-get to install them" \
@@ -200,6 +237,21 @@ check_tools() {
   else
     ok "tools present"
   fi
+}
+
+demo_image_present() {
+  command -v docker >/dev/null && docker image inspect "$DEMO_IMAGE" >/dev/null 2>&1
+}
+
+# The host checks ran before Bun was there to probe the kernel: probe it
+# now, before anything but Bun is installed.
+recheck_kernel() {
+  [ "$IDMAP_PROBED" = 0 ] && [ -z "${SYSBOX_KERNEL_RELEASE:-}" ] || return 0
+  check_kernel
+  [ "${#FAILS[@]}" -eq 0 ] && return 0
+  printf 'host check failed: %s\n' "${FAILS[@]}" >&2
+  printf 'install.sh: the kernel check failed; nothing but Bun was installed. Fix the above and run it again.\n' >&2
+  exit 1
 }
 
 host_checks() {
@@ -225,6 +277,7 @@ host_checks() {
 STEP_N=0
 STEP_TOTAL=8
 [ "$DEMO" = 1 ] || STEP_TOTAL=6
+PREBUILT=0
 stage() { STEP_N=$((STEP_N + 1)); log "[$STEP_N/$STEP_TOTAL] $*"; }
 
 systemd_is_init() { [ -d /run/systemd/system ]; }
@@ -238,6 +291,19 @@ install_deps() {
     return
   fi
   npm ci --no-audit --no-fund
+}
+
+# True when build/ holds all three binaries and none is older than a source
+# file: a copy of a tree built elsewhere (a machine without network or npm
+# installs from it) or an earlier run's build. They are installed as they are.
+prebuilt_current() {
+  local name newer
+  for name in "${BINARIES[@]}"; do
+    [ -x "$ROOT/build/$name" ] || return 1
+    newer=$(find "$ROOT/cmd" "$ROOT/internal" "$ROOT/package.json" "$ROOT/package-lock.json" \
+      -newer "$ROOT/build/$name" -type f -print -quit 2>/dev/null) || return 1
+    [ -z "$newer" ] || return 1
+  done
 }
 
 # Set when a daemon's binary was replaced: the running one must be restarted.
@@ -264,7 +330,12 @@ install_binaries() {
 # /etc/subuid and /etc/subgid when it starts (it owns that policy); this
 # reports what it found or made.
 report_user() {
-  local f line
+  local f line i
+  # It does so as it starts, a moment after its unit is active.
+  for i in $(seq 1 20); do
+    getent passwd "$SYSBOX_USER" >/dev/null && grep -q "^$SYSBOX_USER:" /etc/subuid 2>/dev/null && break
+    sleep 0.5
+  done
   if getent passwd "$SYSBOX_USER" >/dev/null; then
     log "user $SYSBOX_USER: $(getent passwd "$SYSBOX_USER")"
   else
@@ -479,13 +550,20 @@ main() {
   fi
   local t0
   t0=$(now_s)
-  stage "Bun"
-  ensure_bun
-  log "bun $(bun --version)"
-  stage "dependencies (npm ci)"
-  install_deps
-  stage "build"
-  bun run build
+  if prebuilt_current; then
+    PREBUILT=1
+    STEP_TOTAL=$((STEP_TOTAL - 3))
+    log "build/ has sysbox-runc, sysbox-mgr and sysbox-fs newer than every source file: installing these prebuilt binaries (no Bun download, npm ci or build)"
+  else
+    stage "Bun"
+    ensure_bun
+    log "bun $(bun --version)"
+    recheck_kernel
+    stage "dependencies (npm ci)"
+    install_deps
+    stage "build"
+    bun run build
+  fi
   stage "binaries to $BIN_DIR"
   install_binaries
   stage "daemons"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as root on a Debian or Ubuntu machine (fresh or not):
 # toolchain, static checks, build, unit and root tests, then end-to-end tests
-# against dockerd with the built runtime installed, the benchmarks, and last
-# a real uninstall and reinstall (test/uninstall.e2e.ts).
+# against dockerd with the built runtime installed, the same product
+# installed and tested in a Debian 12 VM with systemd and cgroup v2
+# (scripts/vm-test.sh), the benchmarks, and last a real uninstall and
+# reinstall (test/uninstall.e2e.ts).
 #
 #   scripts/test.sh          (also: npm test, .ci/run)
 #
@@ -57,12 +59,18 @@ skip() {
 # run that fails without reporting a failed test (a crash, a load error)
 # counts as one failed test, so the totals never look clean when it was not.
 bun_test() {
+  counted bun test --timeout "$TEST_TIMEOUT_MS" "$@"
+}
+
+# counted CMD...: run CMD, which prints bun test's output (its own or a
+# test VM's), and add the summary lines it printed to the totals, as bun_test.
+counted() {
   local out rc counts p f s pid tail_pid
   out=$(mktemp)
   # Output goes to a file that `tail` follows, not through a pipe: a process a
   # test left behind with bun's stdout or stderr would hold a pipe open, and
   # the step would wait for it after bun has exited.
-  bun test --timeout "$TEST_TIMEOUT_MS" "$@" >"$out" 2>&1 &
+  "$@" >"$out" 2>&1 &
   pid=$!
   tail -n +1 -s 0.2 -f --pid="$pid" "$out" &
   tail_pid=$!
@@ -185,6 +193,19 @@ else
   else
     skip e2e "no *.test.ts under test/"
   fi
+fi
+
+# --- a second host: Debian 12 with systemd, pure cgroup v2 and Docker's
+# systemd cgroup driver, in a VM (scripts/vm-test.sh; the guest image and the
+# provisioned disk are cached in /var/cache/sysbox-ts/vm). It installs with
+# install.sh inside the guest and runs test/vm/*.guest.ts there; their
+# counts join the totals. SYSBOX_SKIP_VM=1 leaves it out. -----------------
+if [ "${SYSBOX_SKIP_VM:-0}" = 1 ]; then
+  skip vm "SYSBOX_SKIP_VM=1"
+elif [ "$E2E_OK" = 0 ]; then
+  skip vm "a set-up step failed"
+else
+  step vm counted bash scripts/vm-test.sh
 fi
 
 # --- benchmarks (informational: timings never fail the run) -------------

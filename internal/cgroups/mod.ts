@@ -107,11 +107,12 @@ export {
   type PidMemory,
 } from "./of_pid_figures.ts";
 export { delegateV1, delegateV2, V2_DELEGATE_FILES, type DelegateV2Options, type Owner } from "./delegate.ts";
-export { cpuQuotaPerSecUSec, cpusetMask, scopeProperties, type PropertyOptions, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
+export { cpuQuotaPerSecUSec, cpusetMask, resourceProperties, scopeProperties, type PropertyOptions, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
 export {
   connectSystemd,
   defaultAddresses,
   resetFailedUnit,
+  setUnitResources,
   startTransientScope,
   stopUnit,
   SystemdBus,

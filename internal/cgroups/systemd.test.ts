@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { Variant, type Message } from "../dbus/mod.ts";
 import { FakeBusCore, memoryTransport, startDbusDaemon, startFakeBus, type FakeBus, type FakeBusConfig } from "../dbus/fakebus.ts";
 import {
-  connectSystemd, defaultAddresses, JOB_REMOVED_MATCH, startTransientScope, stopUnit, SystemdJobError, SystemdUnavailableError,
+  connectSystemd, defaultAddresses, JOB_REMOVED_MATCH, setUnitResources, startTransientScope, stopUnit, SystemdJobError, SystemdUnavailableError,
   type SystemdConnectOptions,
 } from "./systemd.ts";
-import { cpuQuotaPerSecUSec, cpusetMask, scopeProperties, UINT64_MAX, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
+import { cpuQuotaPerSecUSec, cpusetMask, resourceProperties, scopeProperties, UINT64_MAX, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
 import type { LinuxResources } from "./spec.ts";
 
 const t = (n: number | bigint) => new Variant("t", BigInt(n));
@@ -166,6 +166,21 @@ describe("startTransientScope and stopUnit (in-memory fake systemd)", () => {
     expect(start.body!.slice(0, 2)).toEqual(["docker-4f1a.scope", "replace"]);
     expect(start.body![3]).toEqual([]);
     expect(sentProperties(start)).toEqual(flat(scopeProperties(SCOPE, { cgroupMode: "v2", systemdVersion: 252 })));
+  });
+
+  test("setUnitResources: SetUnitProperties (runtime) on the live scope with the limit properties only", () => {
+    const { core, connect } = viaMemory({ mode: "direct" });
+    using bus = connectSystemd(connect);
+    startTransientScope(SCOPE, { cgroupMode: "v2", bus });
+    const res: LinuxResources = { memory: { limit: 300 * 1024 * 1024 } };
+    const sent = setUnitResources("docker-4f1a.scope", res, { cgroupMode: "v2", bus });
+    expect(flat(sent)).toEqual([["MemoryMax", "t", BigInt(300 * 1024 * 1024)]]);
+    const set = core.received.findLast((m) => m.member === "SetUnitProperties")!;
+    expect(set.signature).toBe("sba(sv)");
+    expect(set.body!.slice(0, 2)).toEqual(["docker-4f1a.scope", true]);
+    const props: Array<[string, string, unknown]> = (set.body![2] as Array<[string, Variant]>).map(([k, v]) => [k, v.signature, v.value]);
+    expect(props).toEqual(flat(resourceProperties(res, { cgroupMode: "v2", systemdVersion: 252 })));
+    expect(() => setUnitResources("docker-gone.scope", res, { cgroupMode: "v2", bus })).toThrow("Unit docker-gone.scope not loaded.");
   });
 
   test("through the system bus: Hello and the JobRemoved match come first", () => {

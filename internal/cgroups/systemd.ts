@@ -16,7 +16,8 @@ import * as posix from "node:path/posix";
 import { Connection, DBusConnectionError, DBusError, type ConnectOptions, type DBusValue, type Transport } from "../dbus/mod.ts";
 import { detectLayout, type CgroupMode } from "./layout.ts";
 import { expandSlice } from "./path.ts";
-import { scopeProperties, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
+import { resourceProperties, scopeProperties, type ScopeSpec, type UnitProperty } from "./systemd_props.ts";
+import type { LinuxResources } from "./spec.ts";
 
 /** systemd's own socket for root: no bus daemon in between, no Hello, signals sent unasked. */
 export const SYSTEMD_PRIVATE_SOCKET = "/run/systemd/private";
@@ -249,6 +250,20 @@ export function startTransientScope(scope: ScopeSpec, opts: ScopeOptions = {}): 
       throw new SystemdJobError(unit, result, `systemd failed to create unit ${unit}: job ${result}`);
     }
     return { unit, cgroupPath, properties };
+  });
+}
+
+/**
+ * Records new limits on a live unit (SetUnitProperties, runtime only, as
+ * runc's systemd manager does on update). Writing cgroupfs alone is not
+ * enough: systemd re-applies the unit's own properties on daemon-reload.
+ * Returns the properties sent; none are sent when the resources map to none.
+ */
+export function setUnitResources(unit: string, resources: LinuxResources, opts: Omit<ScopeOptions, "timeoutMs"> = {}): UnitProperty[] {
+  return withBus(opts, (bus) => {
+    const properties = resourceProperties(resources, { cgroupMode: opts.cgroupMode ?? detectLayout().mode, systemdVersion: bus.version() });
+    if (properties.length > 0) bus.manager({ member: "SetUnitProperties", signature: "sba(sv)", body: [unit, true, properties] });
+    return properties;
   });
 }
 

@@ -148,6 +148,11 @@ function v1Resources(r: LinuxResources, version: number): UnitProperty[] {
   return out;
 }
 
+/** The limit properties alone, for SetUnitProperties on a live unit (docker update). */
+export function resourceProperties(r: LinuxResources, opts: PropertyOptions): UnitProperty[] {
+  return opts.cgroupMode === "v2" ? v2Resources(r, opts.systemdVersion) : v1Resources(r, opts.systemdVersion);
+}
+
 /** Every property for StartTransientUnit, in runc's order. */
 export function scopeProperties(scope: ScopeSpec, opts: PropertyOptions): UnitProperty[] {
   const v2 = opts.cgroupMode === "v2";

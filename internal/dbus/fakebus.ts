@@ -224,6 +224,11 @@ export class FakeBusCore {
         this.units.delete(unit);
         return this.job(m, unit);
       }
+      case "SetUnitProperties": {
+        if (m.signature !== "sba(sv)") return [this.error(m, "org.freedesktop.DBus.Error.InvalidArgs", "Invalid arguments", SYSTEMD_NAME)];
+        if (!this.units.has(unit)) return [this.error(m, "org.freedesktop.systemd1.NoSuchUnit", `Unit ${unit} not loaded.`, SYSTEMD_NAME)];
+        return [this.reply(m, "", [], SYSTEMD_NAME)];
+      }
       case "ResetFailedUnit": {
         if (!this.units.has(unit)) return [this.error(m, "org.freedesktop.systemd1.NoSuchUnit", `Unit ${unit} not loaded.`, SYSTEMD_NAME)];
         if (this.units.get(unit) === "failed") this.units.delete(unit);

@@ -269,7 +269,14 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   const pid = spawned.pid;
   fds.add(spawned.syncFd);
   undo.push(() => { deps.kill(pid, SIG.SIGKILL); });
-  deps.awaitExec(spawned.syncFd);
+  try {
+    deps.awaitExec(spawned.syncFd);
+  } catch (e) {
+    // An init killed before its exec shows as EPIPE here; the kernel may know why.
+    const why = oomReason(cgroup.cg);
+    if (why) throw new Error(`container init exited before it was ready: ${why}`, { cause: e });
+    throw e;
+  }
   // The container's mount namespace now holds its own copy of the staged mounts.
   staged?.detach();
 

@@ -1,7 +1,7 @@
 /** `pause`, `resume`, `update`, `events`, `ps` and `list` output, and `spec`. */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freeze, thaw, applyResources, stats, eventsStats, eventsJson } from "../cgroups/mod.ts";
+import { freeze, thaw, applyResources, stats, eventsStats, eventsJson, setUnitResources } from "../cgroups/mod.ts";
 import { parseResources } from "../oci/mod.ts";
 import { loadState, type ContainerState } from "./state.ts";
 import { withContainerLock } from "./lock.ts";
@@ -68,6 +68,16 @@ function updateLocked(root: string, id: string, flags: Record<string, unknown>, 
   set("pids", "limit", num("pids-limit"));
   set("blockIO", "weight", num("blkio-weight"));
   const cg = cgroupOrThrow(st);
+  // Under the systemd driver the cgroup is a transient scope: systemd must
+  // learn the new limits too, or a daemon-reload puts the old ones back.
+  const unit = st.cgroupPath?.split("/").pop();
+  if (unit?.endsWith(".scope")) {
+    try {
+      setUnitResources(unit, res as never, { cgroupMode: cg.layout.mode });
+    } catch (e) {
+      log.warn(`systemd unit ${unit}: SetUnitProperties failed, the new limits hold until systemd re-applies the unit's own: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const cpuset = res.cpu && (res.cpu.cpus !== undefined || res.cpu.mems !== undefined)
     ? { cpu: { ...(res.cpu.cpus !== undefined ? { cpus: res.cpu.cpus } : {}), ...(res.cpu.mems !== undefined ? { mems: res.cpu.mems } : {}) } }
     : undefined;
