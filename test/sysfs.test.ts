@@ -434,13 +434,16 @@ describe.skipIf(!hasDocker)("system containers through dockerd: loadavg, disksta
     const idle = ctrName("fs-load-idle");
     ok(["run", RT, "-d", "--name", busy, IMAGE, "sh", "-c", "while :; do :; done"]);
     ok(["run", RT, "-d", "--name", idle, IMAGE, "sleep", "300"]);
-    // Two 5 s samples at least: 1 runnable task gives 0.15 after two.
-    await Bun.sleep(11_000);
+    // Four 5 s samples at least: 1 runnable task gives 0.28 after four.
+    await Bun.sleep(21_000);
     const b = parseLoadavg(ok(["exec", busy, "cat", "/proc/loadavg"]));
     const i = parseLoadavg(ok(["exec", idle, "cat", "/proc/loadavg"]));
-    expect(b.one).toBeGreaterThanOrEqual(0.15);
-    // At most one sample could catch the reader itself waiting on sysbox-fs (0.08).
-    expect(i.one).toBeLessThanOrEqual(0.08);
+    expect(b.one).toBeGreaterThanOrEqual(0.25);
+    // A sample may catch the exec that reads the file (its stage runs in the
+    // container's cgroup, slowly on a loaded host): 0.08 each, decaying. The
+    // idle container stays well below the busy one either way.
+    expect(i.one).toBeLessThanOrEqual(0.2);
+    expect(i.one).toBeLessThan(b.one / 2);
     expect(b.running).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
