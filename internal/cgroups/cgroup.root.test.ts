@@ -6,14 +6,10 @@ import {
   addProcess, applyResources, cgroupDirs, createCgroup, delegateV1, destroyCgroup, detectLayout, eventsJson,
   eventsStats, freeze, killAll, listPids, state, stats, thaw, type Cgroup, type CgroupLayout,
 } from "./mod.ts";
+import { hostLayoutOrUndefined } from "./_testhost.ts";
 
 const isRoot = process.getuid?.() === 0;
-let layout: CgroupLayout | undefined;
-try {
-  layout = detectLayout();
-} catch {
-  layout = undefined;
-}
+const layout: CgroupLayout | undefined = hostLayoutOrUndefined();
 const isV1 = layout?.mode === "v1" || layout?.mode === "hybrid";
 
 describe.skipIf(!isRoot || !isV1)("cgroup v1 [requires root, cgroup v1]", () => {

@@ -104,6 +104,20 @@ export interface RecSys {
 
 const enoent = (syscall: string, path: string) => new SysError({ syscall, path, errno: 2 });
 
+/** A `read` that serves `replies` (sync frames) on `syncFd`, in order, and EOF after them; other fds read 0. */
+export function syncReplies(syncFd: number, replies: Uint8Array[]): (fd: number, buf: Uint8Array) => number {
+  let inbox = new Uint8Array(replies.reduce((n, r) => n + r.length, 0));
+  let off = 0;
+  for (const r of replies) { inbox.set(r, off); off += r.length; }
+  return (fd, buf) => {
+    if (fd !== syncFd) return 0;
+    const n = Math.min(buf.length, inbox.length);
+    buf.set(inbox.subarray(0, n));
+    inbox = inbox.subarray(n);
+    return n;
+  };
+}
+
 export function recordingSys(opts: RecSysOptions = {}, rec: Recorder = new Recorder()): RecSys {
   const tree = new Map<string, "dir" | "file">([["/", "dir"]]);
   const texts = new Map(Object.entries(opts.texts ?? {}));

@@ -5,18 +5,14 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { createCgroup, destroyCgroup, detectLayout, freeze, thaw, type Cgroup, type CgroupLayout } from "../cgroups/mod.ts";
+import { createCgroup, destroyCgroup, freeze, thaw, type Cgroup, type CgroupLayout } from "../cgroups/mod.ts";
 import { reopenCgroup, setupContainerCgroup } from "./cgroup.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Spec } from "./spec.ts";
+import { hostLayoutOrUndefined } from "../cgroups/_testhost.ts";
 
 const isRoot = process.getuid?.() === 0;
-let layout: CgroupLayout | undefined;
-try {
-  layout = detectLayout();
-} catch {
-  layout = undefined;
-}
+const layout: CgroupLayout | undefined = hostLayoutOrUndefined();
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const PARENT = `/sysbox-rt-test-${process.pid}`;
 

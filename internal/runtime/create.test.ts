@@ -10,7 +10,7 @@ import { parseConfig } from "../oci/mod.ts";
 import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/mod.ts";
 import { CLONE } from "../sys/flags.ts";
 import type { Cgroup } from "../cgroups/mod.ts";
-import { failAtIndex, Recorder, recordingSys, type Call } from "./_recsys.ts";
+import { failAtIndex, Recorder, recordingSys, syncReplies, type Call } from "./_recsys.ts";
 import { planCreate, runCreate, type CreateDeps, type PlanOptions, type Undo } from "./create.ts";
 import type { ContainerCgroup } from "./cgroup.ts";
 import type { Spec } from "./spec.ts";
@@ -80,17 +80,7 @@ describe("planCreate (pure)", () => {
 
 /** Fakes for every dependency, all recording into one log. */
 function fakes(rec: Recorder, replies: Uint8Array[] = [encodeFrame({ t: "warn", msg: "w" }), encodeFrame({ t: "ready", pid: 1 })]) {
-  let inbox = new Uint8Array(0);
-  for (const r of replies) inbox = new Uint8Array([...inbox, ...r]);
-  const { sys, nextFd } = recordingSys({
-    read: (fd, buf) => {
-      if (fd !== SYNC_FD) return 0;
-      const n = Math.min(buf.length, inbox.length);
-      buf.set(inbox.subarray(0, n));
-      inbox = inbox.subarray(n);
-      return n;
-    },
-  }, rec);
+  const { sys, nextFd } = recordingSys({ read: syncReplies(SYNC_FD, replies) }, rec);
   const cg: ContainerCgroup = {
     cg: { path: "/docker/x", paths: {}, layout: {} } as unknown as Cgroup, procsPath: "/docker/x/init.scope", paths: { unified: "/sys/fs/cgroup/docker/x" },
     v1Mounts: null, v2Path: "/sys/fs/cgroup/docker/x",

@@ -8,20 +8,16 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addProcess, createCgroup, destroyCgroup, detectLayout, freeze, thaw, type Cgroup, type CgroupLayout } from "../cgroups/mod.ts";
+import { addProcess, createCgroup, destroyCgroup, freeze, thaw, type Cgroup, type CgroupLayout } from "../cgroups/mod.ts";
 import { deleteContainer, killContainer } from "./lifecycle.ts";
 import { reopenCgroup } from "./cgroup.ts";
 import { loadState, makeContainerDir, processStartTime, saveState } from "./state.ts";
 import { statusOf } from "./status.ts";
 import type { Logger } from "../log/mod.ts";
+import { hostLayoutOrUndefined } from "../cgroups/_testhost.ts";
 
 const isRoot = process.getuid?.() === 0;
-let layout: CgroupLayout | undefined;
-try {
-  layout = detectLayout();
-} catch {
-  layout = undefined;
-}
+const layout: CgroupLayout | undefined = hostLayoutOrUndefined();
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const PATH = `/sysbox-rt-test-${process.pid}/paused`;
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/mod.ts";
 import { CLONE } from "../sys/flags.ts";
 import { SysError } from "../sys/errno.ts";
-import { failAtIndex, Recorder, recordingSys } from "./_recsys.ts";
+import { failAtIndex, Recorder, recordingSys, syncReplies } from "./_recsys.ts";
 import { startContainer, type StartDeps } from "./start.ts";
 import { execInContainer, type ExecDeps, type ExecOptions } from "./exec.ts";
 import { writePidFile } from "./fds.ts";
@@ -93,18 +93,7 @@ describe("start", () => {
 const SYNC_FD = 60;
 
 function execFakes(rec: Recorder, replies: Uint8Array[]): ExecDeps {
-  let inbox = new Uint8Array(replies.reduce((n, r) => n + r.length, 0));
-  let off = 0;
-  for (const r of replies) { inbox.set(r, off); off += r.length; }
-  const { sys, nextFd } = recordingSys({
-    read: (fd, buf) => {
-      if (fd !== SYNC_FD) return 0;
-      const n = Math.min(buf.length, inbox.length);
-      buf.set(inbox.subarray(0, n));
-      inbox = inbox.subarray(n);
-      return n;
-    },
-  }, rec);
+  const { sys, nextFd } = recordingSys({ read: syncReplies(SYNC_FD, replies) }, rec);
   return {
     sys,
     spawnInNamespaces: rec.wrap("spawnInNamespaces", (o) => { o.onReady?.(7000); return { pid: 7001, syncFd: SYNC_FD }; }),
