@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { oomKills, setupContainerCgroup, v2DirOf } from "./cgroup.ts";
+import { memoryLimitReason, oomKills, setupContainerCgroup, v2DirOf } from "./cgroup.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Spec } from "./spec.ts";
 
@@ -48,5 +48,14 @@ describe("v2DirOf", () => {
     expect(v2DirOf(`12:pids:/docker/4f1a\n0::${scope}/init.scope/init.scope\n`, "/sys/fs/cgroup/unified")).toBe(`/sys/fs/cgroup/unified${scope}/init.scope/init.scope`);
     expect(v2DirOf("0::/\n", "/sys/fs/cgroup")).toBe("/sys/fs/cgroup");
     expect(v2DirOf("12:pids:/docker/4f1a\n", "/sys/fs/cgroup")).toBeUndefined();
+  });
+});
+
+describe("memoryLimitReason", () => {
+  const reason = (events: string) => memoryLimitReason(events, "memory.events", "memory.max", "6291456");
+  test("OOM kills first; else the limit reached (a failed allocation); else nothing", () => {
+    expect(reason("low 0\nhigh 0\nmax 14\noom 1\noom_kill 1\n")).toStartWith("the kernel's OOM killer ended it (memory.events: oom_kill 1; memory.max is 6291456 bytes)");
+    expect(reason("low 0\nhigh 0\nmax 9\noom 0\noom_kill 0\n")).toStartWith("it reached its memory limit (memory.events: max 9, oom 0; memory.max is 6291456 bytes)");
+    expect(reason("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")).toBeUndefined();
   });
 });

@@ -185,27 +185,43 @@ function systemdContainerCgroup(
   };
 }
 
-/** The "oom_kill N" count of a memory.events (v2) or memory.oom_control (v1) text; 0 when absent. */
-export function oomKills(text: string): number {
-  const m = /^oom_kill (\d+)$/m.exec(text);
+/** The "NAME N" count of a memory.events (v2) or memory.oom_control (v1) text; 0 when absent. */
+export function memoryEventCount(text: string, name: "oom_kill" | "oom" | "max"): number {
+  const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
   return m ? Number(m[1]) : 0;
 }
 
+/** The "oom_kill N" count of a memory.events (v2) or memory.oom_control (v1) text; 0 when absent. */
+export function oomKills(text: string): number {
+  return memoryEventCount(text, "oom_kill");
+}
+
 /**
- * Why the container's processes died, as the kernel's memory controller
- * tells it: OOM kills in the container's cgroup, with its limit. Undefined
- * when it reports none (or the files cannot be read).
+ * Why the container's processes died, from the memory controller's events:
+ * OOM kills, or else (v2) the limit reached: under a limit that small, a
+ * process may die of a failed allocation before the OOM killer picks it.
+ * Undefined when neither happened (or the files cannot be read).
  */
+export function memoryLimitReason(events: string, eventsFile: string, limitFile: string, limit: string): string | undefined {
+  const kills = memoryEventCount(events, "oom_kill");
+  if (kills > 0) {
+    return `the kernel's OOM killer ended it (${eventsFile}: oom_kill ${kills}; ${limitFile} is ${limit} bytes): the memory limit is too small for the container to start; raise --memory`;
+  }
+  const max = memoryEventCount(events, "max");
+  if (max > 0) {
+    return `it reached its memory limit (${eventsFile}: max ${max}, oom ${memoryEventCount(events, "oom")}; ${limitFile} is ${limit} bytes): the memory limit is too small for the container to start; raise --memory`;
+  }
+  return undefined;
+}
+
 export function oomReason(cg: Cgroup): string | undefined {
   const v2 = cg.layout.mode === "v2";
   const dir = v2 ? cg.paths.unified : cg.paths.memory;
   if (dir === undefined) return undefined;
   const [eventsFile, limitFile] = v2 ? ["memory.events", "memory.max"] : ["memory.oom_control", "memory.limit_in_bytes"];
   try {
-    const kills = oomKills(readFileSync(`${dir}/${eventsFile}`, "utf8"));
-    if (kills === 0) return undefined;
-    const limit = readFileSync(`${dir}/${limitFile}`, "utf8").trim();
-    return `the kernel's OOM killer ended it (${eventsFile}: oom_kill ${kills}; ${limitFile} is ${limit} bytes): the memory limit is too small for the container to start; raise --memory`;
+    const events = readFileSync(`${dir}/${eventsFile}`, "utf8");
+    return memoryLimitReason(events, eventsFile, limitFile, readFileSync(`${dir}/${limitFile}`, "utf8").trim());
   } catch {
     return undefined;
   }
