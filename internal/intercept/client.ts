@@ -20,7 +20,7 @@ import { close } from "../sys/fs.ts";
 import { libseccomp, NR_SCMP_ERROR, SCMP_ACT, SCMP_ARCH, SCMP_FLTATR, type Libseccomp } from "../sys/seccomp.ts";
 import { POLL, encodePollfds, poll, pollRevents } from "../sys/seccomp_notify.ts";
 import { recv, send, sendFds, unixConnect, SOCK } from "../sys/socket.ts";
-import { DEFAULT_RUN_DIR } from "../ipc/mod.ts";
+import { DAEMON_RESTART_GRACE_MS, DEFAULT_RUN_DIR, isRestartGap } from "../ipc/mod.ts";
 import { FrameDecoder } from "../ipc/mod.ts";
 import { TRAPPED } from "./syscalls.ts";
 import { MountView, isReadOnly } from "./view.ts";
@@ -115,17 +115,27 @@ export function initialMounts(mountinfo: string = readFileSync("/proc/self/mount
  * the container's init inherits it; it must be closed before the user
  * process execs.
  */
-export function connectInterceptor(runDir: string = DEFAULT_RUN_DIR): number {
+export function connectInterceptor(runDir: string = DEFAULT_RUN_DIR, restartGraceMs: number = DAEMON_RESTART_GRACE_MS): number {
   const path = interceptSocketPath(runDir);
-  try {
-    return unixConnect(path, SOCK.STREAM);
-  } catch (e) {
-    if (isSysError(e)) {
-      const hint = e.code === "ENOENT" || e.code === "ECONNREFUSED" ? " (is sysbox-fs running?)" : "";
-      throw new InterceptorError(`cannot connect to sysbox-fs's seccomp socket ${path}: ${e.code}${hint}`, { cause: e });
+  const deadline = Date.now() + restartGraceMs;
+  for (;;) {
+    try {
+      return unixConnect(path, SOCK.STREAM);
+    } catch (e) {
+      // sysbox-fs between two lives (a restart): its socket comes back.
+      if (isSysError(e) && isRestartGap(e.code) && Date.now() < deadline) {
+        Bun.sleepSync(50);
+        continue;
+      }
+      throw connectError(path, e);
     }
-    throw e;
   }
+}
+
+function connectError(path: string, e: unknown): unknown {
+  if (!isSysError(e)) return e;
+  const hint = isRestartGap(e.code) ? " (is sysbox-fs running?)" : "";
+  return new InterceptorError(`cannot connect to sysbox-fs's seccomp socket ${path}: ${e.code}${hint}`, { cause: e });
 }
 
 export interface NotifyMeta {

@@ -87,6 +87,25 @@ describe("connect", () => {
     expect(c.peer).toBe("sysbox-fs");
     expect((await c.request("status", {})).daemon).toBe("sysbox-mgr");
   });
+
+  test("within restartGraceMs a daemon that is restarting (no socket, then a stale one) is waited for", async () => {
+    const path = join(dir, "sysfs.sock");
+    await makeStaleSocket(path);
+    setTimeout(async () => {
+      rmSync(path, { force: true });
+      server = await serve(path, statusHandlers);
+    }, 300);
+    const c = await connectDaemon("fs", { runDir: dir, restartGraceMs: 5000 });
+    clients.push(c);
+    expect((await c.request("status", {})).daemon).toBe("sysbox-mgr");
+  });
+
+  test("past restartGraceMs the connect failure is reported as it is", async () => {
+    const t0 = Date.now();
+    const err = await caught(connectDaemon("fs", { runDir: dir, restartGraceMs: 200 }));
+    expect(err.message).toContain("ENOENT (is sysbox-fs running?)");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+  });
 });
 
 describe("request", () => {

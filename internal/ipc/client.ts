@@ -252,13 +252,38 @@ export async function connect<M extends MessageType = MessageType>(
   return client;
 }
 
-/** Opens a connection to one of the Sysbox daemons, typed by the messages it serves. */
-export function connectDaemon<K extends DaemonKind>(
+/**
+ * How long a client keeps trying a daemon's socket that is missing or
+ * refuses connections: a restart (`systemctl restart sysbox-fs`) leaves
+ * that gap between the old process closing its socket and the new one
+ * listening.
+ */
+export const DAEMON_RESTART_GRACE_MS = 3000;
+
+/** True for the connect failures a restarting daemon gives: no socket yet, or nobody listening on it. */
+export function isRestartGap(errno: string | undefined): boolean {
+  return errno === "ENOENT" || errno === "ECONNREFUSED";
+}
+
+/**
+ * Opens a connection to one of the Sysbox daemons, typed by the messages it
+ * serves; within `restartGraceMs` (default 0) a daemon in its restart gap
+ * is tried again every 50 ms.
+ */
+export async function connectDaemon<K extends DaemonKind>(
   daemon: K,
-  opts: ConnectOptions & { runDir?: string } = {},
+  opts: ConnectOptions & { runDir?: string; restartGraceMs?: number } = {},
 ): Promise<Client<DaemonMessages[K]>> {
-  const { runDir = DEFAULT_RUN_DIR, ...rest } = opts;
-  return connect<DaemonMessages[K]>(endpointSocket(daemon, runDir), { peer: ENDPOINTS[daemon].name, ...rest });
+  const { runDir = DEFAULT_RUN_DIR, restartGraceMs = 0, ...rest } = opts;
+  const deadline = Date.now() + restartGraceMs;
+  for (;;) {
+    try {
+      return await connect<DaemonMessages[K]>(endpointSocket(daemon, runDir), { peer: ENDPOINTS[daemon].name, ...rest });
+    } catch (e) {
+      if (!(e instanceof IpcError && e.code === "connect" && isRestartGap(e.errno)) || Date.now() >= deadline) throw e;
+    }
+    await Bun.sleep(50);
+  }
 }
 
 /** Resolves once something accepts connections on `socketPath`; IpcError("timeout") otherwise. */

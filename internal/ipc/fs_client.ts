@@ -5,7 +5,7 @@
  *   failed to register with sysbox-fs: failed to connect to sysbox-fs at
  *   /run/sysbox/sysfs.sock: ENOENT (is sysbox-fs running?)
  */
-import { connectDaemon, DaemonError, describeFailure, type ConnectOptions } from "./client.ts";
+import { connectDaemon, DAEMON_RESTART_GRACE_MS, DaemonError, describeFailure, type ConnectOptions } from "./client.ts";
 import type { RequestInput, ResponseBody } from "./messages.ts";
 
 export interface FsClientOptions {
@@ -13,6 +13,8 @@ export interface FsClientOptions {
   runDir?: string;
   /** Per-request timeout; default the IPC client's (30 s). */
   timeoutMs?: number;
+  /** How long a restarting sysbox-fs is waited for; default DAEMON_RESTART_GRACE_MS. */
+  restartGraceMs?: number;
 }
 
 export type FsRegistration = ResponseBody<"fsRegister">;
@@ -29,7 +31,7 @@ function wrap(what: string, e: unknown): FsError {
 }
 
 async function exchange<T>(what: string, opts: FsClientOptions, fn: (c: Awaited<ReturnType<typeof connectDaemon<"fs">>>, t: { timeoutMs?: number }) => Promise<T>): Promise<T> {
-  const conn: ConnectOptions & { runDir?: string } = {};
+  const conn: ConnectOptions & { runDir?: string; restartGraceMs?: number } = { restartGraceMs: opts.restartGraceMs ?? DAEMON_RESTART_GRACE_MS };
   if (opts.runDir !== undefined) conn.runDir = opts.runDir;
   if (opts.timeoutMs !== undefined) conn.timeoutMs = opts.timeoutMs;
   try {

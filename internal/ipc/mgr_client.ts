@@ -9,7 +9,7 @@
  * The one-shot functions open a connection per call; openMgr() keeps one
  * open for several calls (create sends register, prepareMounts, update).
  */
-import { connectDaemon, DaemonError, describeFailure, type Client, type ConnectOptions } from "./client.ts";
+import { connectDaemon, DAEMON_RESTART_GRACE_MS, DaemonError, describeFailure, type Client, type ConnectOptions } from "./client.ts";
 import type { DaemonMessages, MgrMountKind, RequestInput, ResponseBody } from "./messages.ts";
 
 export interface MgrOptions {
@@ -17,6 +17,8 @@ export interface MgrOptions {
   runDir?: string;
   /** Per-request timeout; default the IPC client's (30 s). */
   timeoutMs?: number;
+  /** How long a restarting sysbox-mgr is waited for; default DAEMON_RESTART_GRACE_MS. */
+  restartGraceMs?: number;
 }
 
 export type MgrRange = ResponseBody<"register">;
@@ -91,7 +93,7 @@ export class MgrSession {
 
 /** Connects to sysbox-mgr; MgrError("connect") names the step as `what` (default "failed to reach sysbox-mgr"). */
 export async function openMgr(opts: MgrOptions & { what?: string } = {}): Promise<MgrSession> {
-  const conn: ConnectOptions & { runDir?: string } = {};
+  const conn: ConnectOptions & { runDir?: string; restartGraceMs?: number } = { restartGraceMs: opts.restartGraceMs ?? DAEMON_RESTART_GRACE_MS };
   if (opts.runDir !== undefined) conn.runDir = opts.runDir;
   if (opts.timeoutMs !== undefined) conn.timeoutMs = opts.timeoutMs;
   try {

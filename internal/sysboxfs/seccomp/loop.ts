@@ -40,6 +40,13 @@ import { beginDetachSubmounts, beginMountVirtualFs, isPending, type ActResult, t
  * starting at once that takes seconds.
  */
 export const REGISTRATION_TIMEOUT_MS = 60_000;
+/**
+ * On stop, how long connections already accepted may still register: the
+ * runtime connects before the container's init runs and the init sends its
+ * notify fd a moment later, so a restart in between would otherwise cut it
+ * off (EPIPE at the init). What registers is kept for the next sysbox-fs.
+ */
+export const STOP_DRAIN_MS = 1500;
 
 /** Indexes into the shared counters (a BigInt64Array over a SharedArrayBuffer). */
 export const STAT = {
@@ -154,6 +161,8 @@ export class NotifyLoop {
   #pollFds: number[] = [];
   #pollBuf: Uint8Array = new Uint8Array(0);
   #dirty = true;
+  /** Set by a stop: serve accepted connections until then, nothing else new. */
+  #drainUntil: number | undefined;
 
   constructor(init: LoopInit, post: (e: LoopEvent) => void, io: CallerIo) {
     this.#init = init;
@@ -167,6 +176,7 @@ export class NotifyLoop {
     this.#adopt(this.#init.adopt ?? []);
     this.#post({ type: "ready" });
     for (;;) {
+      if (this.#drainUntil !== undefined && (this.#conns.size === 0 || Date.now() >= this.#drainUntil)) return this.close();
       if (this.#dirty) this.#rebuild();
       const n = poll(this.#pollBuf, this.#timeout());
       if (this.#conns.size || this.#pending.size) this.#expire();
@@ -179,7 +189,7 @@ export class NotifyLoop {
         if (rev === 0) continue;
         const fd = fds[i]!;
         if (fd === this.#init.wakeFd) {
-          if (this.#commands()) return this.close();
+          if (this.#commands()) this.#drainUntil ??= Date.now() + STOP_DRAIN_MS;
         } else if (fd === this.#init.listenFd) {
           this.#acceptAll();
         } else if (this.#conns.has(fd)) {
@@ -220,8 +230,10 @@ export class NotifyLoop {
   }
 
   #timeout(): number {
-    if (this.#conns.size === 0 && this.#pending.size === 0) return -1;
-    const next = Math.min(...[...this.#conns.values()].map((c) => c.deadline), ...[...this.#pending.values()].map((p) => p.act.deadline));
+    if (this.#conns.size === 0 && this.#pending.size === 0 && this.#drainUntil === undefined) return -1;
+    const next = Math.min(
+      ...[...this.#conns.values()].map((c) => c.deadline), ...[...this.#pending.values()].map((p) => p.act.deadline), this.#drainUntil ?? Infinity,
+    );
     return Math.max(0, next - Date.now());
   }
 

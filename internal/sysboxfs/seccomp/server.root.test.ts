@@ -103,4 +103,21 @@ describe.skipIf(!isRoot || !libseccomp.available())("seccomp interception [requi
       for (const fd of [devnull, ...socks]) close(fd);
     }
   });
+
+  test("a stop still answers connections it accepted (a restart between the runtime's connect and the init's send); new ones find no socket", async () => {
+    const runDir = join(work, "run-drain");
+    const other = await startInterceptServer({ runDir, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const sock = connectInterceptor(runDir);
+    const devnull = open("/dev/null", O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
+    try {
+      // close() unlinks the socket and stops the loop before its first await.
+      const closing = other.close();
+      expect(() => connectInterceptor(runDir, 0)).toThrow(/ENOENT/);
+      // Answered (refused: not a listener), not cut off with EPIPE or EOF.
+      expect(() => sendNotifyFd(sock, devnull, { containerId: "late" })).toThrow(/not a seccomp listener/);
+      await closing;
+    } finally {
+      for (const fd of [devnull, sock]) close(fd);
+    }
+  });
 });

@@ -183,6 +183,13 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
     },
     close() {
       closing ??= (async () => {
+        // No new connections (a client retries until the next sysbox-fs
+        // listens); the loop still serves those it has (STOP_DRAIN_MS).
+        try {
+          unlinkSync(socketPath);
+        } catch {
+          // Gone already.
+        }
         port1.postMessage({ type: "stop" });
         try {
           write(wakeW, new Uint8Array([1]));
