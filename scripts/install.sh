@@ -358,7 +358,9 @@ unit_text() {
       cat <<EOF
 [Unit]
 Description=sysbox-ts system container runtime
-BindsTo=sysbox-mgr.service sysbox-fs.service
+# Wants, not BindsTo: restarting one daemon must leave the other running
+# (PartOf below still carries a stop or restart of this unit to both).
+Wants=sysbox-mgr.service sysbox-fs.service
 After=sysbox-mgr.service sysbox-fs.service
 Before=docker.service containerd.service
 
