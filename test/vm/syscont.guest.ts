@@ -38,7 +38,7 @@ describe.skipIf(!isGuest)("systemd and Docker inside [requires the test VM]", ()
     expect(secs).toBeLessThan(60);
   }, 6 * MIN);
 
-  test("Docker inside: inner docker run prints ok, its cgroup sits under the outer's, and an inner container without a limit cannot exceed the outer one (OOM inside, both engines up)", async () => {
+  test("Docker inside: inner docker run prints ok, its cgroup sits under the outer's, and an inner --memory above the outer limit cannot exceed it (OOM inside, both engines up)", async () => {
     const n = name("dind");
     ok(["run", RT, "-d", "--name", n, "--memory", "512m", SYSCONT]);
     const outer = containerId(n);
@@ -48,7 +48,15 @@ describe.skipIf(!isGuest)("systemd and Docker inside [requires the test VM]", ()
     expect(load.err).toBe("");
     expect(ok(["exec", n, "docker", "run", "--rm", BUSYBOX, "echo", "ok"]).trim()).toBe("ok");
 
-    ok(["exec", n, "docker", "run", "-d", "--name", "inner", BUSYBOX, "sleep", "600"]);
+    // The inner limit (700m) is above the outer one (512m): the outer one still rules.
+    const started = docker(["exec", n, "docker", "run", "-d", "--name", "inner", "--memory", "700m", "--memory-swap", "700m", BUSYBOX, "sleep", "600"]);
+    if (started.code !== 0) {
+      console.log(`inner docker run failed: ${started.err.trim()}`);
+      console.log(docker(["exec", n, "sh", "-c",
+        "echo self=$(cat /proc/self/cgroup); for d in /sys/fs/cgroup /sys/fs/cgroup/system.slice /sys/fs/cgroup/init.scope; do echo \"$d: controllers=[$(cat $d/cgroup.controllers)] subtree=[$(cat $d/cgroup.subtree_control)] procs=$(cat $d/cgroup.procs | wc -l)\"; done; " +
+        "systemctl show -p MemoryAccounting -p DefaultMemoryAccounting system.slice; journalctl --no-pager -n 40"]).out);
+    }
+    expect(started.code).toBe(0);
     const inner = ok(["exec", n, "docker", "inspect", "-f", "{{.Id}}", "inner"]).trim();
     // The inner engine names its cgroup after the inner id (docker-<id>.scope with
     // its systemd driver, <id> with cgroupfs); it must sit inside the outer scope.
@@ -57,10 +65,10 @@ describe.skipIf(!isGuest)("systemd and Docker inside [requires the test VM]", ()
     expect(innerDir).toBeDefined();
     expect(readFileSync(`${innerDir}/cgroup.procs`, "utf8").trim()).not.toBe("");
 
-    // 700 MB through dd's buffer in the inner container, which has no limit of
-    // its own (above the outer one), inside an outer one of 512 MB.
-    const hog = docker(["exec", n, "docker", "exec", "inner", "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=700M", "count=1"]);
-    console.log(`inner 700 MB inside 512m: exit ${hog.code} ${hog.err.trim().split("\n").slice(-1)[0]}`);
+    expect(readFileSync(`${innerDir}/memory.max`, "utf8").trim()).toBe(String(700 * 1024 * 1024));
+    // 650 MB through dd's buffer: under the inner limit, over the outer one.
+    const hog = docker(["exec", n, "docker", "exec", "inner", "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=650M", "count=1"]);
+    console.log(`inner 650 MB (inner limit 700m) inside 512m: exit ${hog.code} ${hog.err.trim().split("\n").slice(-1)[0]}`);
     expect(hog.code).toBe(137);
     const events = readFileSync(`${scopeDir(outer)}/memory.events`, "utf8");
     expect(Number(/oom_kill (\d+)/.exec(events)![1])).toBeGreaterThan(0);
