@@ -269,6 +269,8 @@ vm_provision() {
     echo "$layer"
     return 0
   fi
+  # qemu-img makes the layer before the first boot installs anything.
+  vm_ensure_qemu
   share=$(mktemp -d "$VM_CACHE/.provision.XXXXXX")
   for t in "$@"; do ln "$t" "$share/" 2>/dev/null || cp "$t" "$share/"; done
   cat >"$share/job.sh" <<'EOF'
