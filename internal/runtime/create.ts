@@ -32,6 +32,7 @@ import type { Logger } from "../log/mod.ts";
 import { loadSpec, type Spec } from "./spec.ts";
 import { oomReason, setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
+import { consoleMode } from "./foreground.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
 import type { IdRange } from "../syscont/mod.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
@@ -46,6 +47,8 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** A connected socket (inherited by the init) that gets the pty master instead of --console-socket: foreground.ts. */
+  consoleFd?: number;
   noPivot: boolean;
   preserveFds: number;
   systemdCgroup: boolean;
@@ -62,6 +65,8 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
   let sc: SysContainer | undefined;
   try {
     if (!spec.root?.path) throw new Error("config.json: root.path: required");
+    // create is detached; `run` in the foreground checks for itself and passes consoleFd.
+    if (opts.consoleFd === undefined) consoleMode(spec.process?.terminal === true, opts.consoleSocket, true);
     const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
     if (!existsSync(rootfs)) throw new Error(`root.path: rootfs "${rootfs}" does not exist`);
     const dir = makeContainerDir(opts.root, opts.id);
@@ -117,7 +122,7 @@ export interface CreatePlan {
   /** The ID range the ID-mapped mounts use. */
   range: IdRange;
   /** The fds the init stage inherits. */
-  fds: { consoleSocket: string | null; devNull: boolean; interceptor: boolean };
+  fds: { consoleSocket: string | null; consoleFd: number; devNull: boolean; interceptor: boolean };
   cgroup: Pick<CgroupSetupOptions, "systemd" | "delegateTo">;
   /** The create message, fds and staged mounts left to fill in. */
   message: Omit<CreateMsg, "interceptFd" | "fifoFd" | "consoleFd" | "fsBinds" | "cgroupV1" | "cgroupV2Path" | "spec" | "rootfs">;
@@ -131,6 +136,7 @@ export interface PlanOptions {
   /** The container's state dir. */
   dir: string;
   consoleSocket?: string | undefined;
+  consoleFd?: number | undefined;
   pidFile?: string | undefined;
   noPivot: boolean;
   preserveFds: number;
@@ -161,7 +167,7 @@ export function planCreate(spec: Spec, opts: PlanOptions): CreatePlan {
     ns, userns, hostRoot,
     idMaps: newUserns ? { uid: idMapText(spec.linux?.uidMappings), gid: idMapText(spec.linux?.gidMappings) } : null,
     range: { uid: hostRoot.uid, gid: hostRoot.gid, size: 65536 },
-    fds: { consoleSocket: opts.consoleSocket ?? null, devNull: spec.process?.terminal === true, interceptor: opts.fs },
+    fds: { consoleSocket: opts.consoleSocket ?? null, consoleFd: opts.consoleFd ?? -1, devNull: spec.process?.terminal === true, interceptor: opts.fs },
     cgroup: { systemd: opts.systemdCgroup, delegateTo: hostRoot },
     message: {
       t: "create", id: opts.id, bundle: opts.bundle, noPivot: opts.noPivot, userns,
@@ -237,7 +243,8 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   undo.push(() => fds.closeAll());
   // fds the init stage inherits (no O_CLOEXEC): the fifo (reopened for writing later) and the console socket.
   const fifoFd = fds.add(sys.open(plan.fifoPath, O_FLAGS.PATH));
-  const consoleFd = plan.fds.consoleSocket !== null ? fds.add(deps.connectConsole(plan.fds.consoleSocket, sys)) : -1;
+  // A foreground console's fd (plan.fds.consoleFd) stays the caller's to close.
+  const consoleFd = plan.fds.consoleSocket !== null ? fds.add(deps.connectConsole(plan.fds.consoleSocket, sys)) : plan.fds.consoleFd;
   const joinFds = plan.ns.join.map((j) => ({ fd: fds.add(sys.open(j.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC)), type: j.flag }));
   const self = deps.self();
   const execFd = fds.add(sys.open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC));
