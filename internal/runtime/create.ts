@@ -307,7 +307,8 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path,
   });
   try {
-    awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg));
+    awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg), (h) =>
+      deps.runHooks("createContainer", spec.hooks?.createContainer, { ...hookState, status: "creating", pid: h.pid }, { enter: pid }));
   } catch (e) {
     // An init that died before it was ready was often OOM-killed: say so.
     const why = e instanceof UnexpectedMessageError && e.received === "EOF" ? oomReason(cgroup.cg) : undefined;

@@ -17,7 +17,7 @@ import { MS } from "../sys/flags.ts";
 import { preloadLibseccomp } from "../sys/seccomp.ts";
 import { sendFds } from "../sys/socket.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
-import { awaitRequest, sendSync, type CreateMsg, type ExecMsg } from "./syncmsg.ts";
+import { awaitRequest, requestHooks, sendSync, type CreateMsg, type ExecMsg } from "./syncmsg.ts";
 import { applySysctls, bindEmulated, makeDevices, maskAndRo, mountSpec, pivot, type RootfsPlan } from "./rootfs.ts";
 import { secureJoin } from "./securejoin.ts";
 import { runHooks } from "./hooks.ts";
@@ -35,7 +35,7 @@ export function runInit(sys: Sys = linuxSys): never {
   try {
     const msg = awaitRequest(sys, syncFd);
     if (!msg) process.exit(1);
-    if (msg.t === "create") initContainer(syncFd, msg, warn, { sys, runHooks, pid: process.pid });
+    if (msg.t === "create") initContainer(syncFd, msg, warn, { sys, runHooks: hooksVia(syncFd, sys), pid: process.pid });
     else initExec(syncFd, msg, warn, sys);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -48,6 +48,17 @@ export function runInit(sys: Sys = linuxSys): never {
     process.exit(1);
   }
   process.exit(1);
+}
+
+/**
+ * createContainer hooks are run by the parent, as the host's root, inside our
+ * namespaces but the user namespace (hooks.ts says why); the others here.
+ */
+function hooksVia(syncFd: number, sys: Sys): typeof runHooks {
+  return (name, hooks, state, opts) => {
+    if (name !== "createContainer") return runHooks(name, hooks, state, opts);
+    if (hooks?.length) requestHooks(sys, syncFd, { t: "hooks", name, pid: state.pid ?? process.pid });
+  };
 }
 
 /** What the init's create steps act through: syscalls, hooks, and its own pid (for hook state). */
@@ -111,7 +122,7 @@ export function createSteps(m: CreateMsg, deps: InitDeps): CreateStep[] {
     { name: "applySysctls", run: () => applySysctls(spec.linux?.sysctl, secureJoin(plan.rootfs, "/proc"), sys) },
     { name: "bindEmulated", run: () => bindEmulated(plan, sys) },
     { name: "makeDevices", run: () => makeDevices(plan, sys) },
-    { name: "createContainerHooks", run: () => deps.runHooks("createContainer", spec.hooks?.createContainer, hookState(m, deps.pid, "created")) },
+    { name: "createContainerHooks", run: () => deps.runHooks("createContainer", spec.hooks?.createContainer, hookState(m, deps.pid, "creating")) },
     { name: "pivot", run: () => pivot(plan, sys) },
     { name: "setHostname", run: () => setHostname(spec, sys) },
     { name: "maskAndRo", run: () => maskAndRo(plan, sys) },
@@ -140,7 +151,8 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   sys.writeAll(fifo, new Uint8Array([48]));
   sys.close(fifo);
   sys.close(fifoFd);
-  deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "running"));
+  // The process is not running yet: "created", as runc reports it.
+  deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "created"));
   execProcess(proc, path, prepared, { sys, spec, preserveFds: m.preserveFds, warn: () => {} });
 }
 
