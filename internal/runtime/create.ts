@@ -33,6 +33,7 @@ import { loadSpec, type Spec } from "./spec.ts";
 import { oomReason, setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
 import { consoleMode } from "./foreground.ts";
+import { agentMessage, seccompAgentOf, AGENT_WITH_INTERCEPTION } from "./seccomp_agent.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
 import type { IdRange } from "../syscont/mod.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
@@ -127,6 +128,8 @@ export interface CreatePlan {
   /** The create message, fds and staged mounts left to fill in. */
   message: Omit<CreateMsg, "interceptFd" | "fifoFd" | "consoleFd" | "fsBinds" | "cgroupV1" | "cgroupV2Path" | "spec" | "rootfs">;
   pidFile: string | null;
+  /** linux.seccomp.listenerPath, when the profile notifies an agent. */
+  seccompAgent?: { path: string; metadata: string };
 }
 
 export interface PlanOptions {
@@ -160,7 +163,10 @@ export function planCreate(spec: Spec, opts: PlanOptions): CreatePlan {
   const newUserns = (ns.flags & CLONE.NEWUSER) !== 0;
   const userns = newUserns || ns.join.some((j) => j.type === "user");
   const hostRoot = { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings) };
+  const agent = seccompAgentOf(spec);
+  if (agent && opts.fs) throw new Error(AGENT_WITH_INTERCEPTION);
   return {
+    ...(agent ? { seccompAgent: agent } : {}),
     id: opts.id, bundle: opts.bundle, rootfs: opts.rootfs, spec,
     configPath: join(opts.dir, "config.json"),
     fifoPath: join(opts.dir, EXEC_FIFO),
@@ -251,6 +257,8 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   const nullFd = plan.fds.devNull ? fds.add(openDevNull(sys)) : -1;
   // The init hands its seccomp listener to sysbox-fs over this (it cannot reach host paths itself), so it is inherited.
   const interceptFd = plan.fds.interceptor ? fds.add(await deps.connectInterceptor()) : -1;
+  // Connected here, used by the init once its filter is loaded (it cannot reach host paths then).
+  const agentFd = plan.seccompAgent ? fds.add(deps.connectConsole(plan.seccompAgent.path, sys)) : -1;
   let staged: StagedMounts | undefined;
   undo.push(() => { staged?.detach(); deps.removeStaged(id); });
 
@@ -301,8 +309,11 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   // container's mount namespace, which init has not pivoted out of yet.
   const fsBinds = opts.fsRegister ? await opts.fsRegister(pid) : [];
 
+  const seccompAgent = plan.seccompAgent
+    ? { fd: agentFd, state: agentMessage({ spec, id, bundle: plan.bundle, pid, metadata: plan.seccompAgent.metadata, status: "creating" }) }
+    : null;
   sendSync(sys, spawned.syncFd, {
-    ...plan.message, interceptFd, fsBinds, fifoFd, consoleFd,
+    ...plan.message, interceptFd, fsBinds, fifoFd, consoleFd, seccompAgent,
     spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? plan.rootfs,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path,
   });

@@ -21,6 +21,7 @@ import { selfExec, type SelfExec } from "./self.ts";
 import { writePidFile, connectConsole, openDevNull, connectInterceptorFd, FdSet } from "./fds.ts";
 import { addExecProcess, reopenCgroup } from "./cgroup.ts";
 import { execSubCgroup } from "./exec_cgroup.ts";
+import { agentMessage, seccompAgentOf, AGENT_WITH_INTERCEPTION } from "./seccomp_agent.ts";
 import { consoleMode, consolePair, hostConsole, receiveMaster, runForeground } from "./foreground.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
@@ -156,6 +157,9 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     const execFd = fds.add(sys.open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC));
     const nullFd = proc.terminal ? fds.add(openDevNull(sys)) : -1;
     const interceptFd = st.fs ? fds.add(await deps.connectInterceptor()) : -1;
+    const agent = seccompAgentOf(spec);
+    if (agent && st.fs) throw new Error(AGENT_WITH_INTERCEPTION);
+    const agentFd = agent ? fds.add(deps.connectConsole(agent.path, sys)) : -1;
     if (!opts.detach) sys.prctl(PR.SET_CHILD_SUBREAPER, 1);
     const cgPath = st.procsCgroupPath ?? st.cgroupPath;
     const cg = cgPath ? execSubCgroup(reopenCgroup(cgPath), opts.cgroups ?? []) : undefined;
@@ -165,7 +169,10 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     });
     fds.add(spawned.syncFd);
     deps.awaitExec(spawned.syncFd);
-    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
+    const seccompAgent = agent
+      ? { fd: agentFd, state: agentMessage({ spec, id: opts.id, bundle: st.bundle, pid: spawned.pid, metadata: agent.metadata, status: "running", annotations: st.annotations }) }
+      : null;
+    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec, seccompAgent });
     awaitExecDone(sys, spawned.syncFd, (msg) => opts.log.warn(msg));
     if (opts.pidFile) deps.writePidFile(opts.pidFile, spawned.pid);
     return spawned.pid;

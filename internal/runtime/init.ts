@@ -140,7 +140,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   else sys.setsid();
   // As runc: rlimits, user, capabilities and cwd are set, and the program
   // found as that user, before create returns, so their errors fail create.
-  const prepared = prepareProcess(proc, { sys, spec, warn, ...interceptor(m.interceptFd, m.id, true) });
+  const prepared = prepareProcess(proc, { sys, spec, warn, seccompAgent: m.seccompAgent ?? null, ...interceptor(m.interceptFd, m.id, true) });
   const path = lookPath(proc);
   const fifoFd = m.fifoFd;
   sendSync(sys, syncFd, { t: "ready", pid: deps.pid });
@@ -153,7 +153,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   sys.close(fifoFd);
   // The process is not running yet: "created", as runc reports it.
   deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "created"));
-  execProcess(proc, path, prepared, { sys, spec, preserveFds: m.preserveFds, warn: () => {} });
+  execProcess(proc, path, prepared, { sys, spec, preserveFds: m.preserveFds, warn: () => {}, seccompAgent: m.seccompAgent ?? null });
 }
 
 function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sys): never {
@@ -166,7 +166,7 @@ function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sy
   sendSync(sys, syncFd, { t: "ready", pid: process.pid });
   // The parent learns the exec worked when the sync socket closes on exec.
   sys.setCloexec(syncFd, true);
-  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
+  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, seccompAgent: m.seccompAgent ?? null, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
 }
 
 /**

@@ -49,6 +49,9 @@ const CgroupMountInfoSchema = v.object({
   name: v.string(), options: v.string(), hostPath: v.string(), links: v.array(v.string()),
 });
 
+/** The OCI seccomp agent's connected socket and the state message to send with the listener (seccomp_agent.ts). */
+const SeccompAgentSchema = v.optional(v.nullable(v.object({ fd, state: v.string() })));
+
 /** Parent -> init: build the container and wait for `start`. */
 export const CreateMsgSchema = v.object({
   t: v.literal("create"),
@@ -70,6 +73,7 @@ export const CreateMsgSchema = v.object({
   cgroupns: v.boolean(),
   cgroupDelegated: v.boolean(),
   preserveFds: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  seccompAgent: SeccompAgentSchema,
 });
 
 /** Parent -> init: become a new process in the running container. */
@@ -84,6 +88,7 @@ export const ExecMsgSchema = v.object({
   preserveFds: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** Container spec defaults that exec processes inherit (seccomp, no_new_privs...). */
   spec: specObject,
+  seccompAgent: SeccompAgentSchema,
 });
 
 /** Init -> parent: something the user should see; the parent logs it. */
