@@ -44,6 +44,8 @@ export interface ExecOptions {
   env: string[];
   user?: string;
   preserveFds: number;
+  /** Exec even into a paused container (the process stays frozen until it is resumed), as runc's --ignore-paused. */
+  ignorePaused?: boolean;
   /** `--cgroup [<controllers>:]<path>` entries: a sub-cgroup to run in (exec_cgroup.ts). */
   cgroups?: string[];
   log: Logger;
@@ -137,7 +139,8 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
   const { sys } = deps;
   const st = loadState(opts.root, opts.id);
   const status = statusOf(opts.root, st);
-  if (status !== "running" && status !== "created") throw new Error(`cannot exec in a ${status} container`);
+  if (status === "paused" && !opts.ignorePaused) throw new Error("cannot exec in a paused container (use --ignore-paused to override)");
+  if (status !== "running" && status !== "created" && status !== "paused") throw new Error(`cannot exec in a ${status} container`);
   const spec = loadSpec(st.configPath);
   const built = buildProcess(opts, spec.process);
   const proc = st.userns ? systemContainerProcess(built, deps.boundingSet()) : built;
