@@ -18,21 +18,36 @@ function devNum(n: number | null | undefined): string {
   return String(n);
 }
 
-/** `type major:minor access`, e.g. `c 1:3 rwm` or `a *:* rwm` (Documentation/admin-guide/cgroup-v1/devices.rst). */
-export function deviceRuleLine(rule: LinuxDeviceCgroup): string {
+/**
+ * The permissions an access string grants, as runc reads it: the set of its
+ * r, w and m letters, in that order; other letters ("rwa") grant nothing and
+ * are not an error. Empty or missing is all three.
+ */
+export function deviceAccess(access: string | undefined): string {
+  if (access === undefined || access === "") return "rwm";
+  return [..."rwm"].filter((c) => access.includes(c)).join("");
+}
+
+/**
+ * `type major:minor access`, e.g. `c 1:3 rwm` or `a *:* rwm`
+ * (Documentation/admin-guide/cgroup-v1/devices.rst); null for a rule that
+ * grants or denies no permission at all, which runc applies as nothing.
+ */
+export function deviceRuleLine(rule: LinuxDeviceCgroup): string | null {
   const type = rule.type === undefined || rule.type === "" ? "a" : rule.type;
   if (!["a", "b", "c"].includes(type)) throw new Error(`Invalid device rule type ${JSON.stringify(rule.type)}`);
-  const access = rule.access === undefined || rule.access === "" ? "rwm" : rule.access;
-  if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) {
-    throw new Error(`Invalid device rule access ${JSON.stringify(rule.access)}`);
-  }
+  const access = deviceAccess(rule.access);
+  if (access === "") return null;
   // The kernel ignores major:minor and access for type "a", but still parses the line.
   return `${type} ${devNum(rule.major)}:${devNum(rule.minor)} ${access}`;
 }
 
 /** The v1 writes for a rule list, in order. */
 export function v1DeviceWrites(rules: LinuxDeviceCgroup[]): DeviceWrite[] {
-  return rules.map((r) => ({ file: r.allow ? "devices.allow" : "devices.deny", line: deviceRuleLine(r) }));
+  return rules.flatMap((r) => {
+    const line = deviceRuleLine(r);
+    return line === null ? [] : [{ file: r.allow ? "devices.allow" as const : "devices.deny" as const, line }];
+  });
 }
 
 export const V2_DEVICES_WARNING =

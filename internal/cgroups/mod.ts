@@ -61,6 +61,7 @@ export { blkioWeightToIoWeight, cpuSharesToWeight, memorySwapToV2 } from "./conv
 export { deviceRuleLine, v1DeviceWrites, V2_DEVICES_WARNING, type DeviceWrite } from "./devices.ts";
 export { freeze, state, thaw, type CgroupState, type FreezerState } from "./freezer.ts";
 export { killAll, type KillResult } from "./kill.ts";
+export { oomEvents, oomKillCount, parseOomKill, type OomEvent } from "./oom.ts";
 export {
   blkioFromIoStat,
   eventsJson,

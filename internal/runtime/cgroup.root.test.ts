@@ -34,10 +34,10 @@ describe.skipIf(!isRoot || layout === undefined)("container cgroup set-up failur
     for (const p of [`${PARENT}/bad-dev`, `${PARENT}/frozen`, PARENT]) await destroyCgroup(reopenCgroup(p)).catch(() => {});
   });
 
-  test("a device rule the kernel cannot take leaves no cgroup directory, delegated child included", async () => {
+  test.skipIf(layout?.mode === "v2")("a device rule the kernel cannot take leaves no cgroup directory, delegated child included [requires the cgroup v1 devices controller]", async () => {
     const path = `${PARENT}/bad-dev`;
-    const spec = { ociVersion: "1.0.2", linux: { cgroupsPath: path, resources: { devices: [{ allow: false, access: "rwa" }] } } } as Spec;
-    expect(() => setupContainerCgroup("bad-dev", spec, { systemd: false, log, delegateTo: { uid: 0, gid: 0 } })).toThrow(/rwa/);
+    const spec = { ociVersion: "1.0.2", linux: { cgroupsPath: path, resources: { devices: [{ allow: false, type: "c", major: 99999999999, minor: 1, access: "rw" }] } } } as Spec;
+    expect(() => setupContainerCgroup("bad-dev", spec, { systemd: false, log, delegateTo: { uid: 0, gid: 0 } })).toThrow(/99999999999/);
     expect(await settled(path)).toEqual([]);
   });
 

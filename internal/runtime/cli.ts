@@ -158,6 +158,7 @@ export const COMMANDS: Record<string, Command> = {
       { name: "user", short: "u", kind: "string", arg: "UID[:GID]", help: "run as this user" },
       PRESERVE_FDS,
       { name: "cgroup", kind: "list", arg: "[CONTROLLERS:]PATH", help: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>." },
+      { name: "ignore-paused", kind: "bool", help: "allow exec in a paused container" },
       { name: "no-new-privs", kind: "bool", help: "set no_new_privs", ignored: "the process gets the container's noNewPrivileges (or that of --process FILE)" },
       { name: "cap", short: "c", kind: "list", arg: "CAP", help: "add a capability", ignored: "the process gets the container's capabilities (or those of --process FILE)" },
       { name: "additional-gids", short: "g", kind: "list", arg: "GID", help: "add a supplementary group", ignored: "the process gets the container's groups (or those of --process FILE)" },
@@ -168,6 +169,7 @@ export const COMMANDS: Record<string, Command> = {
       root: c.root, id: c.id, log: c.log, processFile: c.flags.str("process"), args: c.args.slice(1), detach: c.flags.bool("detach"),
       pidFile: c.flags.str("pid-file"), consoleSocket: c.flags.str("console-socket"), tty: c.flags.bool("tty"), cwd: c.flags.str("cwd"),
       env: c.flags.list("env"), user: c.flags.str("user"), preserveFds: c.flags.int("preserve-fds")!, cgroups: c.flags.list("cgroup"),
+      ignorePaused: c.flags.bool("ignore-paused"),
     }),
   },
   kill: {

@@ -50,7 +50,7 @@ describe("planCreate (pure)", () => {
     expect(p.userns).toBe(false);
     expect(p.idMaps).toBeNull();
     expect(p.hostRoot).toEqual({ uid: 0, gid: 0 });
-    expect(p.fds).toEqual({ consoleSocket: null, devNull: false, interceptor: false });
+    expect(p.fds).toEqual({ consoleSocket: null, consoleFd: -1, devNull: false, interceptor: false });
     expect(p.fifoPath).toBe(`${DIR}/exec.fifo`);
     expect(p.configPath).toBe(`${DIR}/config.json`);
     expect(p.message).toEqual({ t: "create", id: ID, bundle: "/bundle", noPivot: false, userns: false, cgroupDelegated: true, cgroupns: false, preserveFds: 0 });
@@ -66,7 +66,7 @@ describe("planCreate (pure)", () => {
     expect(p.cgroup.delegateTo).toEqual({ uid: 165536, gid: 165536 });
     expect(p.range).toEqual({ uid: 165536, gid: 165536, size: 65536 });
     expect(p.message.cgroupns).toBe(true);
-    expect(p.fds).toEqual({ consoleSocket: "/run/console.sock", devNull: true, interceptor: true });
+    expect(p.fds).toEqual({ consoleSocket: "/run/console.sock", consoleFd: -1, devNull: true, interceptor: true });
   });
 
   test("a joined user namespace is still a user namespace, without maps to write", () => {

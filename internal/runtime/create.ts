@@ -32,6 +32,8 @@ import type { Logger } from "../log/mod.ts";
 import { loadSpec, type Spec } from "./spec.ts";
 import { oomReason, setupContainerCgroup, type ContainerCgroup, type CgroupSetupOptions } from "./cgroup.ts";
 import { killProcess } from "./signals.ts";
+import { consoleMode } from "./foreground.ts";
+import { agentMessage, seccompAgentOf, AGENT_WITH_INTERCEPTION } from "./seccomp_agent.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
 import type { IdRange } from "../syscont/mod.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
@@ -46,6 +48,8 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** A connected socket (inherited by the init) that gets the pty master instead of --console-socket: foreground.ts. */
+  consoleFd?: number;
   noPivot: boolean;
   preserveFds: number;
   systemdCgroup: boolean;
@@ -62,6 +66,8 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
   let sc: SysContainer | undefined;
   try {
     if (!spec.root?.path) throw new Error("config.json: root.path: required");
+    // create is detached; `run` in the foreground checks for itself and passes consoleFd.
+    if (opts.consoleFd === undefined) consoleMode(spec.process?.terminal === true, opts.consoleSocket, true);
     const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
     if (!existsSync(rootfs)) throw new Error(`root.path: rootfs "${rootfs}" does not exist`);
     const dir = makeContainerDir(opts.root, opts.id);
@@ -117,11 +123,13 @@ export interface CreatePlan {
   /** The ID range the ID-mapped mounts use. */
   range: IdRange;
   /** The fds the init stage inherits. */
-  fds: { consoleSocket: string | null; devNull: boolean; interceptor: boolean };
+  fds: { consoleSocket: string | null; consoleFd: number; devNull: boolean; interceptor: boolean };
   cgroup: Pick<CgroupSetupOptions, "systemd" | "delegateTo">;
   /** The create message, fds and staged mounts left to fill in. */
   message: Omit<CreateMsg, "interceptFd" | "fifoFd" | "consoleFd" | "fsBinds" | "cgroupV1" | "cgroupV2Path" | "spec" | "rootfs">;
   pidFile: string | null;
+  /** linux.seccomp.listenerPath, when the profile notifies an agent. */
+  seccompAgent?: { path: string; metadata: string };
 }
 
 export interface PlanOptions {
@@ -131,6 +139,7 @@ export interface PlanOptions {
   /** The container's state dir. */
   dir: string;
   consoleSocket?: string | undefined;
+  consoleFd?: number | undefined;
   pidFile?: string | undefined;
   noPivot: boolean;
   preserveFds: number;
@@ -154,14 +163,17 @@ export function planCreate(spec: Spec, opts: PlanOptions): CreatePlan {
   const newUserns = (ns.flags & CLONE.NEWUSER) !== 0;
   const userns = newUserns || ns.join.some((j) => j.type === "user");
   const hostRoot = { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings) };
+  const agent = seccompAgentOf(spec);
+  if (agent && opts.fs) throw new Error(AGENT_WITH_INTERCEPTION);
   return {
+    ...(agent ? { seccompAgent: agent } : {}),
     id: opts.id, bundle: opts.bundle, rootfs: opts.rootfs, spec,
     configPath: join(opts.dir, "config.json"),
     fifoPath: join(opts.dir, EXEC_FIFO),
     ns, userns, hostRoot,
     idMaps: newUserns ? { uid: idMapText(spec.linux?.uidMappings), gid: idMapText(spec.linux?.gidMappings) } : null,
     range: { uid: hostRoot.uid, gid: hostRoot.gid, size: 65536 },
-    fds: { consoleSocket: opts.consoleSocket ?? null, devNull: spec.process?.terminal === true, interceptor: opts.fs },
+    fds: { consoleSocket: opts.consoleSocket ?? null, consoleFd: opts.consoleFd ?? -1, devNull: spec.process?.terminal === true, interceptor: opts.fs },
     cgroup: { systemd: opts.systemdCgroup, delegateTo: hostRoot },
     message: {
       t: "create", id: opts.id, bundle: opts.bundle, noPivot: opts.noPivot, userns,
@@ -237,13 +249,16 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   undo.push(() => fds.closeAll());
   // fds the init stage inherits (no O_CLOEXEC): the fifo (reopened for writing later) and the console socket.
   const fifoFd = fds.add(sys.open(plan.fifoPath, O_FLAGS.PATH));
-  const consoleFd = plan.fds.consoleSocket !== null ? fds.add(deps.connectConsole(plan.fds.consoleSocket, sys)) : -1;
+  // A foreground console's fd (plan.fds.consoleFd) stays the caller's to close.
+  const consoleFd = plan.fds.consoleSocket !== null ? fds.add(deps.connectConsole(plan.fds.consoleSocket, sys)) : plan.fds.consoleFd;
   const joinFds = plan.ns.join.map((j) => ({ fd: fds.add(sys.open(j.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC)), type: j.flag }));
   const self = deps.self();
   const execFd = fds.add(sys.open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC));
   const nullFd = plan.fds.devNull ? fds.add(openDevNull(sys)) : -1;
   // The init hands its seccomp listener to sysbox-fs over this (it cannot reach host paths itself), so it is inherited.
   const interceptFd = plan.fds.interceptor ? fds.add(await deps.connectInterceptor()) : -1;
+  // Connected here, used by the init once its filter is loaded (it cannot reach host paths then).
+  const agentFd = plan.seccompAgent ? fds.add(deps.connectConsole(plan.seccompAgent.path, sys)) : -1;
   let staged: StagedMounts | undefined;
   undo.push(() => { staged?.detach(); deps.removeStaged(id); });
 
@@ -294,13 +309,17 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
   // container's mount namespace, which init has not pivoted out of yet.
   const fsBinds = opts.fsRegister ? await opts.fsRegister(pid) : [];
 
+  const seccompAgent = plan.seccompAgent
+    ? { fd: agentFd, state: agentMessage({ spec, id, bundle: plan.bundle, pid, metadata: plan.seccompAgent.metadata, status: "creating" }) }
+    : null;
   sendSync(sys, spawned.syncFd, {
-    ...plan.message, interceptFd, fsBinds, fifoFd, consoleFd,
+    ...plan.message, interceptFd, fsBinds, fifoFd, consoleFd, seccompAgent,
     spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? plan.rootfs,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path,
   });
   try {
-    awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg));
+    awaitInitReady(sys, spawned.syncFd, (msg) => log.warn(msg), (h) =>
+      deps.runHooks("createContainer", spec.hooks?.createContainer, { ...hookState, status: "creating", pid: h.pid }, { enter: pid }));
   } catch (e) {
     // An init that died before it was ready was often OOM-killed: say so.
     const why = e instanceof UnexpectedMessageError && e.received === "EOF" ? oomReason(cgroup.cg) : undefined;

@@ -21,6 +21,8 @@ import { selfExec, type SelfExec } from "./self.ts";
 import { writePidFile, connectConsole, openDevNull, connectInterceptorFd, FdSet } from "./fds.ts";
 import { addExecProcess, reopenCgroup } from "./cgroup.ts";
 import { execSubCgroup } from "./exec_cgroup.ts";
+import { agentMessage, seccompAgentOf, AGENT_WITH_INTERCEPTION } from "./seccomp_agent.ts";
+import { consoleMode, consolePair, hostConsole, receiveMaster, runForeground } from "./foreground.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
 import { systemContainerProcess } from "../syscont/mod.ts";
@@ -35,11 +37,15 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** A connected socket for the pty master instead of --console-socket (set by execInContainer). */
+  consoleFd?: number;
   tty: boolean;
   cwd?: string;
   env: string[];
   user?: string;
   preserveFds: number;
+  /** Exec even into a paused container (the process stays frozen until it is resumed), as runc's --ignore-paused. */
+  ignorePaused?: boolean;
   /** `--cgroup [<controllers>:]<path>` entries: a sub-cgroup to run in (exec_cgroup.ts). */
   cgroups?: string[];
   log: Logger;
@@ -78,23 +84,54 @@ export interface ExecDeps {
   writePidFile: (path: string, pid: number) => void;
   /** The host's capability bounding set (a system container's exec keeps only those). */
   boundingSet: () => bigint;
+  /** Waiting in the foreground (signals, terminal); without it, a plain waitpid (unit tests). */
+  foreground?: {
+    hostConsole: typeof hostConsole;
+    consolePair: typeof consolePair;
+    receiveMaster: typeof receiveMaster;
+    run: typeof runForeground;
+  };
 }
 
 export const linuxExecDeps: ExecDeps = {
   sys: linuxSys, spawnInNamespaces, awaitExec, connectConsole, connectInterceptor: connectInterceptorFd,
   self: selfExec, writePidFile, boundingSet,
+  foreground: { hostConsole, consolePair, receiveMaster, run: runForeground },
 };
 
 export async function execInContainer(opts: ExecOptions, deps: ExecDeps = linuxExecDeps): Promise<number> {
   const { sys } = deps;
-  // Held until the process is started, not while a foreground one runs: a
-  // `delete --force` must be able to stop it.
-  const started = await withContainerLock(opts.root, opts.id, () => startExec(opts, deps));
-  if (opts.detach) return 0;
-  for (;;) {
-    const r = sys.waitpid(started, 0);
-    if (r.pid === started) return exitCodeOf(r.status);
+  if (opts.detach || !deps.foreground) {
+    // Held until the process is started, not while a foreground one runs: a
+    // `delete --force` must be able to stop it.
+    const started = await withContainerLock(opts.root, opts.id, () => startExec(opts, deps));
+    if (opts.detach) return 0;
+    for (;;) {
+      const r = sys.waitpid(started, 0);
+      if (r.pid === started) return exitCodeOf(r.status);
+    }
   }
+  const fg = deps.foreground;
+  const terminal = opts.processFile ? parseProcess(readProcessFile(opts.processFile), opts.processFile).terminal === true : opts.tty;
+  const mode = consoleMode(terminal, opts.consoleSocket, false);
+  const host = mode === "foreground" ? fg.hostConsole() : undefined;
+  const pair = host ? fg.consolePair() : undefined;
+  let master: number | undefined;
+  let started: number;
+  try {
+    started = await withContainerLock(opts.root, opts.id, () => startExec(pair ? { ...opts, consoleFd: pair.init } : opts, deps));
+    if (pair) {
+      sys.close(pair.init);
+      pair.init = -1;
+      master = fg.receiveMaster(pair.ours);
+    }
+  } catch (e) {
+    if (host?.opened) sys.close(host.fd);
+    throw e;
+  } finally {
+    if (pair) for (const fd of [pair.ours, pair.init]) if (fd >= 0) sys.close(fd);
+  }
+  return fg.run({ pid: started, reapAny: false, ...(master !== undefined ? { master } : {}), ...(host ? { host } : {}) });
 }
 
 /** Starts the process in the container; returns its host pid once its execve succeeded. */
@@ -102,7 +139,8 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
   const { sys } = deps;
   const st = loadState(opts.root, opts.id);
   const status = statusOf(opts.root, st);
-  if (status !== "running" && status !== "created") throw new Error(`cannot exec in a ${status} container`);
+  if (status === "paused" && !opts.ignorePaused) throw new Error("cannot exec in a paused container (use --ignore-paused to override)");
+  if (status !== "running" && status !== "created" && status !== "paused") throw new Error(`cannot exec in a ${status} container`);
   const spec = loadSpec(st.configPath);
   const built = buildProcess(opts, spec.process);
   const proc = st.userns ? systemContainerProcess(built, deps.boundingSet()) : built;
@@ -117,11 +155,14 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
       fd: fds.add(sys.open(`/proc/${st.pid}/ns/${ns.proc}`, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC)), type: ns.flag,
     }));
     const mntFd = order.some((ns) => ns.proc === "mnt") ? fds.add(sys.open(`/proc/${st.pid}/ns/mnt`, O_FLAGS.RDONLY)) : -1;
-    const consoleFd = opts.consoleSocket ? fds.add(deps.connectConsole(opts.consoleSocket, sys)) : -1;
+    const consoleFd = opts.consoleSocket ? fds.add(deps.connectConsole(opts.consoleSocket, sys)) : opts.consoleFd ?? -1;
     const self = deps.self();
     const execFd = fds.add(sys.open(self.path, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC));
     const nullFd = proc.terminal ? fds.add(openDevNull(sys)) : -1;
     const interceptFd = st.fs ? fds.add(await deps.connectInterceptor()) : -1;
+    const agent = seccompAgentOf(spec);
+    if (agent && st.fs) throw new Error(AGENT_WITH_INTERCEPTION);
+    const agentFd = agent ? fds.add(deps.connectConsole(agent.path, sys)) : -1;
     if (!opts.detach) sys.prctl(PR.SET_CHILD_SUBREAPER, 1);
     const cgPath = st.procsCgroupPath ?? st.cgroupPath;
     const cg = cgPath ? execSubCgroup(reopenCgroup(cgPath), opts.cgroups ?? []) : undefined;
@@ -131,7 +172,10 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     });
     fds.add(spawned.syncFd);
     deps.awaitExec(spawned.syncFd);
-    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec });
+    const seccompAgent = agent
+      ? { fd: agentFd, state: agentMessage({ spec, id: opts.id, bundle: st.bundle, pid: spawned.pid, metadata: agent.metadata, status: "running", annotations: st.annotations }) }
+      : null;
+    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec, seccompAgent });
     awaitExecDone(sys, spawned.syncFd, (msg) => opts.log.warn(msg));
     if (opts.pidFile) deps.writePidFile(opts.pidFile, spawned.pid);
     return spawned.pid;

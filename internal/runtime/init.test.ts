@@ -183,7 +183,7 @@ describe("createContainer hooks", () => {
 
   test("get the container's id and bundle from the create message, not its hostname", () => {
     const { hooks, lines } = runAll(message(spec));
-    expect(hooks).toEqual([["createContainer", { ociVersion: SPEC.ociVersion, id: ID, pid: 1, status: "created", bundle: BUNDLE, annotations: {} }]]);
+    expect(hooks).toEqual([["createContainer", { ociVersion: SPEC.ociVersion, id: ID, pid: 1, status: "creating", bundle: BUNDLE, annotations: {} }]]);
     expect(SPEC.hostname).not.toBe(ID);
     // Between the container's devices and pivot_root: the hook sees the new root at its bundle path.
     expect(lines.indexOf("runHooks createContainer [{\"path\":\"/usr/bin/hook\"}] " + JSON.stringify(hooks[0]![1])))

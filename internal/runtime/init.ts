@@ -17,7 +17,7 @@ import { MS } from "../sys/flags.ts";
 import { preloadLibseccomp } from "../sys/seccomp.ts";
 import { sendFds } from "../sys/socket.ts";
 import { linuxSys, type Sys } from "../sys/linux.ts";
-import { awaitRequest, sendSync, type CreateMsg, type ExecMsg } from "./syncmsg.ts";
+import { awaitRequest, requestHooks, sendSync, type CreateMsg, type ExecMsg } from "./syncmsg.ts";
 import { applySysctls, bindEmulated, makeDevices, maskAndRo, mountSpec, pivot, type RootfsPlan } from "./rootfs.ts";
 import { secureJoin } from "./securejoin.ts";
 import { runHooks } from "./hooks.ts";
@@ -35,7 +35,7 @@ export function runInit(sys: Sys = linuxSys): never {
   try {
     const msg = awaitRequest(sys, syncFd);
     if (!msg) process.exit(1);
-    if (msg.t === "create") initContainer(syncFd, msg, warn, { sys, runHooks, pid: process.pid });
+    if (msg.t === "create") initContainer(syncFd, msg, warn, { sys, runHooks: hooksVia(syncFd, sys), pid: process.pid });
     else initExec(syncFd, msg, warn, sys);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -48,6 +48,17 @@ export function runInit(sys: Sys = linuxSys): never {
     process.exit(1);
   }
   process.exit(1);
+}
+
+/**
+ * createContainer hooks are run by the parent, as the host's root, inside our
+ * namespaces but the user namespace (hooks.ts says why); the others here.
+ */
+function hooksVia(syncFd: number, sys: Sys): typeof runHooks {
+  return (name, hooks, state, opts) => {
+    if (name !== "createContainer") return runHooks(name, hooks, state, opts);
+    if (hooks?.length) requestHooks(sys, syncFd, { t: "hooks", name, pid: state.pid ?? process.pid });
+  };
 }
 
 /** What the init's create steps act through: syscalls, hooks, and its own pid (for hook state). */
@@ -111,7 +122,7 @@ export function createSteps(m: CreateMsg, deps: InitDeps): CreateStep[] {
     { name: "applySysctls", run: () => applySysctls(spec.linux?.sysctl, secureJoin(plan.rootfs, "/proc"), sys) },
     { name: "bindEmulated", run: () => bindEmulated(plan, sys) },
     { name: "makeDevices", run: () => makeDevices(plan, sys) },
-    { name: "createContainerHooks", run: () => deps.runHooks("createContainer", spec.hooks?.createContainer, hookState(m, deps.pid, "created")) },
+    { name: "createContainerHooks", run: () => deps.runHooks("createContainer", spec.hooks?.createContainer, hookState(m, deps.pid, "creating")) },
     { name: "pivot", run: () => pivot(plan, sys) },
     { name: "setHostname", run: () => setHostname(spec, sys) },
     { name: "maskAndRo", run: () => maskAndRo(plan, sys) },
@@ -129,7 +140,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   else sys.setsid();
   // As runc: rlimits, user, capabilities and cwd are set, and the program
   // found as that user, before create returns, so their errors fail create.
-  const prepared = prepareProcess(proc, { sys, spec, warn, ...interceptor(m.interceptFd, m.id, true) });
+  const prepared = prepareProcess(proc, { sys, spec, warn, seccompAgent: m.seccompAgent ?? null, ...interceptor(m.interceptFd, m.id, true) });
   const path = lookPath(proc);
   const fifoFd = m.fifoFd;
   sendSync(sys, syncFd, { t: "ready", pid: deps.pid });
@@ -140,8 +151,9 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   sys.writeAll(fifo, new Uint8Array([48]));
   sys.close(fifo);
   sys.close(fifoFd);
-  deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "running"));
-  execProcess(proc, path, prepared, { sys, spec, preserveFds: m.preserveFds, warn: () => {} });
+  // The process is not running yet: "created", as runc reports it.
+  deps.runHooks("startContainer", spec.hooks?.startContainer, hookState(m, deps.pid, "created"));
+  execProcess(proc, path, prepared, { sys, spec, preserveFds: m.preserveFds, warn: () => {}, seccompAgent: m.seccompAgent ?? null });
 }
 
 function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sys): never {
@@ -154,7 +166,7 @@ function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sy
   sendSync(sys, syncFd, { t: "ready", pid: process.pid });
   // The parent learns the exec worked when the sync socket closes on exec.
   sys.setCloexec(syncFd, true);
-  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
+  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, seccompAgent: m.seccompAgent ?? null, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
 }
 
 /**

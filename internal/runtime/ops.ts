@@ -1,7 +1,7 @@
 /** `pause`, `resume`, `update`, `events`, `ps` and `list` output, and `spec`. */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freeze, thaw, applyResources, stats, eventsStats, eventsJson, setUnitResources } from "../cgroups/mod.ts";
+import { freeze, thaw, applyResources, stats, eventsStats, eventsJson, oomEvents, oomKillCount, setUnitResources } from "../cgroups/mod.ts";
 import { parseResources } from "../oci/mod.ts";
 import { loadState, type ContainerState } from "./state.ts";
 import { withContainerLock } from "./lock.ts";
@@ -101,14 +101,34 @@ function updateLocked(root: string, id: string, flags: Record<string, unknown>, 
   for (const w of applyResources(cg, res as never).warnings ?? []) log.warn(w);
 }
 
+/** How often `events` looks at the OOM-kill counter between stats. */
+const OOM_POLL_MS = 200;
+
+/**
+ * `events`: the stats every `interval` and, as they happen, the OOM kills
+ * (`{"type":"oom","id":ID}` per kill, as runc prints them); `--stats`: the
+ * stats once.
+ */
 export async function containerEvents(root: string, id: string, once: boolean, interval: string): Promise<number> {
   const ms = /^(\d+)(ms|s)?$/.exec(interval);
   const every = ms ? Number(ms[1]) * (ms[2] === "ms" ? 1 : 1000) : 5000;
+  const cg = cgroupOrThrow(loadState(root, id));
+  const print = (event: unknown) => process.stdout.write(eventsJson(event) + "\n");
+  let kills = oomKillCount(cg);
+  // As runc: the first stats after one interval (at once with --stats).
+  let nextStats = once ? 0 : Date.now() + every;
   for (;;) {
-    const st = loadState(root, id);
-    process.stdout.write(eventsJson(eventsStats(id, stats(cgroupOrThrow(st)))) + "\n");
-    if (once) return 0;
-    await Bun.sleep(every);
+    const now = Date.now();
+    const seen = oomKillCount(cg);
+    for (const e of oomEvents(id, kills, seen)) print(e);
+    if (seen !== undefined) kills = seen;
+    if (now >= nextStats) {
+      loadState(root, id);
+      print(eventsStats(id, stats(cg)));
+      if (once) return 0;
+      nextStats = now + every;
+    }
+    await Bun.sleep(Math.min(OOM_POLL_MS, every));
   }
 }
 

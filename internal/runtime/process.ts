@@ -16,6 +16,7 @@ import { isSysError } from "../sys/errno.ts";
 import type { Sys } from "../sys/linux.ts";
 import type { BuiltFilter } from "../seccomp/mod.ts";
 import { readPasswd, withHome } from "./passwd.ts";
+import { handOverListener, type SeccompAgentHandoff } from "./seccomp_agent.ts";
 import type { Spec } from "./spec.ts";
 
 export type ProcessSpec = NonNullable<Spec["process"]>;
@@ -30,6 +31,8 @@ export interface FinalizeOptions {
   intercept?: () => void;
   /** Builds the spec's seccomp profile; libseccomp by default, a fake in tests. */
   buildSeccomp?: (profile: NonNullable<NonNullable<Spec["linux"]>["seccomp"]>) => BuiltFilter;
+  /** The OCI seccomp agent (linux.seccomp.listenerPath): gets the profile's listener fd (seccomp_agent.ts). */
+  seccompAgent?: SeccompAgentHandoff | null;
 }
 
 function envValue(env: readonly string[] | undefined, key: string): string | undefined {
@@ -112,6 +115,18 @@ function buildSeccomp(spec: Spec, build: FinalizeOptions["buildSeccomp"]): Built
   return buildOciSeccomp(profile);
 }
 
+/** The filter, whose listener (if any) goes to the seccomp agent as soon as it is loaded. */
+function withHandover(built: BuiltFilter, opts: Pick<FinalizeOptions, "sys" | "seccompAgent">): BuiltFilter {
+  return {
+    load() {
+      const r = built.load();
+      if (r.notifyFd !== null) handOverListener(r.notifyFd, opts.seccompAgent ?? null, opts.sys);
+      return r;
+    },
+    release: () => built.release(),
+  };
+}
+
 /** What prepareProcess leaves for execProcess: the environment, and under no_new_privs the profile still to load. */
 export interface PreparedProcess {
   env: string[];
@@ -125,13 +140,14 @@ export interface PreparedProcess {
  * rlimit, user or cwd fails `create`): rlimits, no_new_privs, early seccomp,
  * user and groups, capabilities, umask and cwd. Returns the env to exec with.
  */
-export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "sys" | "spec" | "warn" | "intercept" | "buildSeccomp">): PreparedProcess {
+export function prepareProcess(proc: ProcessSpec, opts: Pick<FinalizeOptions, "sys" | "spec" | "warn" | "intercept" | "buildSeccomp" | "seccompAgent">): PreparedProcess {
   // While still root with every capability: the seccomp listener for sysbox-fs.
   opts.intercept?.();
   // The profile is built before the rlimits, as runc builds its filter before
   // its limits bind: libseccomp allocates while building, and RLIMIT_AS or
   // RLIMIT_DATA would refuse it (a Bun process's address space is large).
-  const seccomp = buildSeccomp(opts.spec, opts.buildSeccomp);
+  const built = buildSeccomp(opts.spec, opts.buildSeccomp);
+  const seccomp = built && withHandover(built, opts);
   try {
     if (!proc.noNewPrivileges) seccomp?.load();
     const rlimits = applyRlimits(opts.sys, proc);

@@ -3,7 +3,7 @@ import { encodeFrame, FrameError } from "../ipc/mod.ts";
 import { socketpair } from "../sys/socket.ts";
 import { linuxSys } from "../sys/linux.ts";
 import {
-  awaitExecDone, awaitInitReady, awaitRequest, InitFailedError, InvalidMessageError, recvSync, sendSync, UnexpectedMessageError,
+  awaitExecDone, awaitInitReady, awaitRequest, requestHooks, InitFailedError, InvalidMessageError, recvSync, sendSync, UnexpectedMessageError,
   type CreateMsg, type SyncMessage,
 } from "./syncmsg.ts";
 
@@ -81,6 +81,27 @@ describe("role helpers", () => {
     const warned: string[] = [];
     expect(awaitInitReady(sys, r, (m) => warned.push(m))).toBe(7);
     expect(warned).toEqual(["caps dropped"]);
+  });
+
+  test("hooks: the init asks, the parent runs them and answers hooksDone, then the init goes on to ready", () => {
+    const [parent, init] = pair();
+    const ran: number[] = [];
+    // The socket buffers the whole exchange, so one thread can play both ends in order.
+    sendSync(sys, init, { t: "hooks", name: "createContainer", pid: 1 });
+    sendSync(sys, init, { t: "ready", pid: 9 });
+    expect(awaitInitReady(sys, parent, () => {}, (m) => ran.push(m.pid))).toBe(9);
+    expect(ran).toEqual([1]);
+    expect(recvSync(sys, init)).toEqual({ t: "hooksDone" });
+  });
+
+  test("requestHooks sends the request and returns on hooksDone; the parent gone is an error", () => {
+    const [a, b] = pair();
+    sendSync(sys, b, { t: "hooksDone" });
+    requestHooks(sys, a, { t: "hooks", name: "createContainer", pid: 1 });
+    expect(recvSync(sys, b)).toEqual({ t: "hooks", name: "createContainer", pid: 1 });
+    closeWriter(b);
+    // EPIPE on the request, or EOF on the answer: either way an error, never a hang.
+    expect(() => requestHooks(sys, a, { t: "hooks", name: "createContainer", pid: 1 })).toThrow();
   });
 
   test("awaitInitReady: the init's error is an InitFailedError with its wording", () => {

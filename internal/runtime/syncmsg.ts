@@ -11,6 +11,8 @@
  *     |                                       |  bindEmulated, makeDevices, hooks,
  *     |                                       |  pivot, setHostname, maskAndRo,
  *     |                                       |  console, prepareProcess
+ *     |<------ hooks{name, pid} --------------|  create, before pivot_root: the
+ *     |------- hooksDone -------------------->|  parent runs the createContainer hooks
  *     |<------------ warn{msg} ---------------|  0..n
  *     |<------------ ready{pid} --------------|  create: then blocks on exec.fifo
  *     |<------------ error{msg} --------------|  instead of ready, on failure
@@ -47,6 +49,9 @@ const CgroupMountInfoSchema = v.object({
   name: v.string(), options: v.string(), hostPath: v.string(), links: v.array(v.string()),
 });
 
+/** The OCI seccomp agent's connected socket and the state message to send with the listener (seccomp_agent.ts). */
+const SeccompAgentSchema = v.optional(v.nullable(v.object({ fd, state: v.string() })));
+
 /** Parent -> init: build the container and wait for `start`. */
 export const CreateMsgSchema = v.object({
   t: v.literal("create"),
@@ -68,6 +73,7 @@ export const CreateMsgSchema = v.object({
   cgroupns: v.boolean(),
   cgroupDelegated: v.boolean(),
   preserveFds: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  seccompAgent: SeccompAgentSchema,
 });
 
 /** Parent -> init: become a new process in the running container. */
@@ -82,6 +88,7 @@ export const ExecMsgSchema = v.object({
   preserveFds: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** Container spec defaults that exec processes inherit (seccomp, no_new_privs...). */
   spec: specObject,
+  seccompAgent: SeccompAgentSchema,
 });
 
 /** Init -> parent: something the user should see; the parent logs it. */
@@ -91,7 +98,13 @@ export const ReadyMsgSchema = v.object({ t: v.literal("ready"), pid: v.pipe(v.nu
 /** Init -> parent: the step that failed, worded for the user. */
 export const ErrorMsgSchema = v.object({ t: v.literal("error"), msg: v.string() });
 
-export const SyncMessageSchema = v.variant("t", [CreateMsgSchema, ExecMsgSchema, WarnMsgSchema, ReadyMsgSchema, ErrorMsgSchema]);
+/** Init -> parent: run these hooks now (in my namespaces), then answer hooksDone; `pid` is mine as the hooks see it. */
+export const HooksMsgSchema = v.object({ t: v.literal("hooks"), name: v.literal("createContainer"), pid: v.pipe(v.number(), v.integer()) });
+/** Parent -> init: the hooks ran and succeeded (on failure the parent ends the create, and the init with it). */
+export const HooksDoneMsgSchema = v.object({ t: v.literal("hooksDone") });
+
+export const SyncMessageSchema = v.variant("t", [CreateMsgSchema, ExecMsgSchema, WarnMsgSchema, ReadyMsgSchema, ErrorMsgSchema, HooksMsgSchema, HooksDoneMsgSchema]);
+export type HooksMsg = v.InferOutput<typeof HooksMsgSchema>;
 
 export type CreateMsg = v.InferOutput<typeof CreateMsgSchema> & { cgroupV1: CgroupMountInfo[] | null };
 export type ExecMsg = v.InferOutput<typeof ExecMsgSchema>;
@@ -167,11 +180,15 @@ export function recvSync(io: SyncIo, fd: number): SyncMessage | null {
  * init's pid. Throws InitFailedError on its error, UnexpectedMessageError on
  * anything else (EOF included: the init died before it was ready).
  */
-export function awaitInitReady(io: SyncIo, fd: number, onWarn: (msg: string) => void): number {
+export function awaitInitReady(io: SyncIo, fd: number, onWarn: (msg: string) => void, onHooks?: (m: HooksMsg) => void): number {
   for (;;) {
     const m = recvSync(io, fd);
     if (m === null) throw new UnexpectedMessageError(["warn", "ready", "error"], "EOF", "container init exited before it was ready");
     if (m.t === "warn") onWarn(m.msg);
+    else if (m.t === "hooks" && onHooks) {
+      onHooks(m);
+      sendSync(io, fd, { t: "hooksDone" });
+    }
     else if (m.t === "ready") return m.pid;
     else if (m.t === "error") throw new InitFailedError(m.msg);
     else throw new UnexpectedMessageError(["warn", "ready", "error"], m.t);
@@ -191,6 +208,14 @@ export function awaitExecDone(io: SyncIo, fd: number, onWarn: (msg: string) => v
     else if (m.t === "error") throw new InitFailedError(m.msg);
     else if (m.t !== "ready") throw new UnexpectedMessageError(["warn", "ready", "error", "EOF"], m.t);
   }
+}
+
+/** Init side: asks the parent to run hooks and waits until they ran. */
+export function requestHooks(io: SyncIo, fd: number, m: HooksMsg): void {
+  sendSync(io, fd, m);
+  const r = recvSync(io, fd);
+  if (r === null) throw new UnexpectedMessageError(["hooksDone"], "EOF", `the runtime ended while the ${m.name} hooks ran`);
+  if (r.t !== "hooksDone") throw new UnexpectedMessageError(["hooksDone"], r.t);
 }
 
 /** Init side: the parent's one request; null when the parent went away first. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { encodePollfd, pollFd, POLL } from "./poll.ts";
+import { encodePollfd, pollFd, pollFds, POLL } from "./poll.ts";
 import { socketpair, send } from "./socket.ts";
 import { close } from "./fs.ts";
 
@@ -20,6 +20,20 @@ describe("poll", () => {
       expect(pollFd(a, POLL.IN, 1000) & POLL.HUP).toBe(POLL.HUP);
     } finally {
       close(a);
+    }
+  });
+});
+
+describe("pollFds", () => {
+  test("reports each fd's events in order", () => {
+    const [a, b] = socketpair();
+    const [c, d] = socketpair();
+    try {
+      expect(pollFds([{ fd: a, events: POLL.IN }, { fd: c, events: POLL.IN }], 0)).toEqual([0, 0]);
+      send(d, new Uint8Array([1]));
+      expect(pollFds([{ fd: a, events: POLL.IN }, { fd: c, events: POLL.IN }], 1000)).toEqual([0, POLL.IN]);
+    } finally {
+      for (const fd of [a, b, c, d]) close(fd);
     }
   });
 });

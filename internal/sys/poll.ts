@@ -29,3 +29,17 @@ export function pollFd(fd: number, events: number, timeoutMs: number): number {
   const n = check({ syscall: "poll", path: `fd ${fd}` }, () => libc.symbols.poll(pfd, 1n, ms));
   return n === 0 ? 0 : new DataView(pfd.buffer).getInt16(6, true) & 0xffff;
 }
+
+/**
+ * poll(2) on several fds at once (a foreground terminal's stdin and pty
+ * master); returns each fd's revents, in order, all 0 on timeout.
+ */
+export function pollFds(fds: ReadonlyArray<{ fd: number; events: number }>, timeoutMs: number): number[] {
+  if (fds.length === 0) throw new RangeError("pollFds needs at least one fd");
+  const buf = new Uint8Array(8 * fds.length);
+  fds.forEach((p, i) => buf.set(encodePollfd(p.fd, p.events), 8 * i));
+  const ms = timeoutMs < 0 ? -1 : Math.min(Math.ceil(timeoutMs), 0x7fffffff);
+  check({ syscall: "poll", path: fds.map((p) => `fd ${p.fd}`).join(",") }, () => libc.symbols.poll(buf, BigInt(fds.length), ms));
+  const v = new DataView(buf.buffer);
+  return fds.map((_, i) => v.getInt16(8 * i + 6, true) & 0xffff);
+}
