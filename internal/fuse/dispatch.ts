@@ -252,11 +252,17 @@ export function dispatch(c: Connection, bytes: Uint8Array): Uint8Array | null | 
   c.trace?.debug(`rx ${h.unique}: ${name} n${h.nodeid}${spec.show ? ` ${spec.show(args)}` : ""}`);
   if (h.opcode !== OP.INIT && !c.negotiated) return fail(ERRNO.EIO);
 
-  const abort = new AbortController();
-  const ctx: RequestContext = { unique: h.unique, nodeid: h.nodeid, uid: h.uid, gid: h.gid, pid: h.pid, signal: abort.signal };
+  // Made only when asked for: most requests are answered before anything could interrupt them.
+  let abort: AbortController | undefined;
+  const ctx: RequestContext = {
+    unique: h.unique, nodeid: h.nodeid, uid: h.uid, gid: h.gid, pid: h.pid,
+    get signal() {
+      return (abort ??= new AbortController()).signal;
+    },
+  };
   const done = (parts: Body): Uint8Array | null => {
     if (spec.noReply) return null;
-    if (abort.signal.aborted) return fail(ERRNO.EINTR);
+    if (abort?.signal.aborted) return fail(ERRNO.EINTR);
     c.trace?.debug(`tx ${h.unique}: OK`);
     return encodeReply(h.unique, ...parts);
   };
@@ -275,6 +281,6 @@ export function dispatch(c: Connection, bytes: Uint8Array): Uint8Array | null | 
   }
   if (!(parts instanceof Promise)) return done(parts);
   // Only a request still waiting can be interrupted.
-  if (!spec.noReply) c.inflight.set(h.unique, abort);
+  if (!spec.noReply) c.inflight.set(h.unique, (abort ??= new AbortController()));
   return parts.then(done, failed).finally(() => c.inflight.delete(h.unique));
 }
