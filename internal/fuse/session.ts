@@ -20,7 +20,7 @@
  * read but not answered.
  */
 import type { Logger } from "../log/mod.ts";
-import { close as sysClose, open as sysOpen, O_FLAGS, read as sysRead, write as sysWrite } from "../sys/fs.ts";
+import { close as sysClose, open as sysOpen, O_FLAGS, readIfReady, write as sysWrite } from "../sys/fs.ts";
 import { MNT, MS } from "../sys/flags.ts";
 import { mount as sysMount, umount2 as sysUmount2 } from "../sys/mount.ts";
 import { encodeNotify, splitRequests } from "./codec.ts";
@@ -35,11 +35,11 @@ export interface FuseSys {
   umount2(target: string, flags?: number): void;
   write(fd: number, buf: Uint8Array): number;
   close(fd: number): void;
-  /** A non-blocking read of the device (throws EAGAIN when nothing waits); without it, only the stream reads. */
-  read?(fd: number, buf: Uint8Array): number;
+  /** A non-blocking read of the device: bytes, or -1 when nothing waits; without it, only the stream reads. */
+  readIfReady?(fd: number, buf: Uint8Array): number;
 }
 
-export const linuxFuseSys: FuseSys = { open: sysOpen, mount: sysMount, umount2: sysUmount2, write: sysWrite, close: sysClose, read: sysRead };
+export const linuxFuseSys: FuseSys = { open: sysOpen, mount: sysMount, umount2: sysUmount2, write: sysWrite, close: sysClose, readIfReady };
 
 export interface MountOptions extends ConnectionOptions {
   sys?: FuseSys;
@@ -214,7 +214,7 @@ export class FuseSession {
    * the next read.
    */
   #drain(): void {
-    const read = this.#sys.read;
+    const read = this.#sys.readIfReady;
     if (!read) return;
     const buf = (this.#buf ??= new Uint8Array(this.conn.maxWrite + DRAIN_SLACK));
     for (let i = 0; i < DRAIN_MAX && !this.#closing && !this.conn.destroyed; i++) {
@@ -222,7 +222,7 @@ export class FuseSession {
       try {
         n = read(this.fd, buf);
       } catch {
-        // EAGAIN (nothing waits) or anything else: the stream sees it on its next read.
+        // ENODEV and the like: the stream sees it on its next read and ends the loop.
         return;
       }
       if (n <= 0) return;
