@@ -3,9 +3,9 @@
  * files (uptime, meminfo, cpuinfo, stat, loadavg, diskstats):
  *
  *   kernel     the host's own /proc
- *   sysbox-fs  build/sysbox-fs (rebuilt first), started here with its own
- *              run dir and mount root, each container registered as
- *              sysbox-runc registers one
+ *   sysbox-fs  compiled from this tree as scripts/build.ts does (into the
+ *              scratch dir), started here with its own run dir and mount
+ *              root, each container registered as sysbox-runc registers one
  *   LXCFS      Debian's lxcfs (apt-installed if missing), in the
  *              foreground on a scratch mount point, loadavg virtualized
  *   C floor    fixtures/fusefloor.c: libfuse3's low-level API, one thread,
@@ -31,6 +31,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { registerWithFs } from "../internal/ipc/mod.ts";
+import { buildCommand, gitCommit } from "../scripts/build.ts";
 import type { Row } from "./run.ts";
 
 export const name = "procfs";
@@ -68,7 +69,10 @@ function buildTools(dir: string): string | undefined {
   const flags = sh(["pkg-config", "--cflags", "--libs", "fuse3"]).out.split(/\s+/).filter(Boolean);
   const r2 = sh(["gcc", "-O2", "-o", join(dir, "fusefloor"), join(fx, "fusefloor.c"), ...flags]);
   if (r2.code !== 0) return `fusefloor.c: ${r2.err}`;
-  const r3 = sh([process.execPath, "scripts/build.ts", "--only", "sysbox-fs"], { cwd: ROOT });
+  // The same compile as scripts/build.ts, into the scratch dir: build/ stays whatever it was.
+  const argv = buildCommand(ROOT, "sysbox-fs", gitCommit(ROOT));
+  argv[argv.indexOf("--outfile") + 1] = join(dir, "sysbox-fs");
+  const r3 = sh(argv, { cwd: ROOT });
   if (r3.code !== 0) return `building sysbox-fs: ${r3.err || r3.out}`;
   return undefined;
 }
@@ -162,7 +166,7 @@ async function stopProc(p: Bun.Subprocess, mounts: string[]): Promise<void> {
 async function startSysboxFs(dir: string): Promise<Server & { register(c: Container): Promise<void> }> {
   const runDir = join(dir, "fs-run");
   const mountRoot = join(dir, "fs-mnt");
-  const p = Bun.spawn([join(ROOT, "build", "sysbox-fs"), "--run-dir", runDir, "--mountpoint", mountRoot, "--no-keepers", "--log", join(dir, "sysbox-fs.log")], { stdout: "ignore", stderr: "inherit" });
+  const p = Bun.spawn([join(dir, "sysbox-fs"), "--run-dir", runDir, "--mountpoint", mountRoot, "--no-keepers", "--log", join(dir, "sysbox-fs.log")], { stdout: "ignore", stderr: "inherit" });
   await until("sysbox-fs to listen", () => existsSync(join(runDir, "sysfs.sock")));
   const mounts: string[] = [];
   return {
