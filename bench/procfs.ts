@@ -24,7 +24,8 @@
  * the reads done, and CPU per read.
  *
  *   PROCFS_READS (2000) PROCFS_RUNS (5) PROCFS_READERS (50)
- *   PROCFS_SECONDS (10) PROCFS_PACE_US (0: readers never pause)
+ *   PROCFS_SECONDS (10) PROCFS_PACES_US (0,100000: readers never pause, then
+ *   pause 100 ms after each round, so both servers get the same demand)
  *
  * Needs root and cgroup v1 controllers or cgroup v2; no docker.
  */
@@ -35,7 +36,7 @@ import { buildCommand, gitCommit } from "../scripts/build.ts";
 import type { Row } from "./run.ts";
 
 export const name = "procfs";
-export const goals = { cpu: 1, "cpu per read": 1 };
+export const goals = { "cpu, no pause": 1, "cpu, paced": 1, "cpu per read, no pause": 1, "cpu per read, paced": 1 };
 
 const ROOT = join(import.meta.dir, "..");
 const FILES = ["uptime", "meminfo", "cpuinfo", "stat", "loadavg", "diskstats"] as const;
@@ -44,7 +45,7 @@ const READS = env("PROCFS_READS", 2000);
 const RUNS = env("PROCFS_RUNS", 5);
 const READERS = env("PROCFS_READERS", 50);
 const SECONDS = env("PROCFS_SECONDS", 10);
-const PACE_US = env("PROCFS_PACE_US", 0);
+const PACES_US = (process.env.PROCFS_PACES_US ?? "0,100000").split(",").map(Number);
 const MEMORY_LIMIT = 512 * 1024 * 1024;
 
 function sh(argv: string[], opts: { cwd?: string } = {}): { code: number; out: string; err: string } {
@@ -209,10 +210,10 @@ function perReadUs(dir: string, c: Container, path: string): number | undefined 
 }
 
 /** Each reader loops over uptime and meminfo of its container; the server's CPU per wall second and the reads done. */
-async function cpuUnderLoad(dir: string, server: Server, cs: Container[]): Promise<{ cpuPerSec: number; readsPerSec: number }> {
+async function cpuUnderLoad(dir: string, server: Server, cs: Container[], paceUs: number): Promise<{ cpuPerSec: number; readsPerSec: number }> {
   const readers = cs.map((c) => {
     const d = server.dirOf(c);
-    return Bun.spawn(inContainer(c, [join(dir, "procread"), "loop", String(SECONDS), String(PACE_US), `${d}/uptime`, `${d}/meminfo`]), { stdout: "pipe", stderr: "inherit" });
+    return Bun.spawn(inContainer(c, [join(dir, "procread"), "loop", String(SECONDS), String(paceUs), `${d}/uptime`, `${d}/meminfo`]), { stdout: "pipe", stderr: "inherit" });
   });
   const cpu0 = cpuSeconds(server.pid);
   const t0 = performance.now();
@@ -271,15 +272,18 @@ export async function run(): Promise<Row[]> {
 
     for (let i = 1; i < READERS; i++) containers.push(await startContainer(tag, i));
     for (const c of containers.slice(1)) await fs.register(c);
-    const load: Record<string, { cpuPerSec: number; readsPerSec: number }> = {};
-    for (const s of [fs, lx]) load[s.label] = await cpuUnderLoad(dir, s, containers);
-    const what = `${containers.length} readers${PACE_US ? ` pausing ${PACE_US} µs` : ""}`;
-    for (const s of [lx, fs]) {
-      const m = load[s.label]!;
-      const base = s === lx;
-      rows.push({ label: `CPU, ${what}: ${s.label}`, samples: [m.cpuPerSec], group: "cpu", unit: "CPU s/s", baseline: base });
-      rows.push({ label: `reads done, ${what}: ${s.label}`, samples: [m.readsPerSec], group: "reads", unit: "reads/s", baseline: base });
-      rows.push({ label: `CPU per read, ${what}: ${s.label}`, samples: [(m.cpuPerSec / m.readsPerSec) * 1e6], group: "cpu per read", unit: "µs CPU", baseline: base });
+    for (const pace of PACES_US) {
+      const load: Record<string, { cpuPerSec: number; readsPerSec: number }> = {};
+      for (const s of [fs, lx]) load[s.label] = await cpuUnderLoad(dir, s, containers, pace);
+      const what = `${containers.length} readers${pace ? ` pausing ${pace / 1000} ms` : ""}`;
+      const mode = pace ? "paced" : "no pause";
+      for (const s of [lx, fs]) {
+        const m = load[s.label]!;
+        const base = s === lx;
+        rows.push({ label: `CPU, ${what}: ${s.label}`, samples: [m.cpuPerSec], group: `cpu, ${mode}`, unit: "CPU s/s", baseline: base });
+        rows.push({ label: `reads done, ${what}: ${s.label}`, samples: [m.readsPerSec], group: `reads, ${mode}`, unit: "reads/s", baseline: base });
+        rows.push({ label: `CPU per read, ${what}: ${s.label}`, samples: [(m.cpuPerSec / m.readsPerSec) * 1e6], group: `cpu per read, ${mode}`, unit: "µs CPU", baseline: base });
+      }
     }
     return rows;
   } finally {
