@@ -24,6 +24,10 @@ export interface Row {
   skipped?: string;
   /** Rows are compared with the baseline of their own group (default ""). */
   group?: string;
+  /** What the samples count; default "ms". */
+  unit?: string;
+  /** Further rows (by label) this row is compared with, each with its own goal. */
+  versus?: { label: string; goal?: number }[];
 }
 
 export interface Bench {
@@ -86,21 +90,32 @@ export function interleave(commands: string[][], runs: number, warmup: number): 
 const fmt = (ms: number) => (Number.isNaN(ms) ? "-" : ms.toFixed(2));
 
 export function formatReport(results: { bench: Bench; rows: Row[] }[]): string {
-  const header = ["benchmark", "row", "median", "p90", "mean", "n"];
+  const header = ["benchmark", "row", "median", "p90", "mean", "n", "unit"];
   const lines: string[][] = [];
   const notes: string[] = [];
   for (const { bench, rows } of results) {
     for (const row of rows) {
       if (row.skipped) {
-        lines.push([bench.name, row.label, "-", "-", "-", "0"]);
+        lines.push([bench.name, row.label, "-", "-", "-", "0", row.unit ?? "ms"]);
         notes.push(`${bench.name}: ${row.label} skipped: ${row.skipped}`);
         continue;
       }
       const s = stats(row.samples);
-      lines.push([bench.name, row.label, fmt(s.median), fmt(s.p90), fmt(s.mean), String(s.n)]);
+      lines.push([bench.name, row.label, fmt(s.median), fmt(s.p90), fmt(s.mean), String(s.n), row.unit ?? "ms"]);
     }
     for (const row of rows) {
-      if (row.baseline || row.skipped) continue;
+      if (row.skipped) continue;
+      for (const v of row.versus ?? []) {
+        const other = rows.find((r) => r.label === v.label && !r.skipped);
+        if (!other) {
+          notes.push(`${bench.name}: ${v.label} not measured; no ratio for ${row.label}`);
+          continue;
+        }
+        const ratio = stats(row.samples).median / stats(other.samples).median;
+        const goal = v.goal === undefined ? "" : ` (goal <= ${v.goal}x: ${ratio <= v.goal ? "met" : "NOT met"})`;
+        notes.push(`${bench.name}: ${row.label} / ${other.label} = ${ratio.toFixed(2)}x by median${goal}`);
+      }
+      if (row.baseline || (row.versus && !rows.some((r) => r.baseline && (r.group ?? "") === (row.group ?? "")))) continue;
       const group = row.group ?? "";
       const base = rows.find((r) => r.baseline && !r.skipped && (r.group ?? "") === group);
       if (!base) {
@@ -122,7 +137,7 @@ export function formatReport(results: { bench: Bench; rows: Row[] }[]): string {
     widths.map((w) => "-".repeat(w)).join("  "),
     ...lines.map(render),
     "",
-    "times in ms",
+    "times in ms unless the unit column says otherwise",
     ...notes,
   ].join("\n");
 }

@@ -120,6 +120,25 @@ describe("a process's cgroup dirs", () => {
     pidCgroups(io).layout();
     expect(io.reads.filter((p) => p === "/proc/self/mountinfo")).toHaveLength(3);
   });
+
+  test("with procTtlMs, a process's /proc/PID/cgroup is read once per ttl; without, on every lookup", () => {
+    let t = 0;
+    const files = { "/proc/self/mountinfo": recorded("v2-ubuntu2204"), "/proc/7/cgroup": "0::/a\n" };
+    const io = memIo(files);
+    const cg = pidCgroups(io, { procTtlMs: 1000, now: () => t });
+    const reads = () => io.reads.filter((p) => p === "/proc/7/cgroup").length;
+    for (let i = 0; i < 3; i++) expect(controllerDirs(cg, 7, "")?.dirs[0]).toBe("/sys/fs/cgroup/a");
+    expect(reads()).toBe(1);
+    // The process moved: seen once the ttl is over.
+    files["/proc/7/cgroup"] = "0::/a/init.scope\n";
+    t = 1000;
+    expect(controllerDirs(cg, 7, "")?.dirs[0]).toBe("/sys/fs/cgroup/a/init.scope");
+    expect(reads()).toBe(2);
+    const plain = pidCgroups(io);
+    controllerDirs(plain, 7, "");
+    controllerDirs(plain, 7, "");
+    expect(reads()).toBe(4);
+  });
 });
 
 describe("memory", () => {

@@ -14,11 +14,15 @@ export interface PidCgroups {
   readonly io: CgroupIo;
   /** The host's layout; undefined when it has no cgroup filesystem (or mountinfo cannot be read). */
   layout(): CgroupLayout | undefined;
+  /** /proc/PID/cgroup parsed (hierarchy name or "" -> path); throws when the process is gone. */
+  paths?(pid: number): Record<string, string>;
 }
 
 export interface PidCgroupsOptions {
   /** How long a layout is used before mountinfo is read again; default 10 s. */
   ttlMs?: number;
+  /** How long a process's /proc/PID/cgroup is used before it is read again; default 0 (every lookup reads it). */
+  procTtlMs?: number;
   /** Clock in ms; default Date.now. */
   now?: () => number;
 }
@@ -26,9 +30,23 @@ export interface PidCgroupsOptions {
 export function pidCgroups(io: CgroupIo, opts: PidCgroupsOptions = {}): PidCgroups {
   const ttlMs = opts.ttlMs ?? 10_000;
   const now = opts.now ?? Date.now;
+  const procTtlMs = opts.procTtlMs ?? 0;
   let cached: { at: number; layout: CgroupLayout | undefined } | undefined;
+  const byPid = new Map<number, { at: number; paths: Record<string, string> }>();
   return {
     io,
+    paths(pid) {
+      const t = now();
+      const k = byPid.get(pid);
+      if (k && t - k.at < procTtlMs) return k.paths;
+      const paths = procCgroupPaths(io.readFile(`/proc/${pid}/cgroup`));
+      if (procTtlMs > 0) {
+        // Entries of gone processes go when the map is swept: at most a few per container.
+        if (byPid.size > 4096) for (const [p, e] of byPid) if (t - e.at >= procTtlMs) byPid.delete(p);
+        byPid.set(pid, { at: t, paths });
+      }
+      return paths;
+    },
     layout() {
       if (cached && now() - cached.at < ttlMs) return cached.layout;
       let layout: CgroupLayout | undefined;
@@ -70,7 +88,7 @@ export function controllerDirs(cg: PidCgroups, pid: number, controller: string):
   if (!layout) return undefined;
   let paths;
   try {
-    paths = procCgroupPaths(cg.io.readFile(`/proc/${pid}/cgroup`));
+    paths = cg.paths ? cg.paths(pid) : procCgroupPaths(cg.io.readFile(`/proc/${pid}/cgroup`));
   } catch {
     return undefined;
   }

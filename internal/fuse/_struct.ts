@@ -49,39 +49,55 @@ export function defineStruct<const F extends readonly (readonly [string, FieldTy
   }
   const offsets = Object.fromEntries(layout.filter((f) => !f.type.startsWith("pad")).map((f) => [f.name, f.offset]));
 
+  // One reader and one writer per field, chosen once here: a request is decoded
+  // and a reply encoded for every FUSE round trip. u64 as two u32 halves: no
+  // BigInt is made for a number.
+  type Get = (view: DataView, at: number) => number | bigint;
+  type Set = (view: DataView, at: number, v: number | bigint) => void;
+  const TWO32 = 0x1_0000_0000;
+  const getters: Record<FieldType, Get | undefined> = {
+    u16: (view, at) => view.getUint16(at, true),
+    u32: (view, at) => view.getUint32(at, true),
+    i32: (view, at) => view.getInt32(at, true),
+    u64: (view, at) => {
+      const hi = view.getUint32(at + 4, true);
+      if (hi > 0x1f_ffff) throw new RangeError(`${name}: ${view.getBigUint64(at, true)} exceeds 2^53`);
+      return hi * TWO32 + view.getUint32(at, true);
+    },
+    u64n: (view, at) => view.getBigUint64(at, true),
+    i64: (view, at) => Number(view.getBigInt64(at, true)),
+    pad16: undefined,
+    pad32: undefined,
+    pad64: undefined,
+  };
+  const setters: Record<FieldType, Set> = {
+    u16: (view, at, v) => view.setUint16(at, Number(v), true),
+    u32: (view, at, v) => view.setUint32(at, Number(v) >>> 0, true),
+    i32: (view, at, v) => view.setInt32(at, Number(v), true),
+    u64: (view, at, v) => {
+      if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+        view.setUint32(at, v % TWO32, true);
+        view.setUint32(at + 4, Math.floor(v / TWO32), true);
+      } else view.setBigUint64(at, BigInt(v), true);
+    },
+    u64n: (view, at, v) => view.setBigUint64(at, BigInt(v), true),
+    i64: (view, at, v) => view.setBigInt64(at, BigInt(v), true),
+    pad16: (view, at) => view.setUint16(at, 0, true),
+    pad32: (view, at) => view.setUint32(at, 0, true),
+    pad64: (view, at) => {
+      view.setUint32(at, 0, true);
+      view.setUint32(at + 4, 0, true);
+    },
+  };
+  const readers = layout.flatMap((f) => {
+    const get = getters[f.type];
+    return get ? [{ name: f.name, offset: f.offset, get }] : [];
+  });
+  const writers = layout.map((f) => ({ name: f.name, offset: f.offset, set: setters[f.type] }));
+
   const write = (view: DataView, base: number, value: Partial<V>): void => {
     const rec = value as Record<string, number | bigint | undefined>;
-    for (const f of layout) {
-      const at = base + f.offset;
-      const v = rec[f.name] ?? 0;
-      switch (f.type) {
-        case "u16":
-          view.setUint16(at, Number(v), true);
-          break;
-        case "u32":
-          view.setUint32(at, Number(v) >>> 0, true);
-          break;
-        case "i32":
-          view.setInt32(at, Number(v), true);
-          break;
-        case "u64":
-        case "u64n":
-          view.setBigUint64(at, BigInt(v), true);
-          break;
-        case "i64":
-          view.setBigInt64(at, BigInt(v), true);
-          break;
-        case "pad16":
-          view.setUint16(at, 0, true);
-          break;
-        case "pad32":
-          view.setUint32(at, 0, true);
-          break;
-        case "pad64":
-          view.setBigUint64(at, 0n, true);
-          break;
-      }
-    }
+    for (const f of writers) f.set(view, base + f.offset, rec[f.name] ?? 0);
   };
 
   const read = (view: DataView, base: number): V => {
@@ -89,34 +105,7 @@ export function defineStruct<const F extends readonly (readonly [string, FieldTy
       throw new RangeError(`${name}: need ${size} bytes at offset ${base}, have ${view.byteLength - base}`);
     }
     const out: Record<string, number | bigint> = {};
-    for (const f of layout) {
-      const at = base + f.offset;
-      switch (f.type) {
-        case "u16":
-          out[f.name] = view.getUint16(at, true);
-          break;
-        case "u32":
-          out[f.name] = view.getUint32(at, true);
-          break;
-        case "i32":
-          out[f.name] = view.getInt32(at, true);
-          break;
-        case "u64": {
-          const big = view.getBigUint64(at, true);
-          if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${name}.${f.name}: ${big} exceeds 2^53`);
-          out[f.name] = Number(big);
-          break;
-        }
-        case "u64n":
-          out[f.name] = view.getBigUint64(at, true);
-          break;
-        case "i64":
-          out[f.name] = Number(view.getBigInt64(at, true));
-          break;
-        default:
-          break;
-      }
-    }
+    for (const f of readers) out[f.name] = f.get(view, base + f.offset);
     return out as V;
   };
 

@@ -86,6 +86,11 @@ export interface OpSpec<A> {
 }
 
 const none = (): null => null;
+
+/** `f(v)`, after `v` settles when it is a promise: synchronous handlers stay synchronous. */
+function then<T>(v: T | Promise<T>, f: (v: T) => Body): Body | Promise<Body> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
 const ok = (): Body => [];
 const q = (s: string) => JSON.stringify(s);
 
@@ -145,7 +150,7 @@ export const OPCODES: Record<number, OpSpec<unknown>> = {
   [OP.DESTROY]: op({ name: "DESTROY", decode: none, handler: (c) => ((c.destroyed = true), ok()) }),
   [OP.LOOKUP]: op({
     name: "LOOKUP", decode: decodeName, show: q,
-    handler: async (c, ctx, name) => [encodeEntryOut(await c.fs.lookup(ctx, ctx.nodeid, name))],
+    handler: (c, ctx, name) => then(c.fs.lookup(ctx, ctx.nodeid, name), (e) => [encodeEntryOut(e)]),
   }),
   [OP.FORGET]: op({
     name: "FORGET", decode: ForgetIn.decode, noReply: true, show: (a) => `x${a.nlookup}`,
@@ -157,7 +162,7 @@ export const OPCODES: Record<number, OpSpec<unknown>> = {
   }),
   [OP.GETATTR]: op({
     name: "GETATTR", decode: GetattrIn.decode,
-    handler: async (c, ctx) => [encodeAttrOut(await c.fs.getattr(ctx, ctx.nodeid))],
+    handler: (c, ctx) => then(c.fs.getattr(ctx, ctx.nodeid), (a) => [encodeAttrOut(a)]),
   }),
   [OP.SETATTR]: op({
     name: "SETATTR", decode: SetattrIn.decode, show: (a) => `${formatSetattrValid(a.valid)} size=${a.size}`,
@@ -165,7 +170,7 @@ export const OPCODES: Record<number, OpSpec<unknown>> = {
   }),
   [OP.OPEN]: op({
     name: "OPEN", decode: OpenIn.decode, show: (a) => `flags=0o${a.flags.toString(8)}`,
-    handler: async (c, ctx, a) => [OpenOut.encode(await c.fs.open(ctx, ctx.nodeid, a.flags))],
+    handler: (c, ctx, a) => then(c.fs.open(ctx, ctx.nodeid, a.flags), (o) => [OpenOut.encode(o)]),
   }),
   [OP.OPENDIR]: op({
     name: "OPENDIR", decode: OpenIn.decode,
@@ -173,7 +178,7 @@ export const OPCODES: Record<number, OpSpec<unknown>> = {
   }),
   [OP.READ]: op({
     name: "READ", decode: ReadIn.decode, show: (a) => `fh${a.fh} @${a.offset} +${a.size}`,
-    handler: async (c, ctx, a) => [await c.fs.read(ctx, ctx.nodeid, a.fh, a.offset, a.size)],
+    handler: (c, ctx, a) => then(c.fs.read(ctx, ctx.nodeid, a.fh, a.offset, a.size), (b) => [b]),
   }),
   [OP.READDIR]: op({
     name: "READDIR", decode: ReadIn.decode, show: (a) => `fh${a.fh} @${a.offset} +${a.size}`,
@@ -185,11 +190,11 @@ export const OPCODES: Record<number, OpSpec<unknown>> = {
   }),
   [OP.FLUSH]: op({
     name: "FLUSH", decode: FlushIn.decode, show: (a) => `fh${a.fh}`,
-    handler: async (c, ctx, a) => (await c.fs.flush(ctx, ctx.nodeid, a.fh), ok()),
+    handler: (c, ctx, a) => then(c.fs.flush(ctx, ctx.nodeid, a.fh), ok),
   }),
   [OP.RELEASE]: op({
     name: "RELEASE", decode: ReleaseIn.decode, show: (a) => `fh${a.fh}`,
-    handler: async (c, ctx, a) => (await c.fs.release(ctx, ctx.nodeid, a.fh), ok()),
+    handler: (c, ctx, a) => then(c.fs.release(ctx, ctx.nodeid, a.fh), ok),
   }),
   [OP.RELEASEDIR]: op({
     name: "RELEASEDIR", decode: ReleaseIn.decode, show: (a) => `fh${a.fh}`,
@@ -221,9 +226,11 @@ export const OPCODES: Record<number, OpSpec<unknown>> = {
 /**
  * Serves one request: returns the reply to write, or null when the opcode
  * takes none. Never throws for a bad request or a failing handler; those
- * become error replies.
+ * become error replies. A handler that answers synchronously (most do:
+ * OPEN, READ of a generated file, RELEASE) gets its reply back
+ * synchronously, so the session writes it without a turn of the event loop.
  */
-export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8Array | null> {
+export function dispatch(c: Connection, bytes: Uint8Array): Uint8Array | null | Promise<Uint8Array | null> {
   const { header: h, body } = decodeRequest(bytes);
   const spec = OPCODES[h.opcode];
   const name = spec?.name ?? opName(h.opcode);
@@ -245,22 +252,35 @@ export async function dispatch(c: Connection, bytes: Uint8Array): Promise<Uint8A
   c.trace?.debug(`rx ${h.unique}: ${name} n${h.nodeid}${spec.show ? ` ${spec.show(args)}` : ""}`);
   if (h.opcode !== OP.INIT && !c.negotiated) return fail(ERRNO.EIO);
 
-  const abort = new AbortController();
-  const ctx: RequestContext = { unique: h.unique, nodeid: h.nodeid, uid: h.uid, gid: h.gid, pid: h.pid, signal: abort.signal };
-  if (!spec.noReply) c.inflight.set(h.unique, abort);
-  try {
-    const parts = await spec.handler(c, ctx, args);
+  // Made only when asked for: most requests are answered before anything could interrupt them.
+  let abort: AbortController | undefined;
+  const ctx: RequestContext = {
+    unique: h.unique, nodeid: h.nodeid, uid: h.uid, gid: h.gid, pid: h.pid,
+    get signal() {
+      return (abort ??= new AbortController()).signal;
+    },
+  };
+  const done = (parts: Body): Uint8Array | null => {
     if (spec.noReply) return null;
-    if (abort.signal.aborted) return fail(ERRNO.EINTR);
+    if (abort?.signal.aborted) return fail(ERRNO.EINTR);
     c.trace?.debug(`tx ${h.unique}: OK`);
     return encodeReply(h.unique, ...parts);
-  } catch (e) {
+  };
+  const failed = (e: unknown): Uint8Array | null => {
     if (spec.noReply) {
       c.log?.warn(`${name} n${h.nodeid}: ${(e as Error).message}`);
       return null;
     }
     return fail(toErrno(e, `${name} n${h.nodeid}`, c.log, c.seenErrors));
-  } finally {
-    c.inflight.delete(h.unique);
+  };
+  let parts: Body | Promise<Body>;
+  try {
+    parts = spec.handler(c, ctx, args);
+  } catch (e) {
+    return failed(e);
   }
+  if (!(parts instanceof Promise)) return done(parts);
+  // Only a request still waiting can be interrupted.
+  if (!spec.noReply) c.inflight.set(h.unique, (abort ??= new AbortController()));
+  return parts.then(done, failed).finally(() => c.inflight.delete(h.unique));
 }

@@ -20,7 +20,7 @@
  * read but not answered.
  */
 import type { Logger } from "../log/mod.ts";
-import { close as sysClose, open as sysOpen, O_FLAGS, write as sysWrite } from "../sys/fs.ts";
+import { close as sysClose, open as sysOpen, O_FLAGS, readIfReady, write as sysWrite } from "../sys/fs.ts";
 import { MNT, MS } from "../sys/flags.ts";
 import { mount as sysMount, umount2 as sysUmount2 } from "../sys/mount.ts";
 import { encodeNotify, splitRequests } from "./codec.ts";
@@ -35,9 +35,11 @@ export interface FuseSys {
   umount2(target: string, flags?: number): void;
   write(fd: number, buf: Uint8Array): number;
   close(fd: number): void;
+  /** A non-blocking read of the device: bytes, or -1 when nothing waits; without it, only the stream reads. */
+  readIfReady?(fd: number, buf: Uint8Array): number;
 }
 
-export const linuxFuseSys: FuseSys = { open: sysOpen, mount: sysMount, umount2: sysUmount2, write: sysWrite, close: sysClose };
+export const linuxFuseSys: FuseSys = { open: sysOpen, mount: sysMount, umount2: sysUmount2, write: sysWrite, close: sysClose, readIfReady };
 
 export interface MountOptions extends ConnectionOptions {
   sys?: FuseSys;
@@ -53,6 +55,11 @@ export interface SessionEnd {
   reason: EndReason;
   error?: unknown;
 }
+
+/** Room beyond max_write in a read buffer: the request header and WRITE's own (the kernel wants a page). */
+const DRAIN_SLACK = 4096;
+/** Requests read per drain at most, so one busy mount cannot starve the others on the event loop. */
+const DRAIN_MAX = 64;
 
 /** Mount flags: like /proc, nothing on it is a device or set-id program or executable. */
 const MOUNT_FLAGS = MS.NOSUID | MS.NODEV | MS.NOEXEC;
@@ -83,6 +90,7 @@ export class FuseSession {
   #closing = false;
   #closed = false;
   #pending = new Set<Promise<void>>();
+  #buf: Uint8Array | undefined;
 
   private constructor(fd: number, mountpoint: string, fs: FileSystem, opts: MountOptions) {
     this.fd = fd;
@@ -146,6 +154,7 @@ export class FuseSession {
           }
           restarts = 0;
           for (const req of splitRequests(r.value)) this.#serve(req);
+          this.#drain();
           if (this.conn.destroyed) {
             end = { reason: "unmounted" };
             break;
@@ -176,14 +185,49 @@ export class FuseSession {
   }
 
   #serve(req: Uint8Array): void {
-    const p = dispatch(this.conn, req).then(
-      (reply) => {
-        if (reply) this.#send(reply, "reply");
+    let reply: Uint8Array | null | Promise<Uint8Array | null>;
+    try {
+      reply = dispatch(this.conn, req);
+    } catch (e) {
+      this.#log?.warn(`fuse ${this.mountpoint}: dropped a request: ${(e as Error).message}`);
+      return;
+    }
+    if (!(reply instanceof Promise)) {
+      if (reply) this.#send(reply, "reply");
+      return;
+    }
+    const p = reply.then(
+      (r) => {
+        if (r) this.#send(r, "reply");
       },
       (e) => this.#log?.warn(`fuse ${this.mountpoint}: dropped a request: ${(e as Error).message}`),
     );
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
+  }
+
+  /**
+   * Serves what else waits on the device, read directly, until it has
+   * nothing (EAGAIN): under load one wake-up of the stream then serves many
+   * requests, each without the stream's own polls and re-arming. Requests
+   * are copied out of the shared buffer, as a handler may keep one past
+   * the next read.
+   */
+  #drain(): void {
+    const read = this.#sys.readIfReady;
+    if (!read) return;
+    const buf = (this.#buf ??= new Uint8Array(this.conn.maxWrite + DRAIN_SLACK));
+    for (let i = 0; i < DRAIN_MAX && !this.#closing && !this.conn.destroyed; i++) {
+      let n: number;
+      try {
+        n = read(this.fd, buf);
+      } catch {
+        // ENODEV and the like: the stream sees it on its next read and ends the loop.
+        return;
+      }
+      if (n <= 0) return;
+      for (const req of splitRequests(buf.slice(0, n))) this.#serve(req);
+    }
   }
 
   #send(bytes: Uint8Array, what: string): void {

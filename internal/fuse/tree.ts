@@ -273,13 +273,19 @@ export class TreeFs implements FileSystem {
     return fresh;
   }
 
-  async read(ctx: RequestContext, nodeid: number, fh: number, offset: number, size: number): Promise<Uint8Array> {
+  /** Synchronous when the file's `read` is: most generated files need no turn of the event loop. */
+  read(ctx: RequestContext, nodeid: number, fh: number, offset: number, size: number): Uint8Array | Promise<Uint8Array> {
     const h = this.#fileHandle(nodeid, fh);
-    if (offset === 0 || h.content === undefined) {
-      const c = await this.#fileSpec(h.node).read(ctx);
-      h.content = typeof c === "string" ? enc.encode(c) : c;
+    const slice = (content: Uint8Array) => content.subarray(Math.min(offset, content.length), Math.min(offset + size, content.length));
+    if (offset !== 0 && h.content !== undefined) return slice(h.content);
+    let c: Content | Promise<Content>;
+    try {
+      c = this.#fileSpec(h.node).read(ctx);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return h.content.subarray(Math.min(offset, h.content.length), Math.min(offset + size, h.content.length));
+    const keep = (got: Content) => slice((h.content = typeof got === "string" ? enc.encode(got) : got));
+    return c instanceof Promise ? c.then(keep) : keep(c);
   }
 
   async write(ctx: RequestContext, nodeid: number, fh: number, offset: number, data: Uint8Array): Promise<number> {

@@ -47,7 +47,50 @@ export interface Emulation {
   readonly sysfsPassThrough: PassThrough;
   /** Load averages the daemon's sampler keeps for this container (proc_loadavg.ts); zeros when absent. */
   readonly load?: LoadAverages;
+  /** Generated files kept for a moment (SERVE_AGAIN_MS); without it every read computes afresh. */
+  readonly cache?: FileCache;
   readonly log?: Logger;
+}
+
+/**
+ * How long a container's generated file is served again before it is
+ * computed afresh, in ms: never longer than the kernel's own figures lag
+ * behind. The kernel folds per-CPU vm counters into /proc/meminfo and
+ * memory.stat once a second (vm.stat_interval; v2 memory and io.stat flush
+ * at most every 2 s), counts /proc/stat in 10 ms ticks, and cpuinfo follows
+ * cpuset and quota writes. uptime and loadavg are computed on every read
+ * (loadavg counts the reader itself).
+ */
+export const SERVE_AGAIN_MS = { meminfo: 100, cpuinfo: 100, stat: 10, diskstats: 100 } as const;
+
+export type CachedFile = keyof typeof SERVE_AGAIN_MS;
+
+/** One container's generated files, each with when it was made. */
+export interface FileCache {
+  /** `make()`'s result, or the one kept from less than SERVE_AGAIN_MS[file] ago. */
+  get(file: CachedFile, make: () => Uint8Array): Uint8Array;
+}
+
+const enc = new TextEncoder();
+
+/** A fresh cache; `now` in ms (default performance.now). */
+export function newFileCache(now: () => number = () => performance.now()): FileCache {
+  const kept = new Map<CachedFile, { at: number; bytes: Uint8Array }>();
+  return {
+    get(file, make) {
+      const t = now();
+      const k = kept.get(file);
+      if (k && t - k.at < SERVE_AGAIN_MS[file]) return k.bytes;
+      const bytes = make();
+      kept.set(file, { at: t, bytes });
+      return bytes;
+    },
+  };
+}
+
+/** The file's content from the container's cache when it has one, else made now. */
+export function cachedText(em: Emulation, file: CachedFile, make: () => string): string | Uint8Array {
+  return em.cache ? em.cache.get(file, () => enc.encode(make())) : make();
 }
 
 /** Owner of emulated nodes: the container's root. */

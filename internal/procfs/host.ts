@@ -52,6 +52,30 @@ export function parseUptime(text: string): { up: number; idle: number } {
   return { up: up!, idle: idle! };
 }
 
+/** How often linuxHost reads /proc/uptime; in between its figures advance by the monotonic clock. */
+export const UPTIME_READ_MS = 1000;
+
+/**
+ * /proc/uptime read at most every `everyMs`. In between, `up` advances by
+ * `now` (monotonic: it stops only in suspend, which the next read catches)
+ * and `idle` at the rate seen between the last two reads, so both advance
+ * smoothly and reading costs no file open.
+ */
+export function boottimeClock(read: () => string, now: () => number = () => performance.now(), everyMs = UPTIME_READ_MS): () => { up: number; idle: number } {
+  let last: { at: number; up: number; idle: number; idleRate: number } | undefined;
+  return () => {
+    const t = now();
+    if (!last || t - last.at >= everyMs || t < last.at) {
+      const u = parseUptime(read());
+      const idleRate = last && u.up > last.up ? Math.max(0, (u.idle - last.idle) / (u.up - last.up)) : 0;
+      last = { at: t, ...u, idleRate };
+      return u;
+    }
+    const dt = (t - last.at) / 1000;
+    return { up: last.up + dt, idle: last.idle + dt * last.idleRate };
+  };
+}
+
 const linux: Omit<Host, "cgroups"> = {
   readFile: (path) => readFileSync(path, "utf8"),
   readBytes: (path) => new Uint8Array(readFileSync(path)),
@@ -68,15 +92,21 @@ const linux: Omit<Host, "cgroups"> = {
   },
   list: (path) =>
     readdirSync(path, { withFileTypes: true }).map((d) => ({ name: d.name, kind: d.isDirectory() ? "dir" : "file" })),
-  uptime: () => parseUptime(readFileSync("/proc/uptime", "utf8")),
+  uptime: boottimeClock(() => readFileSync("/proc/uptime", "utf8")),
   processStart(pid) {
     const t = processStartTime(pid);
     return t === undefined ? undefined : Number(t.ticks) / CLK_TCK;
   },
 };
 
+/**
+ * How long a container init's /proc/PID/cgroup is trusted: inits rarely
+ * move (systemd into init.scope, once, which the emulated files prune).
+ */
+export const PROC_CGROUP_TTL_MS = 1000;
+
 /** The machine itself; one layout cache for every container it serves. */
-export const linuxHost: Host = { ...linux, cgroups: pidCgroups(cgroupIo(linux)) };
+export const linuxHost: Host = { ...linux, cgroups: pidCgroups(cgroupIo(linux), { procTtlMs: PROC_CGROUP_TTL_MS }) };
 
 /** Whether `path` exists on the host. */
 export function hostHas(host: Host, path: string): boolean {

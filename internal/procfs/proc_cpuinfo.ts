@@ -6,7 +6,7 @@
  */
 import { cpusOfPid } from "../cgroups/mod.ts";
 import { file, type FileSpec } from "../fuse/mod.ts";
-import { containerRoot, type Emulation } from "./container.ts";
+import { cachedText, containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 
 const PROCESSOR = /^processor\s*:\s*(\d+)\s*$/m;
@@ -42,10 +42,10 @@ export function cpuinfoText(hostText: string, cpus: readonly number[]): string {
 
 export function procCpuinfo(em: Emulation): FileSpec {
   return file(
-    () => {
+    () => cachedText(em, "cpuinfo", () => {
       const hostText = em.host.readFile("/proc/cpuinfo");
       return cpuinfoText(hostText, cpusOfPid(hostCgroups(em.host), em.info.initPid, hostCpusOf(hostText)));
-    },
+    }),
     { ...containerRoot(em.info), mode: 0o444 },
   );
 }

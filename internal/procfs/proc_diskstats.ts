@@ -26,7 +26,7 @@
  */
 import { ioOfPid, type BlkioFamilyCounters, type PidIo } from "../cgroups/mod.ts";
 import { file, type FileSpec } from "../fuse/mod.ts";
-import { containerRoot, type Emulation } from "./container.ts";
+import { cachedText, containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 
 /** The counters after "major minor name", in the kernel's order (Documentation/admin-guide/iostats.rst). */
@@ -113,11 +113,11 @@ export function diskCounters(io: PidIo | undefined): DeviceCounters | undefined 
 
 export function procDiskstats(em: Emulation): FileSpec {
   return file(
-    () => {
+    () => cachedText(em, "diskstats", () => {
       const hostText = em.host.readFile("/proc/diskstats");
       const counters = diskCounters(ioOfPid(hostCgroups(em.host), em.info.initPid));
       return counters ? diskstatsText(hostText, counters) : hostText;
-    },
+    }),
     { ...containerRoot(em.info), mode: 0o444 },
   );
 }

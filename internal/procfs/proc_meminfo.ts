@@ -15,7 +15,7 @@
  */
 import { memoryOfPid, type MemoryStatFigure, type PidMemory } from "../cgroups/mod.ts";
 import { file, type FileSpec } from "../fuse/mod.ts";
-import { containerRoot, type Emulation } from "./container.ts";
+import { cachedText, containerRoot, type Emulation } from "./container.ts";
 import { hostCgroups } from "./host.ts";
 
 export interface MemoryFigures {
@@ -102,11 +102,11 @@ export function meminfoText(hostText: string, f: MemoryFigures | undefined, v2Sl
 
 export function procMeminfo(em: Emulation): FileSpec {
   return file(
-    () => {
+    () => cachedText(em, "meminfo", () => {
       const hostText = em.host.readFile("/proc/meminfo");
       const mem = memoryOfPid(hostCgroups(em.host), em.info.initPid);
       return meminfoText(hostText, memoryFigures(mem, parseMeminfo(hostText)), mem?.v2 ?? false);
-    },
+    }),
     { ...containerRoot(em.info), mode: 0o444 },
   );
 }

@@ -11,7 +11,7 @@
  */
 import { cpusOfPid, cpuTimeOfPid, type PidCpuTime } from "../cgroups/mod.ts";
 import { file, type FileSpec } from "../fuse/mod.ts";
-import { containerRoot, type Emulation } from "./container.ts";
+import { cachedText, containerRoot, type Emulation } from "./container.ts";
 import { CLK_TCK, hostCgroups } from "./host.ts";
 
 const CPU_LINE = /^cpu(\d*)\s+(.*)$/;
@@ -67,7 +67,7 @@ export function statText(hostText: string, cpus: readonly number[], ticks: Map<n
 
 export function procStat(em: Emulation): FileSpec {
   return file(
-    () => {
+    () => cachedText(em, "stat", () => {
       const hostText = em.host.readFile("/proc/stat");
       const hostCpus = hostText.split("\n").flatMap((l) => {
         const m = CPU_LINE.exec(l);
@@ -76,7 +76,7 @@ export function procStat(em: Emulation): FileSpec {
       const cg = hostCgroups(em.host);
       const cpus = cpusOfPid(cg, em.info.initPid, hostCpus);
       return statText(hostText, cpus, cpuTicks(cpuTimeOfPid(cg, em.info.initPid), cpus));
-    },
+    }),
     { ...containerRoot(em.info), mode: 0o444 },
   );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AT_FDCWD, CLOSE_RANGE, O_FLAGS, S_IF, chmod, chown, close, closeRange, dup3, getCloexec, lchown, makedev,
-  memfdCreate, mkfifo, mknod, open, openat, pipe2, read, setCloexec, symlink, write, writeAll,
+  memfdCreate, mkfifo, mknod, open, openat, pipe2, read, readIfReady, setCloexec, symlink, write, writeAll,
 } from "./fs.ts";
 import { isSysError } from "./errno.ts";
 
@@ -17,6 +17,20 @@ describe.skipIf(!isRoot)("fs syscalls [requires root]", () => {
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = "";
+  });
+
+  test("readIfReady: -1 while nothing waits on a non-blocking fd, then the bytes; EBADF still throws", () => {
+    const [r, w] = pipe2(O_FLAGS.CLOEXEC | O_FLAGS.NONBLOCK);
+    const buf = new Uint8Array(16);
+    try {
+      expect(readIfReady(r, buf)).toBe(-1);
+      writeAll(w, enc.encode("ping"));
+      expect(dec.decode(buf.subarray(0, readIfReady(r, buf)))).toBe("ping");
+    } finally {
+      close(r);
+      close(w);
+    }
+    expect(() => readIfReady(r, buf)).toThrow(/EBADF/);
   });
 
   test("pipe2 carries bytes and is close-on-exec", () => {

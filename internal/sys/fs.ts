@@ -4,7 +4,7 @@
  */
 import { ptr } from "bun:ffi";
 import { libc, check, errno, rawSyscall } from "./libc.ts";
-import { SysError } from "./errno.ts";
+import { ERRNO, SysError } from "./errno.ts";
 import { pinned } from "./_pin.ts";
 import { SYS } from "./arch.ts";
 import { cstr } from "./cstr.ts";
@@ -87,6 +87,20 @@ export function closeAll(fds: Iterable<number>): void {
 /** Reads at most `buf.length` bytes; 0 means end of file. */
 export function read(fd: number, buf: Uint8Array): number {
   return Number(check({ syscall: "read", path: `fd ${fd}` }, () => libc.symbols.read(fd, buf, buf.length)));
+}
+
+/**
+ * A read of a non-blocking fd: the bytes read, or -1 when nothing waits
+ * (EAGAIN), the common case of a poll for more, which then builds no error.
+ */
+export function readIfReady(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = Number(libc.symbols.read(fd, buf, buf.length));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e === ERRNO.EAGAIN) return -1;
+    if (e !== ERRNO.EINTR) throw new SysError({ syscall: "read", path: `fd ${fd}`, errno: e });
+  }
 }
 
 /** Writes at most `buf.length` bytes and returns how many were written. */

@@ -11,7 +11,7 @@ import { TreeFs } from "../fuse/mod.ts";
 import { DEFAULT_MOUNT_ROOT, RequestError, type RequestBody, type ResponseInput } from "../ipc/mod.ts";
 import { keeperAlive, reclaimFd, spawnKeeper, StateFileError, stopKeeper, strayKeepers, type KeeperOptions } from "../keeper/mod.ts";
 import {
-  BINDS, CLK_TCK, containerTree, LOAD_INTERVAL_MS, linuxHost, newLoadAverages, nsenterPassThrough, sampleLoad,
+  BINDS, CLK_TCK, containerTree, LOAD_INTERVAL_MS, linuxHost, newFileCache, newLoadAverages, nsenterPassThrough, sampleLoad,
   type Emulation, type Host, type LoadAverages, type PassThrough,
 } from "../procfs/mod.ts";
 import { MNT } from "../sys/flags.ts";
@@ -229,6 +229,7 @@ export class SysboxFs {
       passThrough: this.#passThrough,
       sysfsPassThrough: this.#sysfsPassThrough,
       load,
+      cache: newFileCache(),
       ...(this.#opts.log ? { log: this.#opts.log } : {}),
     };
     return new TreeFs(containerTree(em));
