@@ -56,7 +56,7 @@ const CAP_SYS_ADMIN = 21n;
  * problem of sysbox-fs's own, which the caller does not see.
  */
 export type ActResult =
-  | { outcome: "done"; reason: string; warning?: string }
+  | { outcome: "done"; reason: string; warning?: string; /** The call's return value; default 0. */ val?: number }
   | { outcome: "continue"; reason: string; warning?: string }
   | { outcome: "error"; errno: number; reason: string };
 
