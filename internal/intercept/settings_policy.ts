@@ -49,29 +49,30 @@ export interface XattrVerdict {
 }
 
 const cont = (reason: string): Verdict => ({ action: "continue", reason });
+const isTrusted = (name: string) => name.startsWith("trusted.");
 
 /** A mount that is part of the container's /sys: a sysfs, or a sysbox-fs file bound under /sys. */
 export function isSysMount(m: Pick<MountInfoEntry, "fsType" | "mountPoint">): boolean {
   return m.fsType === "sysfs" || (isSysboxFsMount(m) && isUnder(m.mountPoint, "/sys"));
 }
 
-/** The chown rule, once the target is resolved: done when it lies in /sys and the caller may chown. */
-export function decideChown(target: Resolved | null, mayChown: boolean): Verdict {
+/** The chown rule, once the target is resolved: done when it lies in /sys and the caller may chown (asked only then). */
+export function decideChown(target: Resolved | null, mayChown: () => boolean): Verdict {
   if (!target) return cont("no target");
   if (!target.ok) return cont(`unresolved target (${target.reason})`);
   if (!target.mount || !isSysMount(target.mount)) return cont("not under /sys");
-  if (!mayChown) return cont("the caller lacks CAP_CHOWN");
+  if (!mayChown()) return cont("the caller lacks CAP_CHOWN");
   return { action: "done", reason: `chown of ${target.path} on ${target.mount.fsType} ignored (SYSBOX_IGNORE_SYSFS_CHOWN)` };
 }
 
-/** The xattr rule, once the name is read. */
-export function decideXattr(call: Extract<SettingsCall, { name: bigint }>, name: string): Verdict | XattrVerdict {
-  if (!name.startsWith("trusted.")) return cont("not a trusted.* attribute");
+/** The xattr rule, once the name is read; `path` is the path argument of the calls that have one. */
+export function decideXattr(call: Extract<SettingsCall, { name: bigint }>, name: string, path?: string): Verdict | XattrVerdict {
+  if (!isTrusted(name)) return cont("not a trusted.* attribute");
   const op = call.syscall.includes("set") ? "set" : call.syscall.includes("get") ? "get" : "remove";
   if (op === "set" && call.size > XATTR_SIZE_MAX) return { action: "error", errno: E2BIG, reason: `value of ${call.size} bytes` };
   return {
     action: "xattr", op, name, value: call.value, size: Math.min(call.size, XATTR_SIZE_MAX), flags: call.flags,
-    target: "fd" in call ? { fd: call.fd } : { path: "", follow: "follow" in call && call.follow },
+    target: "fd" in call ? { fd: call.fd } : { path: path ?? "", follow: call.follow },
     reason: `${op} ${name} (SYSBOX_ALLOW_TRUSTED_XATTR)`,
   };
 }
@@ -83,15 +84,13 @@ export function evaluateSettingsCall(notif: SeccompNotif, id: SyscallId & { name
   try {
     if ("name" in call) {
       const name = io.readString(notif.pid, call.name);
-      const v = decideXattr(call, name);
-      if (v.action !== "xattr" || "fd" in v.target) return { ...base, verdict: v };
-      const path = io.readString(notif.pid, (call as { path: bigint }).path);
-      return { ...base, target: path, verdict: { ...v, target: { path, follow: v.target.follow } } };
+      const path = "path" in call && isTrusted(name) ? io.readString(notif.pid, call.path) : undefined;
+      return { ...base, ...(path !== undefined ? { target: path } : {}), verdict: decideXattr(call, name, path) };
     }
     const path = "path" in call ? io.readString(notif.pid, call.path) : undefined;
     const view = io.caller(notif.pid, container);
     const resolved = resolveChownTarget(call, path, view);
-    const mayChown = io.hasCap?.(notif.pid, CAP_CHOWN) ?? true;
+    const mayChown = () => io.hasCap?.(notif.pid, CAP_CHOWN) ?? true;
     return { ...base, ...(path !== undefined ? { target: path } : {}), verdict: decideChown(resolved, mayChown) };
   } catch (e) {
     // Unreadable arguments or a caller that is gone: the kernel reports that itself.

@@ -47,7 +47,8 @@ export function startXattr(opts: XattrOptions): NsMountRun {
   const [rd, wr] = pipe2(O_FLAGS.CLOEXEC | O_FLAGS.NONBLOCK);
   const a = new BigInt64Array(296 / 8);
   const name = cstr(opts.name);
-  const value = opts.op === "get" ? new Uint8Array(Math.max(1, opts.size ?? 0)) : (opts.value ?? new Uint8Array(1));
+  // Never an empty buffer: the stage gets an address either way, and the size says how much counts.
+  const value = opts.op === "get" ? new Uint8Array(Math.max(1, opts.size ?? 0)) : (opts.value?.length ? opts.value : new Uint8Array(1));
   const t = opts.target;
   const path = "path" in t ? cstr(t.path) : undefined;
   a[0] = syscallAddress();
