@@ -17,6 +17,7 @@
 import { existsSync, mkdirSync, chmodSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { ensureMountPropagation } from "../idmap/mod.ts";
+import { DEFAULT_MOUNT_ROOT } from "../ipc/mod.ts";
 import { spawnInNamespaces, awaitExec } from "../ns/mod.ts";
 import { planNamespaces, type NamespacePlan } from "../ns/mod.ts";
 import { CLONE } from "../sys/flags.ts";
@@ -33,7 +34,6 @@ import { oomReason, setupContainerCgroup, type ContainerCgroup, type CgroupSetup
 import { killProcess } from "./signals.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
 import { resolveSettings, trapGroups, SYSBOX_SETTING_DEFAULTS, type ContainerSettings, type IdRange } from "../syscont/mod.ts";
-import { DEFAULT_MOUNT_ROOT } from "../ipc/mod.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
 
 export interface CreateOptions {

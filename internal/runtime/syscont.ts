@@ -149,7 +149,7 @@ export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opt
     const mounts = (spec.mounts ?? []).map((m, i) => {
       if (!isBind(m) || !m.source || m.source.startsWith(rootfs)) return m;
       // SYSBOX_SKIP_UID_SHIFT: the host's owners show through (unmapped ones as nobody).
-      if (skipsUidShift({ skipUidShift: opts.skipUidShift ?? [] }, m.destination)) return m;
+      if (skipsUidShift(opts.skipUidShift ?? [], m.destination)) return m;
       const target = join(STAGE_DIR, opts.id, `b${i}`);
       try {
         const st = statSync(m.source);

@@ -62,7 +62,7 @@ describe("SYSBOX_SKIP_UID_SHIFT targets", () => {
   });
 
   test("destinations compare normalized", () => {
-    const s = { skipUidShift: parseSettings(["SYSBOX_SKIP_UID_SHIFT=/data/"]).skipUidShift! };
+    const s = parseSettings(["SYSBOX_SKIP_UID_SHIFT=/data/"]).skipUidShift!;
     expect(skipsUidShift(s, "/data")).toBe(true);
     expect(skipsUidShift(s, "//data/./")).toBe(true);
     expect(skipsUidShift(s, "/data/sub")).toBe(false);

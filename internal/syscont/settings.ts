@@ -105,9 +105,9 @@ export function checkSkipUidShift(paths: readonly string[], destinations: readon
   }
 }
 
-/** True when `destination` (a mount target) is one SYSBOX_SKIP_UID_SHIFT names. */
-export function skipsUidShift(settings: Pick<ContainerSettings, "skipUidShift">, destination: string): boolean {
-  return settings.skipUidShift.includes(normalize(destination));
+/** True when `destination` (a mount target) is one of `skipUidShift` (SYSBOX_SKIP_UID_SHIFT, normalized). */
+export function skipsUidShift(skipUidShift: readonly string[], destination: string): boolean {
+  return skipUidShift.includes(normalize(destination));
 }
 
 /**
