@@ -16,6 +16,11 @@ const FLAGS: readonly Flag[] = [
   { name: "data-root", kind: "string", arg: "DIR", default: DEFAULT_DATA_ROOT, help: "per-container host dirs and the state file (not on tmpfs or overlayfs)" },
   { name: "host-root", kind: "string", arg: "DIR", default: "/", help: "read etc/subuid, etc/subgid, etc/login.defs, etc/passwd, lib/modules and usr/src under DIR" },
   { name: "reclaim-interval", kind: "string", arg: "SECONDS", default: "30", help: "how often to reclaim what removed containers held" },
+  // Per-container setting defaults; a container's SYSBOX_* variables override them (docs/user-guide.md).
+  { name: "honor-caps", kind: "bool", help: "containers' init processes get the spec's capabilities (default: root gets all)" },
+  { name: "syscont-mode", kind: "bool", help: "system containers (default true); --syscont-mode=false: plain containers with their own user and cgroup namespaces" },
+  { name: "ignore-sysfs-chown", kind: "bool", help: "chown of /sys paths inside containers succeeds without effect" },
+  { name: "allow-trusted-xattr", kind: "bool", help: "containers' root may set trusted.* extended attributes" },
 ];
 
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +42,12 @@ async function main(argv: string[]): Promise<number> {
     hostRoot: flags.str("host-root")!,
     reclaimIntervalMs: reclaimSeconds * 1000,
     logger: log,
+    settings: {
+      honorCaps: flags.bool("honor-caps"),
+      syscontMode: flags.given("syscont-mode") ? flags.bool("syscont-mode") : true,
+      ignoreSysfsChown: flags.bool("ignore-sysfs-chown"),
+      allowTrustedXattr: flags.bool("allow-trusted-xattr"),
+    },
   });
   // Handlers first: the socket is served before startDaemon returns, so a
   // client may already be asking us to stop.

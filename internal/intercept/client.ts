@@ -23,6 +23,7 @@ import { recv, send, sendFds, unixConnect, SOCK } from "../sys/socket.ts";
 import { DAEMON_RESTART_GRACE_MS, DEFAULT_RUN_DIR, isRestartGap } from "../ipc/mod.ts";
 import { FrameDecoder } from "../ipc/mod.ts";
 import { TRAPPED } from "./syscalls.ts";
+import { TRAP_GROUPS, type TrapGroup } from "./settings_syscalls.ts";
 import { MountView, isReadOnly } from "./view.ts";
 import { MAX_REGISTRATION_FRAME, encodeRequest, parseReply, type RegisterMounts } from "./wire.ts";
 
@@ -50,6 +51,8 @@ const NOTIFY_API_LEVEL = 5;
 export interface FilterOptions {
   /** The libseccomp layer; tests pass a recording fake. */
   sys?: Libseccomp;
+  /** Groups trapped besides TRAPPED, for a container whose settings ask (settings_syscalls.ts). */
+  groups?: readonly TrapGroup[];
 }
 
 /**
@@ -79,7 +82,8 @@ export function installNotifyFilter(opts: FilterOptions = {}): number {
         if (!isSysError(e, "EEXIST")) throw e;
       }
     }
-    for (const name of TRAPPED) {
+    const names = [...TRAPPED, ...(opts.groups ?? []).flatMap((g) => TRAP_GROUPS[g])];
+    for (const name of names) {
       const nr = sys.syscallResolveName(name);
       if (nr === NR_SCMP_ERROR) continue;
       sys.ruleAdd(ctx, SCMP_ACT.NOTIFY, nr, [], name);

@@ -9,6 +9,8 @@ import type { SeccompNotif } from "../sys/seccomp_notify.ts";
 import { decide, isNewMount, isVirtualFs, newMountVerdict, pathArg, type ContainerMounts, type Verdict } from "./policy.ts";
 import { resolvePath, type ResolveEnv } from "./resolve.ts";
 import { decodeCall, syscallOf, type DecodedCall } from "./syscalls.ts";
+import { isSettingsSyscall } from "./settings_syscalls.ts";
+import { evaluateSettingsCall } from "./settings_policy.ts";
 
 /** What the policy needs to know about the calling process. */
 export interface CallerView extends ResolveEnv {
@@ -21,6 +23,8 @@ export interface CallerIo {
   readString(pid: number, addr: bigint): string;
   /** The caller's mounts, root-relative cwd and lookups; throws if the process is gone. */
   caller(pid: number, container: ContainerMounts): CallerView;
+  /** Whether the thread holds capability `cap` in its effective set; unknown counts as yes. */
+  hasCap?(pid: number, cap: number): boolean;
 }
 
 export interface Evaluation {
@@ -38,7 +42,8 @@ const cont = (reason: string): Verdict => ({ action: "continue", reason });
 export function evaluate(notif: SeccompNotif, container: ContainerMounts, io: CallerIo): Evaluation {
   const id = syscallOf(notif.data.arch, notif.data.nr);
   if (!id) return { verdict: cont("not a trapped syscall"), readCaller: false };
-  const call = decodeCall(id, notif.data.args);
+  if (isSettingsSyscall(id.name)) return evaluateSettingsCall(notif, { ...id, name: id.name }, container, io);
+  const call = decodeCall({ ...id, name: id.name }, notif.data.args);
   if (call.syscall === "mount" && isNewMount(call.flags) && call.fstype !== 0n) {
     return evaluateNewMount(notif.pid, call, io, id.name);
   }

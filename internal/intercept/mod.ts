@@ -19,6 +19,8 @@ export {
 } from "./policy.ts";
 export { Registry, RegistrationError, describeContainer } from "./registry.ts";
 export { MountView, type MountInfoEntry } from "./view.ts";
+export { TRAP_GROUPS, type TrapGroup } from "./settings_syscalls.ts";
+export { CAP_CHOWN, XATTR_SIZE_MAX, type XattrVerdict } from "./settings_policy.ts";
 export {
   ACK, BadRequestError, MAX_REGISTRATION_FRAME, RegisterMountsSchema, encodeReply, parseRequest, type RegisterMounts, type RegisterRequest,
 } from "./wire.ts";

@@ -46,6 +46,7 @@ import type { DecodedCall } from "./syscalls.ts";
 import type { Resolved } from "./resolve.ts";
 import { MOUNT_ATTR, MS } from "../sys/flags.ts";
 import { isReadOnly, isUnder, type MountInfoEntry } from "./view.ts";
+import type { XattrVerdict } from "./settings_policy.ts";
 
 const EPERM = 1;
 const EBUSY = 16;
@@ -95,7 +96,10 @@ export type Verdict =
   | { action: "continue"; reason: string }
   | { action: "error"; errno: number; reason: string }
   | MountFsVerdict
-  | { action: "umount-submounts"; paths: string[]; reason: string };
+  | { action: "umount-submounts"; paths: string[]; reason: string }
+  // The settings' syscalls (settings_policy.ts): answered 0 without the kernel, or an xattr sysbox-fs sets.
+  | { action: "done"; reason: string }
+  | XattrVerdict;
 
 /** A new proc or sysfs for sysbox-fs to mount on the caller's behalf. */
 export interface MountFsVerdict {

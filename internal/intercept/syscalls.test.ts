@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { libseccomp, SCMP_ARCH } from "../sys/seccomp.ts";
 import { AUDIT_ARCH, X32_SYSCALL_BIT, archNumbers, decodeCall, mountFlags, syscallOf, TRAPPED } from "./syscalls.ts";
+import { TRAP_GROUPS } from "./settings_syscalls.ts";
 
 describe("syscallOf", () => {
   test.each([
@@ -38,6 +39,24 @@ describe("syscallOf", () => {
         const nr = libseccomp.syscallResolveNameArch(SCMP_ARCH[key].token, name);
         const ours = archNumbers(audit)[name];
         if (nr < 0) expect(ours).toBeUndefined();
+        else expect([key, name, (ours ?? -1) | bit]).toEqual([key, name, nr]);
+      }
+    }
+  });
+});
+
+describe("the settings' syscalls", () => {
+  const names = Object.values(TRAP_GROUPS).flat();
+  test.skipIf(!libseccomp.available())("the chown and xattr numbers agree with libseccomp on every arch [requires libseccomp]", () => {
+    for (const [key, audit, bit] of [
+      ["SCMP_ARCH_X86_64", AUDIT_ARCH.X86_64, 0], ["SCMP_ARCH_X86", AUDIT_ARCH.I386, 0], ["SCMP_ARCH_AARCH64", AUDIT_ARCH.AARCH64, 0],
+      ["SCMP_ARCH_ARM", AUDIT_ARCH.ARM, 0], ["SCMP_ARCH_RISCV64", AUDIT_ARCH.RISCV64, 0], ["SCMP_ARCH_PPC64LE", AUDIT_ARCH.PPC64LE, 0],
+      ["SCMP_ARCH_S390X", AUDIT_ARCH.S390X, 0],
+    ] as const) {
+      for (const name of names) {
+        const nr = libseccomp.syscallResolveNameArch(SCMP_ARCH[key].token, name);
+        const ours = archNumbers(audit)[name];
+        if (nr < 0) expect([key, name, ours]).toEqual([key, name, undefined]);
         else expect([key, name, (ours ?? -1) | bit]).toEqual([key, name, nr]);
       }
     }

@@ -5,9 +5,12 @@
  * libseccomp's own tables where that library is installed.
  */
 
+import { SETTINGS_NR, type SettingsSyscall } from "./settings_syscalls.ts";
+
 /** The syscalls the notify filter traps (client.ts installs it). */
 export const TRAPPED = ["mount", "umount2", "umount"] as const;
-export type TrappedName = (typeof TRAPPED)[number];
+/** A trapped syscall: always (TRAPPED), or for containers whose settings ask (settings_syscalls.ts). */
+export type TrappedName = (typeof TRAPPED)[number] | SettingsSyscall;
 
 /** AUDIT_ARCH_* values the kernel reports in seccomp_data.arch. */
 export const AUDIT_ARCH = {
@@ -61,12 +64,14 @@ export function syscallOf(arch: number, nr: number): SyscallId | undefined {
     narrow = true;
   }
   for (const name of TRAPPED) if (table.nr[name] === n) return { name, arch: label, narrow };
+  for (const [name, nr] of Object.entries(SETTINGS_NR[table.name] ?? {})) if (nr === n) return { name: name as SettingsSyscall, arch: label, narrow };
   return undefined;
 }
 
 /** The numbers the table knows for one arch, for the cross-check test. */
 export function archNumbers(arch: number): Partial<Record<TrappedName, number>> {
-  return { ...(ARCHES[arch >>> 0]?.nr ?? {}) };
+  const table = ARCHES[arch >>> 0];
+  return { ...(table?.nr ?? {}), ...(table ? SETTINGS_NR[table.name] : {}) };
 }
 
 /** An argument as the callee sees it: truncated to 32 bits on narrow ABIs. */
@@ -91,7 +96,7 @@ export type DecodedCall =
   | { syscall: "mount"; source: bigint; target: bigint; fstype: bigint; flags: number; data: bigint }
   | { syscall: "umount2" | "umount"; target: bigint; flags: number };
 
-export function decodeCall(id: SyscallId, args: readonly bigint[]): DecodedCall {
+export function decodeCall(id: SyscallId & { name: DecodedCall["syscall"] }, args: readonly bigint[]): DecodedCall {
   const a = (i: number) => argValue(args[i] ?? 0n, id.narrow);
   if (id.name === "mount") {
     return { syscall: "mount", source: a(0), target: a(1), fstype: a(2), flags: mountFlags(args[3] ?? 0n, id.narrow), data: a(4) };

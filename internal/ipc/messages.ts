@@ -76,6 +76,19 @@ export const MGR_MOUNT_DESTINATIONS: Readonly<Record<MgrMountKind, string>> = {
   k0s: "/var/lib/k0s",
 };
 
+/**
+ * sysbox-mgr's defaults for the per-container settings (its --honor-caps,
+ * --syscont-mode, --ignore-sysfs-chown and --allow-trusted-xattr); a
+ * container's SYSBOX_* variables override them (internal/syscont/settings.ts).
+ */
+export const SettingDefaultsSchema = v.object({
+  honorCaps: v.boolean(),
+  syscontMode: v.boolean(),
+  ignoreSysfsChown: v.boolean(),
+  allowTrustedXattr: v.boolean(),
+});
+export type SettingDefaults = v.InferOutput<typeof SettingDefaultsSchema>;
+
 const MountSchema = v.object({
   /** A host dir kind, or "kernel" for the read-only /lib/modules and header mounts. */
   kind: v.string(),
@@ -105,6 +118,8 @@ export const MESSAGES = {
       size: uint(),
       /** True when the id was already registered and keeps its range and dirs. */
       reused: v.boolean(),
+      /** The daemon's per-container setting defaults; absent from an older sysbox-mgr (Sysbox's then). */
+      settings: v.optional(SettingDefaultsSchema),
     }),
   },
   // mgr: once the init process exists; its start time guards against pid reuse.

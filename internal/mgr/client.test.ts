@@ -8,6 +8,7 @@ import { MgrError, openMgr, prepareMgrMounts, registerWithMgr, unregisterFromMgr
 import { mgrHandlers } from "./handlers.ts";
 import { Manager } from "./manager.ts";
 import { processStartTime } from "./_proc.ts";
+import { SYSBOX_SETTING_DEFAULTS } from "../syscont/mod.ts";
 
 const SMALL = `sysbox:131072:${2 * 65536}\n`;
 
@@ -54,7 +55,7 @@ test("the whole sequence through one session, and the one-shot helpers", async (
   await start();
   using s = await openMgr({ runDir });
   const range = await s.register("a", { rootfs: "/nonexistent/rootfs" });
-  expect(range).toEqual({ uid: 131072, gid: 131072, size: 65536, reused: false });
+  expect(range).toEqual({ uid: 131072, gid: 131072, size: 65536, reused: false, settings: SYSBOX_SETTING_DEFAULTS });
   const mounts = await s.prepareMounts("a", { uid: range.uid, gid: range.gid }, { kinds: ["docker"] });
   expect(mounts).toEqual([
     { kind: "docker", source: join(mgr.dataRoot, "docker/a"), destination: "/var/lib/docker", type: "bind", options: ["rbind", "rprivate"] },

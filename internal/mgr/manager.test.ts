@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { RANGE_WANTED } from "../idrange/mod.ts";
 import { RequestError } from "../ipc/messages.ts";
 import { testHost, type TestHost } from "./_testenv.ts";
+import { SYSBOX_SETTING_DEFAULTS } from "../syscont/mod.ts";
 import { Manager, removalWatchPath, type ManagerOptions } from "./manager.ts";
 import { loadState } from "./state.ts";
 
@@ -107,8 +108,8 @@ describe("setup", () => {
 describe("register / unregister", () => {
   test("two containers get disjoint ranges; unregister frees; first-fit reuses", () => {
     const { mgr } = fake();
-    expect(mgr.register({ id: "a" })).toEqual({ uid: 131072, gid: 131072, size: B, reused: false });
-    expect(mgr.register({ id: "b" })).toEqual({ uid: 131072 + B, gid: 131072 + B, size: B, reused: false });
+    expect(mgr.register({ id: "a" })).toEqual({ uid: 131072, gid: 131072, size: B, reused: false, settings: SYSBOX_SETTING_DEFAULTS });
+    expect(mgr.register({ id: "b" })).toEqual({ uid: 131072 + B, gid: 131072 + B, size: B, reused: false, settings: SYSBOX_SETTING_DEFAULTS });
     expect(mgr.counts()).toMatchObject({ containers: 2, rangesUsed: 2, rangesTotal: 3 });
     expect(mgr.unregister({ id: "a" })).toEqual({ result: "released" });
     expect(mgr.unregister({ id: "a" })).toEqual({ result: "unknown" });
@@ -136,13 +137,20 @@ describe("register / unregister", () => {
     f.mgr.update({ id: "a", initPid: 42, initStartTime: "1000" });
     expect(codeOf(() => f.mgr.register({ id: "a" }))).toBe("container-running");
     f.alive.delete("42:1000");
-    expect(f.mgr.register({ id: "a" })).toEqual({ uid: 131072, gid: 131072, size: B, reused: true });
+    expect(f.mgr.register({ id: "a" })).toEqual({ uid: 131072, gid: 131072, size: B, reused: true, settings: SYSBOX_SETTING_DEFAULTS });
     expect(f.mgr.record("a")?.init).toBeUndefined();
+  });
+
+  test("the per-container setting defaults it was started with go into every register reply", () => {
+    const settings = { honorCaps: true, syscontMode: false, ignoreSysfsChown: true, allowTrustedXattr: true };
+    const { mgr } = fake(undefined, { settings });
+    expect(mgr.register({ id: "a" }).settings).toEqual(settings);
+    expect(mgr.register({ id: "a" }).settings).toEqual(settings);
   });
 
   test("a spec mapping is recorded and takes nothing from the pool", () => {
     const { mgr } = fake();
-    expect(mgr.register({ id: "a", mapping: { uid: 500000, gid: 600000, size: B } })).toEqual({ uid: 500000, gid: 600000, size: B, reused: false });
+    expect(mgr.register({ id: "a", mapping: { uid: 500000, gid: 600000, size: B } })).toEqual({ uid: 500000, gid: 600000, size: B, reused: false, settings: SYSBOX_SETTING_DEFAULTS });
     expect(mgr.counts()).toMatchObject({ containers: 1, rangesUsed: 0 });
     // Registered again without it: now from the pool.
     expect(mgr.register({ id: "a" }).uid).toBe(131072);
@@ -202,7 +210,7 @@ describe("sweep", () => {
     expect(f.mgr.sweep()).toEqual([]);
     expect(existsSync(join(f.mgr.dataRoot, "docker/a"))).toBe(true);
     // docker start: the same range and dirs.
-    expect(f.mgr.register({ id: "a", rootfs: join(layer, "merged") })).toMatchObject({ uid: 131072, reused: true });
+    expect(f.mgr.register({ id: "a", rootfs: join(layer, "merged") })).toMatchObject({ uid: 131072, reused: true, settings: SYSBOX_SETTING_DEFAULTS });
     expect(f.mgr.unregister({ id: "a" })).toEqual({ result: "kept" });
     rmSync(layer, { recursive: true });
     expect(f.mgr.sweep()).toEqual(["a"]);

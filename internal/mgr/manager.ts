@@ -8,7 +8,8 @@ import type { Logger } from "../log/mod.ts";
 import { release as osRelease } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { ensureSysboxRanges, ensureSysboxUser, IdPool, spanText, type IdSpan } from "../idrange/mod.ts";
-import { MGR_MOUNT_KINDS, RequestError, type RequestBody, type ResponseInput } from "../ipc/mod.ts";
+import { MGR_MOUNT_KINDS, RequestError, type RequestBody, type ResponseInput, type SettingDefaults } from "../ipc/mod.ts";
+import { SYSBOX_SETTING_DEFAULTS } from "../syscont/mod.ts";
 import { initAlive } from "./_proc.ts";
 import { DEFAULT_DATA_ROOT, exists, kernelMounts, prepareDataRoot, prepareDirs, removeDirs } from "./dirs.ts";
 import { loadState, saveState, STATE_FILE, STATE_VERSION, type ContainerRecord } from "./state.ts";
@@ -33,6 +34,8 @@ export interface ManagerOptions {
   now?: () => number;
   /** Seam for tests: whether an init with this pid and start time runs. */
   initAlive?: (init: { pid: number; startTime: string }) => boolean;
+  /** Per-container setting defaults handed to sysbox-runc at register; default Sysbox's. */
+  settings?: SettingDefaults;
 }
 
 export interface MgrCounts {
@@ -200,7 +203,7 @@ export class Manager {
       this.#records.set(b.id, rec);
     });
     this.#log.info(`${old ? "re-registered" : "registered"} container ${b.id}: ids ${rec.uid}-${rec.uid + rec.size - 1}${rec.source === "spec" ? " (the spec's mapping)" : ""}`);
-    return { uid: rec.uid, gid: rec.gid, size: rec.size, reused: old !== undefined };
+    return { uid: rec.uid, gid: rec.gid, size: rec.size, reused: old !== undefined, settings: { ...(this.#opts.settings ?? SYSBOX_SETTING_DEFAULTS) } };
   }
 
   update(b: RequestBody<"update">): ResponseInput<"update"> {

@@ -5,7 +5,8 @@
  *
  *   sysbox-runc create                          sysbox-mgr
  *     |-- register {id, rootfs?, mapping?} ------->|  sweep; reuse the id's range, or allocate
- *     |<- {uid, gid, size, reused} ----------------|  first-fit; saved before the reply
+ *     |<- {uid, gid, size, reused, settings} ------|  first-fit; saved before the reply; settings:
+ *     |                                            |  the SYSBOX_* defaults from its flags
  *     |-- prepareMounts {id, uid, gid, kinds?} --->|  mkdir <data-root>/<kind>/<id> owned uid:gid
  *     |<- {mounts: [{source, destination, ...}]} --|  + /lib/modules, kernel headers (ro)
  *     |   ... clone init, ID-mapped rootfs and binds ...

@@ -12,3 +12,4 @@ export * from "./namespaces.ts";
 export * from "./nsexec.ts";
 export * from "./nsmount.ts";
 export * from "./join.ts";
+export * from "./nsxattr.ts";

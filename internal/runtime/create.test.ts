@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../oci/mod.ts";
+import { resolveSettings, SYSBOX_SETTING_DEFAULTS } from "../syscont/mod.ts";
 import { decodePayload, encodeFrame, HEADER_SIZE } from "../ipc/mod.ts";
 import { CLONE } from "../sys/flags.ts";
 import type { Cgroup } from "../cgroups/mod.ts";
@@ -69,6 +70,16 @@ describe("planCreate (pure)", () => {
     expect(p.fds).toEqual({ consoleSocket: "/run/console.sock", consoleFd: -1, devNull: true, interceptor: true });
   });
 
+  test("the container's settings: kept for exec, their syscall groups in the create message only with sysbox-fs", () => {
+    const settings = { ...resolveSettings({ ignoreSysfsChown: true, allowTrustedXattr: true, skipUidShift: ["/data"] }, SYSBOX_SETTING_DEFAULTS) };
+    const p = planCreate(SYSCONT, { ...PLAN_OPTS, settings });
+    expect(p.settings).toEqual(settings);
+    expect(p.message.traps).toEqual(["chown", "xattr"]);
+    expect(planCreate(SYSCONT, { ...PLAN_OPTS, fs: false, settings }).message.traps).toBeUndefined();
+    expect(planCreate(SYSCONT, PLAN_OPTS).message.traps).toBeUndefined();
+    expect(planCreate(SYSCONT, PLAN_OPTS).settings).toEqual(resolveSettings({}, SYSBOX_SETTING_DEFAULTS));
+  });
+
   test("a joined user namespace is still a user namespace, without maps to write", () => {
     const spec = { ...SPEC, linux: { ...SPEC.linux, namespaces: [{ type: "user" as const, path: "/proc/9/ns/user" }, { type: "mount" as const }] } };
     const p = planCreate(spec, PLAN_OPTS);
@@ -116,6 +127,18 @@ function sentMessage(calls: Call[]): Record<string, unknown> {
   const w = calls.find((c) => c.fn === "writeAll" && c.args[0] === SYNC_FD)!;
   return decodePayload((w.args[1] as Uint8Array).subarray(HEADER_SIZE)) as Record<string, unknown>;
 }
+
+describe("runCreate with settings", () => {
+  test("SYSBOX_SKIP_UID_SHIFT reaches the staging of ID-mapped mounts; the settings are saved with the state", async () => {
+    const rec = new Recorder();
+    const { deps } = fakes(rec);
+    const settings = resolveSettings({ skipUidShift: ["/data"], honorCaps: true }, SYSBOX_SETTING_DEFAULTS);
+    const st = await runCreate(planCreate(SYSCONT, { ...PLAN_OPTS, fs: false, settings }), { root: "/r", log, stores: [], mgr: false, undo: [] }, deps);
+    const stage = rec.calls.find((c) => c.fn === "stageMounts")!;
+    expect(stage.args[3]).toMatchObject({ skipUidShift: ["/data"] });
+    expect(st.settings).toEqual(settings);
+  });
+});
 
 describe("runCreate", () => {
   test("the sequence for a system container: files, cgroup, fds, stage, maps, hooks, sysbox-fs, message, close, state", async () => {

@@ -35,7 +35,7 @@ import { killProcess } from "./signals.ts";
 import { consoleMode } from "./foreground.ts";
 import { agentMessage, seccompAgentOf, AGENT_WITH_INTERCEPTION } from "./seccomp_agent.ts";
 import { connectConsole, connectInterceptorFd, FdSet, openDevNull, writePidFile } from "./fds.ts";
-import type { IdRange } from "../syscont/mod.ts";
+import { resolveSettings, trapGroups, SYSBOX_SETTING_DEFAULTS, type ContainerSettings, type IdRange } from "../syscont/mod.ts";
 import { prepareSystemContainer, stageIdmappedMounts, removeStaged, syncInnerImagesIn, upperDirOf, type StagedMounts, type SysContainer } from "./syscont.ts";
 
 export interface CreateOptions {
@@ -76,20 +76,22 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerSta
     sc = await prepareSystemContainer(spec, { id: opts.id, rootfs, noMgr: opts.noSysboxMgr === true });
     syncInnerImagesIn(sc.stores, rootfs, opts.log);
     const range = sc.range;
+    // Not in syscont mode (SYSBOX_SYSCONT_MODE=FALSE): a plain container, nothing virtualized or trapped.
+    const useFs = !opts.noSysboxFs && sc.settings.syscontMode;
     // FUSE mounts sysbox-fs makes under its root must propagate into this container's mount namespace.
-    if (!opts.noSysboxFs) {
+    if (useFs) {
       mkdirSync(DEFAULT_MOUNT_ROOT, { recursive: true, mode: 0o711 });
       // Container roots must reach their files through it; they may not list it.
       chmodSync(DEFAULT_MOUNT_ROOT, 0o711);
       ensureMountPropagation(DEFAULT_MOUNT_ROOT, "shared");
     }
-    const fsRegister = opts.noSysboxFs ? undefined : async (pid: number) => {
+    const fsRegister = !useFs ? undefined : async (pid: number) => {
       const { registerWithFs, unregisterFromFs } = await import("../ipc/mod.ts");
       const reg = await registerWithFs(opts.id, { initPid: pid, uidFirst: range.uid, uidSize: range.size, gidFirst: range.gid, gidSize: range.size });
       undo.push(() => unregisterFromFs(opts.id));
       return reg.binds;
     };
-    const plan = planCreate(sc.spec, { ...opts, bundle, rootfs, dir, fs: fsRegister !== undefined });
+    const plan = planCreate(sc.spec, { ...opts, bundle, rootfs, dir, fs: fsRegister !== undefined, settings: sc.settings });
     const st = await runCreate(plan, { root: opts.root, log: opts.log, stores: sc.stores, mgr: opts.noSysboxMgr !== true, undo, ...(fsRegister ? { fsRegister } : {}) }, linuxCreateDeps);
     await sc.initStarted(st.pid, st.pidStartTime);
     return st;
@@ -125,6 +127,8 @@ export interface CreatePlan {
   /** The fds the init stage inherits. */
   fds: { consoleSocket: string | null; consoleFd: number; devNull: boolean; interceptor: boolean };
   cgroup: Pick<CgroupSetupOptions, "systemd" | "delegateTo">;
+  /** The container's SYSBOX_* settings, kept in its state for exec. */
+  settings: ContainerSettings;
   /** The create message, fds and staged mounts left to fill in. */
   message: Omit<CreateMsg, "interceptFd" | "fifoFd" | "consoleFd" | "fsBinds" | "cgroupV1" | "cgroupV2Path" | "spec" | "rootfs">;
   pidFile: string | null;
@@ -146,6 +150,8 @@ export interface PlanOptions {
   systemdCgroup: boolean;
   /** Registered with sysbox-fs: the init gets an interceptor connection. */
   fs: boolean;
+  /** The container's settings; default Sysbox's. */
+  settings?: ContainerSettings;
 }
 
 /** The host id that container id 0 maps to (0 without a user namespace). */
@@ -165,6 +171,7 @@ export function planCreate(spec: Spec, opts: PlanOptions): CreatePlan {
   const hostRoot = { uid: hostIdOf(spec.linux?.uidMappings), gid: hostIdOf(spec.linux?.gidMappings) };
   const agent = seccompAgentOf(spec);
   if (agent && opts.fs) throw new Error(AGENT_WITH_INTERCEPTION);
+  const settings = opts.settings ?? resolveSettings({}, SYSBOX_SETTING_DEFAULTS);
   return {
     ...(agent ? { seccompAgent: agent } : {}),
     id: opts.id, bundle: opts.bundle, rootfs: opts.rootfs, spec,
@@ -175,8 +182,10 @@ export function planCreate(spec: Spec, opts: PlanOptions): CreatePlan {
     range: { uid: hostRoot.uid, gid: hostRoot.gid, size: 65536 },
     fds: { consoleSocket: opts.consoleSocket ?? null, consoleFd: opts.consoleFd ?? -1, devNull: spec.process?.terminal === true, interceptor: opts.fs },
     cgroup: { systemd: opts.systemdCgroup, delegateTo: hostRoot },
+    settings,
     message: {
       t: "create", id: opts.id, bundle: opts.bundle, noPivot: opts.noPivot, userns,
+      ...(opts.fs && trapGroups(settings).length ? { traps: trapGroups(settings) } : {}),
       cgroupDelegated: true, cgroupns: ns.owned.includes("cgroup") && (ns.flags & CLONE.NEWCGROUP) !== 0,
       preserveFds: opts.preserveFds,
     },
@@ -276,7 +285,7 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
         writeProcFile(sys, pid, "uid_map", plan.idMaps.uid);
         writeProcFile(sys, pid, "gid_map", plan.idMaps.gid);
       }
-      staged = deps.stageMounts(pid, spec, plan.rootfs, { id, range: plan.range, log });
+      staged = deps.stageMounts(pid, spec, plan.rootfs, { id, range: plan.range, log, skipUidShift: plan.settings.skipUidShift });
       cgroup.add(pid);
       if (spec.process?.oomScoreAdj !== undefined) writeProcFile(sys, pid, "oom_score_adj", String(spec.process.oomScoreAdj));
     },
@@ -299,7 +308,7 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
     id, pid, pidStartTime: deps.startTime(pid) ?? "", bundle: plan.bundle, rootfs: plan.rootfs,
     created: new Date().toISOString(), owner: "",
     annotations: spec.annotations ?? {}, cgroupPath: cgroup.cg.path, cgroupPaths: cgroup.paths, procsCgroupPath: cgroup.procsPath, namespaces: plan.ns.owned, userns: plan.userns,
-    configPath: plan.configPath, mgr: opts.mgr, fs: opts.fsRegister !== undefined, stores: opts.stores, upperDir: upperDirOf(plan.rootfs),
+    configPath: plan.configPath, settings: plan.settings, mgr: opts.mgr, fs: opts.fsRegister !== undefined, stores: opts.stores, upperDir: upperDirOf(plan.rootfs),
   };
   const hookState = { ociVersion: spec.ociVersion, id, pid, status: "creating", bundle: plan.bundle, annotations: state.annotations };
   deps.runHooks("prestart", spec.hooks?.prestart, hookState);

@@ -25,7 +25,7 @@ import { agentMessage, seccompAgentOf, AGENT_WITH_INTERCEPTION } from "./seccomp
 import { consoleMode, consolePair, hostConsole, receiveMaster, runForeground } from "./foreground.ts";
 import { loadSpec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
-import { systemContainerProcess } from "../syscont/mod.ts";
+import { execSettings, resolveSettings, systemContainerProcess, trapGroups, SYSBOX_SETTING_DEFAULTS } from "../syscont/mod.ts";
 import { boundingSet } from "../sys/caps.ts";
 import type { Logger } from "../log/mod.ts";
 
@@ -143,7 +143,11 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
   if (status !== "running" && status !== "created" && status !== "paused") throw new Error(`cannot exec in a ${status} container`);
   const spec = loadSpec(st.configPath);
   const built = buildProcess(opts, spec.process);
-  const proc = st.userns ? systemContainerProcess(built, deps.boundingSet()) : built;
+  // SYSBOX_HONOR_CAPS may be set per process; the container's other settings hold (and are dropped from its env).
+  const { env, settings } = execSettings(built.env ?? [], st.settings ?? resolveSettings({}, SYSBOX_SETTING_DEFAULTS));
+  const own = { ...built, env };
+  const proc = st.userns && settings.syscontMode ? systemContainerProcess(own, deps.boundingSet(), { honorCaps: settings.honorCaps }) : own;
+  const traps = st.fs ? trapGroups(settings) : [];
 
   const fds = new FdSet(sys);
   try {
@@ -175,7 +179,7 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     const seccompAgent = agent
       ? { fd: agentFd, state: agentMessage({ spec, id: opts.id, bundle: st.bundle, pid: spawned.pid, metadata: agent.metadata, status: "running", annotations: st.annotations }) }
       : null;
-    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec, seccompAgent });
+    sendSync(sys, spawned.syncFd, { t: "exec", id: opts.id, interceptFd, ...(traps.length ? { traps } : {}), mntFd, process: proc, consoleFd, preserveFds: opts.preserveFds, spec, seccompAgent });
     awaitExecDone(sys, spawned.syncFd, (msg) => opts.log.warn(msg));
     if (opts.pidFile) deps.writePidFile(opts.pidFile, spawned.pid);
     return spawned.pid;

@@ -140,7 +140,7 @@ function initContainer(syncFd: number, m: CreateMsg, warn: (s: string) => void, 
   else sys.setsid();
   // As runc: rlimits, user, capabilities and cwd are set, and the program
   // found as that user, before create returns, so their errors fail create.
-  const prepared = prepareProcess(proc, { sys, spec, warn, seccompAgent: m.seccompAgent ?? null, ...interceptor(m.interceptFd, m.id, true) });
+  const prepared = prepareProcess(proc, { sys, spec, warn, seccompAgent: m.seccompAgent ?? null, ...interceptor(m, true) });
   const path = lookPath(proc);
   const fifoFd = m.fifoFd;
   sendSync(sys, syncFd, { t: "ready", pid: deps.pid });
@@ -166,20 +166,22 @@ function initExec(syncFd: number, m: ExecMsg, warn: (s: string) => void, sys: Sy
   sendSync(sys, syncFd, { t: "ready", pid: process.pid });
   // The parent learns the exec worked when the sync socket closes on exec.
   sys.setCloexec(syncFd, true);
-  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, seccompAgent: m.seccompAgent ?? null, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m.interceptFd, m.id, false) });
+  finalizeProcess(proc, path, { sys, spec: m.spec, preserveFds: m.preserveFds, warn, seccompAgent: m.seccompAgent ?? null, onExecError: (msg) => sendSync(sys, syncFd, { t: "error", msg }), ...interceptor(m, false) });
 }
 
 /**
- * mount and umount2 of the process go to sysbox-fs (seccomp user
+ * mount and umount2 of the process (and what the container's settings add) go to sysbox-fs (seccomp user
  * notification); the init also registers the mounts it leaves in place, which
  * the container may then not unmount or make writable.
  */
-function interceptor(fd: number, id: string, init: boolean): { intercept?: () => void } {
+function interceptor(m: Pick<CreateMsg, "interceptFd" | "id" | "traps">, init: boolean): { intercept?: () => void } {
+  const { interceptFd: fd, id } = m;
   if (fd < 0) return {};
   return {
     intercept: () => {
       const { installNotifyFilter, sendNotifyFd, initialMounts, closeQuietly } = require("../intercept/mod.ts") as typeof import("../intercept/mod.ts");
-      const listener = installNotifyFilter();
+      // The container's settings may add the chown or xattr family (SYSBOX_IGNORE_SYSFS_CHOWN, SYSBOX_ALLOW_TRUSTED_XATTR).
+      const listener = installNotifyFilter({ groups: m.traps ?? [] });
       try {
         sendNotifyFd(fd, listener, { containerId: id, mounts: initialMounts(), exec: !init });
       } finally {

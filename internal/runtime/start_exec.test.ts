@@ -12,6 +12,7 @@ import { SysError } from "../sys/errno.ts";
 import { failAtIndex, Recorder, recordingSys, syncReplies } from "./_recsys.ts";
 import { startContainer, type StartDeps } from "./start.ts";
 import { execInContainer, type ExecDeps, type ExecOptions } from "./exec.ts";
+import { resolveSettings, SYSBOX_SETTING_DEFAULTS, type ContainerSettings } from "../syscont/mod.ts";
 import { writePidFile } from "./fds.ts";
 import { EXEC_FIFO, loadState, makeContainerDir, processStartTime, saveState, type ContainerState } from "./state.ts";
 import type { Logger } from "../log/mod.ts";
@@ -33,7 +34,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function container(id: string, opts: { fifo: boolean; userns?: boolean; namespaces?: string[]; hooks?: object }): Promise<ContainerState> {
+async function container(id: string, opts: { fifo: boolean; userns?: boolean; namespaces?: string[]; hooks?: object; fs?: boolean; settings?: ContainerSettings }): Promise<ContainerState> {
   const dir = makeContainerDir(root, id);
   init = Bun.spawn(["sleep", "30"], { stdio: ["ignore", "ignore", "ignore"] });
   let start = "";
@@ -48,6 +49,7 @@ async function container(id: string, opts: { fifo: boolean; userns?: boolean; na
     id, pid: init.pid, pidStartTime: start, bundle: "/bundle", rootfs: "/bundle/rootfs", created: "2026-01-01T00:00:00Z", owner: "",
     annotations: {}, cgroupPath: "", cgroupPaths: {}, namespaces: opts.namespaces ?? ["user", "pid", "uts", "ipc", "net", "cgroup", "mnt"],
     userns: opts.userns ?? true, configPath,
+    ...(opts.fs ? { fs: true } : {}), ...(opts.settings ? { settings: opts.settings } : {}),
   };
   saveState(root, st);
   return st;
@@ -149,6 +151,26 @@ describe("exec", () => {
     expect(msg.process).toMatchObject({ args: ["ls", "-l"], cwd: "/work", env: ["PATH=/bin", "A=1", "B=2"], user: { uid: 0, gid: 0 }, terminal: false });
     // --detach: no subreaper, no wait.
     expect(rec.calls.some((c) => c.fn === "prctl" || c.fn === "waitpid")).toBe(false);
+  });
+
+  test("settings: SYSBOX_HONOR_CAPS per process, per-container variables dropped, the container's trap groups", async () => {
+    const settings = resolveSettings({ ignoreSysfsChown: true }, SYSBOX_SETTING_DEFAULTS);
+    await container("a", { fifo: false, fs: true, settings });
+    const sent = async (env: string[]) => {
+      const rec = new Recorder();
+      await execInContainer(execOpts({ detach: true, env }), execFakes(rec, [encodeFrame({ t: "ready", pid: 5 })]));
+      const w = rec.calls.find((c) => c.fn === "writeAll")!;
+      return decodePayload((w.args[1] as Uint8Array).subarray(HEADER_SIZE)) as { traps?: string[]; process: { env: string[]; capabilities?: { effective?: string[] } } };
+    };
+    const plain = await sent([]);
+    expect(plain.traps).toEqual(["chown"]);
+    expect(plain.process.capabilities?.effective).toContain("CAP_SYS_ADMIN");
+    const honored = await sent(["SYSBOX_HONOR_CAPS=TRUE", "SYSBOX_IGNORE_SYSFS_CHOWN=FALSE"]);
+    expect(honored.traps).toEqual(["chown"]);
+    expect(honored.process.env).toEqual(["PATH=/bin", "A=1", "SYSBOX_HONOR_CAPS=TRUE"]);
+    // The container's process has no capabilities of its own here: honored, it gets none.
+    expect(honored.process.capabilities?.effective ?? []).not.toContain("CAP_SYS_ADMIN");
+    await expect(execInContainer(execOpts({ detach: true, env: ["SYSBOX_NO_SUCH_THING=1"] }), execFakes(new Recorder(), []))).rejects.toThrow("SYSBOX_NO_SUCH_THING");
   });
 
   test("a failed exec is reported with the init's words, every fd closed, no pid file", async () => {

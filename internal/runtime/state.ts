@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { OCI_SPEC_VERSION } from "../version/mod.ts";
 import { writeFileAtomic } from "../statefile/mod.ts";
+import type { ContainerSettings } from "../syscont/mod.ts";
 
 export const DEFAULT_ROOT = "/run/sysbox-runc";
 export const EXEC_FIFO = "exec.fifo";
@@ -41,6 +42,8 @@ export interface ContainerState {
   upperDir?: string;
   /** Registered with sysbox-fs (unregister at delete). */
   fs?: boolean;
+  /** Its SYSBOX_* settings (exec's capabilities and traps follow them); absent in older state files. */
+  settings?: ContainerSettings;
   /** Registered with sysbox-mgr (unregister at delete). */
   mgr?: boolean;
   /** Set once `start` has run the user process. */
@@ -69,6 +72,9 @@ export const ContainerStateSchema = v.object({
   stores: v.optional(binds),
   upperDir: v.optional(v.string()),
   fs: v.optional(v.boolean()),
+  settings: v.optional(v.object({
+    honorCaps: v.boolean(), syscontMode: v.boolean(), ignoreSysfsChown: v.boolean(), allowTrustedXattr: v.boolean(), skipUidShift: v.array(v.string()),
+  })),
   mgr: v.optional(v.boolean()),
   started: v.optional(v.boolean()),
 });

@@ -36,6 +36,7 @@ import type { Spec } from "./spec.ts";
 import type { ProcessSpec } from "./process.ts";
 import type { CgroupMountInfo } from "./rootfs.ts";
 import type { Sys } from "../sys/linux.ts";
+import type { TrapGroup } from "../intercept/mod.ts";
 
 /** The create message carries the whole spec: well above ipc's 1 MiB default is allowed. */
 export const MAX_SYNC_FRAME = 16 << 20;
@@ -44,6 +45,8 @@ const fd = v.pipe(v.number(), v.integer(), v.minValue(-1));
 // The spec and process were validated by internal/oci when the parent read them.
 const specObject = v.custom<Spec>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be an object");
 const processObject = v.custom<ProcessSpec>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be an object");
+
+const TrapsSchema = v.array(v.picklist(["chown", "xattr"] as const satisfies readonly TrapGroup[]));
 
 const CgroupMountInfoSchema = v.object({
   name: v.string(), options: v.string(), hostPath: v.string(), links: v.array(v.string()),
@@ -60,6 +63,8 @@ export const CreateMsgSchema = v.object({
   bundle: v.string(),
   /** Connected to sysbox-fs's seccomp socket by the parent, or -1. */
   interceptFd: fd,
+  /** Syscall groups the notify filter traps besides mount and umount (the container's SYSBOX_* settings). */
+  traps: v.optional(TrapsSchema),
   /** sysbox-fs files to bind over /proc and /sys entries (skipped where the container has no such entry). */
   fsBinds: v.array(v.object({ source: v.string(), destination: v.string() })),
   spec: specObject,
@@ -81,6 +86,7 @@ export const ExecMsgSchema = v.object({
   t: v.literal("exec"),
   id: v.string(),
   interceptFd: fd,
+  traps: v.optional(TrapsSchema),
   /** The container's mount namespace, to enter first; -1 if it shares the host's. */
   mntFd: fd,
   process: processObject,

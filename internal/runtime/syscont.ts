@@ -8,6 +8,8 @@
 import { readFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toSystemContainerSpec, RANGE_SIZE, type IdRange } from "../syscont/mod.ts";
+import { checkSkipUidShift, parseSettings, resolveSettings, skipsUidShift, SYSBOX_SETTING_DEFAULTS, type ContainerSettings } from "../syscont/mod.ts";
+import { MGR_MOUNT_DESTINATIONS, MGR_MOUNT_KINDS } from "../ipc/mod.ts";
 import { overlayLayers, ensurePrivateStage, mountIdmappedRootfs, removeStage } from "../idmap/mod.ts";
 import { idmappedClone } from "../idmap/mod.ts";
 import { boundingSet } from "../sys/caps.ts";
@@ -28,6 +30,8 @@ export const FIXED_RANGE: IdRange = { uid: 231072, gid: 231072, size: RANGE_SIZE
 export interface SysContainer {
   spec: Spec;
   range: IdRange;
+  /** Its SYSBOX_* settings over sysbox-mgr's defaults. */
+  settings: ContainerSettings;
   /** The inner engines' host-backed stores, for sync in/out of inner images. */
   stores: InnerStore[];
   /** Tells sysbox-mgr the init exists (null without sysbox-mgr). */
@@ -53,24 +57,31 @@ function isHostNetns(path: string): boolean {
  * /var/lib/docker and friends (dirs the spec already mounts are left out).
  */
 export async function prepareSystemContainer(spec: Spec, opts: { id: string; rootfs: string; noMgr: boolean }): Promise<SysContainer> {
+  // Bad settings fail before anything is asked of sysbox-mgr.
+  const given = parseSettings(spec.process?.env ?? []);
+  checkSkipUidShift(given.skipUidShift ?? [], bindDestinations(spec));
   if (opts.noMgr) {
-    const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet(), isHostNetns });
-    return { ...sc, stores: [], initStarted: async () => {}, abandon: async () => {} };
+    const settings = resolveSettings(given, SYSBOX_SETTING_DEFAULTS);
+    const sc = toSystemContainerSpec(spec, { range: FIXED_RANGE, hostBounding: boundingSet(), isHostNetns, settings });
+    return { ...sc, settings, stores: [], initStarted: async () => {}, abandon: async () => {} };
   }
-  const { openMgr, MGR_MOUNT_DESTINATIONS, MGR_MOUNT_KINDS } = await import("../ipc/mod.ts");
+  const { openMgr } = await import("../ipc/mod.ts");
   const mgr = await openMgr({ what: "failed to register with sysbox-mgr" });
   try {
     const l = spec.linux;
     const mapping = l?.uidMappings?.length ? { uid: l.uidMappings[0]!.hostID, gid: l.gidMappings?.[0]?.hostID ?? l.uidMappings[0]!.hostID, size: l.uidMappings[0]!.size } : undefined;
     const got = await mgr.register(opts.id, { rootfs: opts.rootfs, ...(mapping ? { mapping } : {}) });
+    const settings = resolveSettings(given, got.settings ?? SYSBOX_SETTING_DEFAULTS);
     const mounted = new Set((spec.mounts ?? []).map((m) => m.destination.replace(/\/+$/, "")));
     const kinds = MGR_MOUNT_KINDS.filter((k) => !mounted.has(MGR_MOUNT_DESTINATIONS[k]));
     // Owned by 0 on disk: the binds are ID-mapped, so that is the container's root.
-    const extra = await mgr.prepareMounts(opts.id, { uid: 0, gid: 0 }, { kinds });
+    // Not in syscont mode: a plain container gets no host dirs for inner engines.
+    const extra = settings.syscontMode ? await mgr.prepareMounts(opts.id, { uid: 0, gid: 0 }, { kinds }) : [];
     const withDirs = { ...spec, mounts: [...(spec.mounts ?? []), ...extra.map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options }))] };
-    const sc = toSystemContainerSpec(withDirs, { range: { uid: got.uid, gid: got.gid, size: got.size }, hostBounding: boundingSet(), isHostNetns });
+    const sc = toSystemContainerSpec(withDirs, { range: { uid: got.uid, gid: got.gid, size: got.size }, hostBounding: boundingSet(), isHostNetns, settings });
     return {
       ...sc,
+      settings,
       stores: extra.filter((m) => m.kind !== "kernel").map((m) => ({ source: m.source, destination: m.destination })),
       initStarted: async (pid, startTime) => {
         try { await mgr.update(opts.id, { pid, startTime }); } finally { mgr.close(); }
@@ -108,11 +119,16 @@ function isBind(m: NonNullable<Spec["mounts"]>[number]): boolean {
   return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
+/** The targets SYSBOX_SKIP_UID_SHIFT may name: the spec's bind mounts and sysbox-mgr's. */
+function bindDestinations(spec: Spec): string[] {
+  return [...(spec.mounts ?? []).filter(isBind).map((m) => m.destination), ...Object.values(MGR_MOUNT_DESTINATIONS)];
+}
+
 /**
  * Runs while the container's init waits with only its user namespace made
  * (nsexec READY): maps the rootfs and the bind mounts into its ID range.
  */
-export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opts: { id: string; range: IdRange; log: Logger }): StagedMounts {
+export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opts: { id: string; range: IdRange; log: Logger; skipUidShift?: string[] }): StagedMounts {
   ensurePrivateStage(STAGE_DIR);
   const usernsFd = open(`/proc/${pid}/ns/user`, O_FLAGS.RDONLY | O_FLAGS.CLOEXEC);
   const detachers: Array<() => void> = [];
@@ -132,6 +148,8 @@ export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opt
     }
     const mounts = (spec.mounts ?? []).map((m, i) => {
       if (!isBind(m) || !m.source || m.source.startsWith(rootfs)) return m;
+      // SYSBOX_SKIP_UID_SHIFT: the host's owners show through (unmapped ones as nobody).
+      if (skipsUidShift(opts.skipUidShift ?? [], m.destination)) return m;
       const target = join(STAGE_DIR, opts.id, `b${i}`);
       try {
         const st = statSync(m.source);

@@ -80,6 +80,34 @@ describe("toSystemContainerSpec", () => {
   });
 });
 
+describe("per-container settings", () => {
+  test("SYSBOX_HONOR_CAPS: root keeps the spec's capabilities (a --cap-drop holds); AppArmor still goes", () => {
+    const out = toSystemContainerSpec(docker, { range, hostBounding: HOST_BOUNDING, settings: { honorCaps: true, syscontMode: true } }).spec;
+    expect(out.process!.capabilities).toEqual(docker.process!.capabilities!);
+    expect(out.process!.capabilities!.effective).not.toContain("CAP_SYS_ADMIN");
+    expect(out.process!.apparmorProfile).toBeUndefined();
+  });
+
+  test("SYSBOX_SYSCONT_MODE=FALSE: its own user and cgroup namespaces and mapping, and otherwise the spec as given", () => {
+    const { spec: out } = toSystemContainerSpec(docker, { range, hostBounding: HOST_BOUNDING, settings: { honorCaps: false, syscontMode: false } });
+    const types = out.linux!.namespaces!.map((n) => n.type);
+    expect(types).toContain("user");
+    expect(types).toContain("cgroup");
+    expect(out.linux!.uidMappings).toEqual([{ containerID: 0, hostID: 165536, size: 65536 }]);
+    expect(out.process).toEqual(docker.process!);
+    expect(out.mounts).toEqual(docker.mounts!);
+    expect(out.linux!.maskedPaths).toEqual(docker.linux!.maskedPaths!);
+    expect(out.linux!.readonlyPaths).toEqual(docker.linux!.readonlyPaths!);
+    expect(out.linux!.seccomp).toEqual(docker.linux!.seccomp!);
+  });
+
+  test("SYSBOX_SYSCONT_MODE=FALSE still refuses what breaks a user namespace's isolation", () => {
+    const settings = { honorCaps: false, syscontMode: false };
+    const hostPid = { ...docker, linux: { ...docker.linux, namespaces: docker.linux!.namespaces!.filter((n) => n.type !== "pid") } };
+    expect(() => toSystemContainerSpec(hostPid, { range, hostBounding: HOST_BOUNDING, settings })).toThrow(SysContainerError);
+  });
+});
+
 describe("validateMappings (Docker userns-remap)", () => {
   test("a contiguous 65536 range from 0 is accepted", () => {
     expect(validateMappings([{ containerID: 0, hostID: 300000, size: 65536 }], [{ containerID: 0, hostID: 300000, size: 65536 }]))

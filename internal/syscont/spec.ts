@@ -7,6 +7,7 @@
  */
 import type { LinuxIDMapping, LinuxSeccomp, Spec } from "../oci/mod.ts";
 import { CAPS } from "../sys/caps.ts";
+import type { ContainerSettings } from "./settings.ts";
 
 export const RANGE_SIZE = 65536;
 
@@ -91,10 +92,15 @@ export function widenSeccomp(s: LinuxSeccomp): LinuxSeccomp {
 
 type Process = NonNullable<Spec["process"]>;
 
-/** A system container's process (init or exec'd): no AppArmor; root gets every capability the host allows. */
-export function systemContainerProcess(proc: Process, hostBounding: bigint): Process {
+/**
+ * A system container's process (init or exec'd): no AppArmor; root gets
+ * every capability the host allows, unless `honorCaps` (SYSBOX_HONOR_CAPS)
+ * keeps the spec's.
+ */
+export function systemContainerProcess(proc: Process, hostBounding: bigint, opts: { honorCaps?: boolean } = {}): Process {
   const out = { ...proc };
   delete out.apparmorProfile;
+  if (opts.honorCaps) return out;
   const caps = allCaps(hostBounding);
   // Any other user keeps its own sets under a full bounding set.
   out.capabilities = (out.user?.uid ?? 0) === 0
@@ -137,6 +143,12 @@ export interface SysContainerOptions {
    * the namespace out.
    */
   isHostNetns?(path: string): boolean;
+  /**
+   * SYSBOX_HONOR_CAPS and SYSBOX_SYSCONT_MODE (settings.ts); default a
+   * system container whose root gets every capability. Not in syscont mode,
+   * the container only gets its own user and cgroup namespaces.
+   */
+  settings?: Pick<ContainerSettings, "honorCaps" | "syscontMode">;
 }
 
 /** Returns the system container's spec and the ID range it runs in. */
@@ -188,11 +200,13 @@ export function toSystemContainerSpec(spec: Spec, opts: SysContainerOptions): { 
     linux.sysctl = { ...linux.sysctl, "net.ipv4.ping_group_range": `${Math.min(lo, max)} ${Math.min(hi, max)}` };
   }
 
+  if (opts.settings?.syscontMode === false) return { spec: { ...spec, linux }, range };
+
   linux.maskedPaths = (linux.maskedPaths ?? []).filter((p) => !UNMASK.has(p));
   linux.readonlyPaths = (linux.readonlyPaths ?? []).filter((p) => !UNREADONLY.has(p));
   if (linux.seccomp) linux.seccomp = widenSeccomp(linux.seccomp);
 
-  let process = spec.process ? systemContainerProcess(spec.process, opts.hostBounding) : undefined;
+  let process = spec.process ? systemContainerProcess(spec.process, opts.hostBounding, { honorCaps: opts.settings?.honorCaps === true }) : undefined;
   let mounts = kmsgMount(spec.mounts ?? []);
   if (runsSystemd(spec)) {
     mounts = systemdMounts(mounts);

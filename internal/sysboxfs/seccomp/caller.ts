@@ -6,7 +6,7 @@
  * file inside the container except readlink(2) of the paths intercept/resolve.ts
  * chooses to look up.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { SysError } from "../../sys/errno.ts";
 import { tryReadlink } from "../../sys/fs.ts";
 import { POLL, encodePollfds, poll, pollRevents, readProcessString } from "../../sys/seccomp_notify.ts";
@@ -115,7 +115,14 @@ export function procCallerIo(tables: MountTables = new MountTables()): CallerIo 
   return {
     readString: (pid, addr) => readProcessString(pid, addr),
     caller: (pid, container) => callerView(pid, container, tables),
+    hasCap: (pid, cap) => hasCap(pid, cap),
   };
+}
+
+/** Whether thread `tid` holds capability `cap` in its effective set (proc(5) CapEff). */
+export function hasCap(tid: number, cap: number): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${tid}/status`, "utf8"));
+  return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(cap)) & 1n) === 1n;
 }
 
 function callerView(pid: number, container: ContainerMounts, tables: MountTables): CallerView {

@@ -29,8 +29,9 @@ import { FrameDecoder } from "../../ipc/mod.ts";
 import { namespaceId } from "./caller.ts";
 import {
   BadRequestError, describeContainer, encodeReply, evaluate, MAX_REGISTRATION_FRAME, MountView, parseRequest, Registry, RegistrationError,
-  type CallerIo, type Evaluation, type RegisterMounts, type Verdict,
+  type CallerIo, type Evaluation, type RegisterMounts, type Verdict, type XattrVerdict,
 } from "../../intercept/mod.ts";
+import { beginXattr } from "./xattr.ts";
 import { beginDetachSubmounts, beginMountVirtualFs, isPending, type ActResult, type PendingAct, type VirtualFsConfig } from "./virtualfs.ts";
 
 /**
@@ -109,7 +110,7 @@ export type LoopEvent =
 type Answer =
   | { action: "continue"; reason: string; warning?: string }
   | { action: "error"; errno: number; reason: string; warning?: string }
-  | { action: "done"; reason: string; warning?: string };
+  | { action: "done"; reason: string; warning?: string; val?: number };
 
 /** One notification being answered. */
 interface CallInfo {
@@ -133,7 +134,7 @@ interface PendingCall {
 function toAnswer(reason: string, r: ActResult): Answer {
   const warning = r.outcome !== "error" && r.warning ? { warning: r.warning } : {};
   if (r.outcome === "error") return { action: "error", errno: r.errno, reason: `${reason}: ${r.reason}` };
-  return { action: r.outcome, reason: `${reason}; ${r.reason}`, ...warning };
+  return { action: r.outcome, reason: `${reason}; ${r.reason}`, ...warning, ...(r.outcome === "done" && r.val !== undefined ? { val: r.val } : {}) };
 }
 
 interface Conn {
@@ -400,7 +401,7 @@ export class NotifyLoop {
       // What was read may belong to a reused pid unless the target still waits.
       if (ev.readCaller && !notifIdValid(fd, notif.id)) return this.#bump(STAT.gone);
       const v = ev.verdict;
-      if (v.action === "continue" || v.action === "error") {
+      if (v.action === "continue" || v.action === "error" || v.action === "done") {
         answer = v;
       } else {
         const begun = this.#begin(call, v);
@@ -421,7 +422,8 @@ export class NotifyLoop {
   }
 
   /** Starts what a verdict asks of sysbox-fs itself; an outcome at once, or a helper under way. */
-  #begin(call: CallInfo, v: Exclude<Verdict, { action: "continue" | "error" }>): ActResult | PendingAct {
+  #begin(call: CallInfo, v: Exclude<Verdict, { action: "continue" | "error" | "done" }>): ActResult | PendingAct {
+    if (v.action === "xattr") return this.#xattr(call, v);
     const cfg = this.#init.virtualFs;
     if (!cfg) return { outcome: "continue", reason: "no sysbox-fs binds configured" };
     try {
@@ -430,6 +432,18 @@ export class NotifyLoop {
       // A process that exited mid-way, or a bug: the kernel runs the call as it is.
       this.#bump(STAT.errors);
       this.#post({ type: "error", message: `container ${call.containerId}: ${v.action} for pid ${call.pid}: ${(e as Error).stack ?? e}` });
+      return { outcome: "continue", reason: "failed here" };
+    }
+  }
+
+  /** A trusted.* xattr call, done by a helper as host root (xattr.ts). */
+  #xattr(call: CallInfo, v: XattrVerdict): ActResult | PendingAct {
+    try {
+      return beginXattr(call.pid, v, { notifyFd: call.notifyFd, id: call.id });
+    } catch (e) {
+      // A process that exited mid-way, or a bug: the kernel refuses the call as it would have.
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${call.containerId}: xattr for pid ${call.pid}: ${(e as Error).stack ?? e}` });
       return { outcome: "continue", reason: "failed here" };
     }
   }
@@ -454,7 +468,7 @@ export class NotifyLoop {
     let sent: boolean;
     try {
       sent = notifSend(call.notifyFd, answer.action === "continue" ? { id: call.id, continue: true }
-        : answer.action === "error" ? { id: call.id, error: answer.errno } : { id: call.id, val: 0n });
+        : answer.action === "error" ? { id: call.id, error: answer.errno } : { id: call.id, val: BigInt(answer.val ?? 0) });
     } catch (e) {
       this.#bump(STAT.errors);
       this.#post({ type: "error", message: `container ${call.containerId}: ${(e as Error).message}; dropping its notify fd ${call.notifyFd}` });

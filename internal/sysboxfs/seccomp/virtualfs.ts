@@ -19,7 +19,7 @@
  * hangs in a FUSE server of the container's holds only the helper, which
  * the timeout kills.
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { isAbsolute, join, posix } from "node:path";
 import { isSysError, type SysError } from "../../sys/errno.ts";
 import { CLONE, MNT, MOUNT_ATTR, MS } from "../../sys/flags.ts";
@@ -29,6 +29,7 @@ import {
   abortNsMount, finishNsMount, startMountInNamespaces, startUmountInNamespaces, type NsJoin, type NsMountRun,
 } from "../../ns/mod.ts";
 import type { MountFsVerdict } from "../../intercept/mod.ts";
+import { hasCap } from "./caller.ts";
 
 /** Where the container's sysbox-fs files are, and where each goes. */
 export interface VirtualFsConfig {
@@ -48,7 +49,7 @@ const FS_ROOT: Record<MountFsVerdict["fstype"], string> = { proc: "/proc/", sysf
  */
 const HELPER_TIMEOUT_MS = 5_000;
 
-const CAP_SYS_ADMIN = 21n;
+const CAP_SYS_ADMIN = 21;
 
 /**
  * What became of the call: done here (the caller gets 0), handed on to the
@@ -56,7 +57,7 @@ const CAP_SYS_ADMIN = 21n;
  * problem of sysbox-fs's own, which the caller does not see.
  */
 export type ActResult =
-  | { outcome: "done"; reason: string; warning?: string }
+  | { outcome: "done"; reason: string; warning?: string; /** The call's return value; default 0. */ val?: number }
   | { outcome: "continue"; reason: string; warning?: string }
   | { outcome: "error"; errno: number; reason: string };
 
@@ -73,8 +74,7 @@ const BIND_STEP = /^(openat \(bind target\)|move_mount \(bind\))/;
 
 /** True if the thread holds CAP_SYS_ADMIN in its effective set. */
 export function hasSysAdmin(tid: number): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${tid}/status`, "utf8"));
-  return m !== null && ((BigInt(`0x${m[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n;
+  return hasCap(tid, CAP_SYS_ADMIN);
 }
 
 /** The binds of `cfg` that go below a new `fstype`, as paths relative to its root. */
