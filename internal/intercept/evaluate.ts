@@ -9,6 +9,8 @@ import type { SeccompNotif } from "../sys/seccomp_notify.ts";
 import { decide, isNewMount, isVirtualFs, newMountVerdict, pathArg, type ContainerMounts, type Verdict } from "./policy.ts";
 import { resolvePath, type ResolveEnv } from "./resolve.ts";
 import { decodeCall, syscallOf, type DecodedCall } from "./syscalls.ts";
+import { evaluateDeviceCall } from "./evaluate_devices.ts";
+import { isDeviceCall } from "./syscalls_devices.ts";
 
 /** What the policy needs to know about the calling process. */
 export interface CallerView extends ResolveEnv {
@@ -38,6 +40,7 @@ const cont = (reason: string): Verdict => ({ action: "continue", reason });
 export function evaluate(notif: SeccompNotif, container: ContainerMounts, io: CallerIo): Evaluation {
   const id = syscallOf(notif.data.arch, notif.data.nr);
   if (!id) return { verdict: cont("not a trapped syscall"), readCaller: false };
+  if (isDeviceCall(id.name)) return evaluateDeviceCall(notif, { ...id, name: id.name }, io);
   const call = decodeCall(id, notif.data.args);
   if (call.syscall === "mount" && isNewMount(call.flags) && call.fstype !== 0n) {
     return evaluateNewMount(notif.pid, call, io, id.name);

@@ -22,3 +22,6 @@ export { MountView, type MountInfoEntry } from "./view.ts";
 export {
   ACK, BadRequestError, MAX_REGISTRATION_FRAME, RegisterMountsSchema, encodeReply, parseRequest, type RegisterMounts, type RegisterRequest,
 } from "./wire.ts";
+export { MKNOD_ALLOW, decideMknod, type DeviceVerdict, type MknodBindVerdict, type SysinfoVerdict } from "./mknod.ts";
+export { SYSINFO_LAYOUT, encodeSysinfo, sysinfoLayout, type SysinfoValues } from "./sysinfo.ts";
+export { AT_FDCWD, DEVICE_TRAPPED } from "./syscalls_devices.ts";

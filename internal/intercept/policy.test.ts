@@ -69,6 +69,7 @@ function answer(ev: { verdict: Verdict }): string {
   if (v.action === "continue") return "CONTINUE";
   if (v.action === "mount-fs") return `MOUNT_FS ${v.fstype}`;
   if (v.action === "umount-submounts") return `UMOUNT_SUBMOUNTS ${v.paths.join(" ")}`;
+  if (v.action !== "error") return v.action.toUpperCase();
   return v.errno === 1 ? "EPERM" : v.errno === 16 ? "EBUSY" : `errno ${v.errno}`;
 }
 

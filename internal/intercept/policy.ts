@@ -44,6 +44,7 @@
  */
 import type { DecodedCall } from "./syscalls.ts";
 import type { Resolved } from "./resolve.ts";
+import type { MknodBindVerdict, SysinfoVerdict } from "./mknod.ts";
 import { MOUNT_ATTR, MS } from "../sys/flags.ts";
 import { isReadOnly, isUnder, type MountInfoEntry } from "./view.ts";
 
@@ -95,7 +96,8 @@ export type Verdict =
   | { action: "continue"; reason: string }
   | { action: "error"; errno: number; reason: string }
   | MountFsVerdict
-  | { action: "umount-submounts"; paths: string[]; reason: string };
+  | { action: "umount-submounts"; paths: string[]; reason: string }
+  | MknodBindVerdict | SysinfoVerdict;
 
 /** A new proc or sysfs for sysbox-fs to mount on the caller's behalf. */
 export interface MountFsVerdict {
