@@ -5,7 +5,7 @@
  * sysinfo(2) shows the container's figures.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -81,5 +81,59 @@ describe.skipIf(!hasImage(DEBIAN))(`bad --device [requires root, dockerd with sy
     const r = run(DEBIAN, ["--device", "/dev/no-such-device-here"], ["true"]);
     expect(r.code).not.toBe(0);
     expect(r.err).toContain("/dev/no-such-device-here");
+  }, TIMEOUT);
+});
+
+describe.skipIf(!hasImage(DEBIAN))(`mknod inside [requires root, dockerd with sysbox-runc, ${DEBIAN}]`, () => {
+  test("a whiteout and the standard nodes are made and behave as the real devices; a disk is refused with EPERM", () => {
+    const script = [
+      "mknod /tmp/w c 0 0 && stat -c 'w=%F %t:%T' /tmp/w",
+      "mknod /tmp/n c 1 3 && stat -c 'n=%F %t:%T' /tmp/n && echo data > /tmp/n && echo n-read=$(head -c 8 /tmp/n | wc -c)",
+      "mknod /tmp/z c 1 5 && echo z-read=$(head -c 4 /tmp/z | od -An -tx1 | tr -d ' ')",
+      "cd /tmp && mknod ./u c 1 9 && echo u-read=$(head -c 16 /tmp/u | wc -c)",
+      "mknod /tmp/n c 1 3 2>&1 | sed 's/^/again=/'",
+      "mknod /tmp/sda b 8 0 2>&1 | sed 's/^/sda=/'; test -e /tmp/sda && echo sda=exists",
+      "mknod /tmp/kvm c 10 232 2>&1 | sed 's/^/kvm=/'",
+      "mknod /tmp/fuse c 10 229 2>&1 | sed 's/^/fuse=/'",
+    ].join("; ");
+    const r = run(DEBIAN, [], ["sh", "-c", script]);
+    expect(r.out).toContain("w=character special file 0:0\n");
+    expect(r.out).toContain("n=character special file 1:3\n");
+    expect(r.out).toContain("n-read=0\n");
+    expect(r.out).toContain("z-read=00000000\n");
+    expect(r.out).toContain("u-read=16\n");
+    expect(r.out).toMatch(/^again=.*File exists$/m);
+    expect(r.out).toMatch(/^sda=.*Operation not permitted$/m);
+    expect(r.out).not.toContain("sda=exists");
+    expect(r.out).toMatch(/^kvm=.*Operation not permitted$/m);
+    // Not given to this container: nothing to bind.
+    expect(r.out).toMatch(/^fuse=.*Operation not permitted$/m);
+    expect(r.code).toBe(0);
+  }, TIMEOUT);
+
+  test.skipIf(!hostHas("/dev/fuse"))("mknod of fuse works when the container was given /dev/fuse [requires /dev/fuse]", () => {
+    const r = run(DEBIAN, ["--device", "/dev/fuse"], ["sh", "-c", "mknod /tmp/fuse c 10 229 && stat -c '%F %t:%T %u:%g' /tmp/fuse"]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("character special file a:e5 0:0\n");
+  }, TIMEOUT);
+});
+
+const hostUptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+
+describe.skipIf(!hasImage(BUSYBOX) || hostUptime < 300)(`sysinfo(2) inside [requires root, dockerd with sysbox-runc, ${BUSYBOX}, host up 5 minutes]`, () => {
+  test("busybox free shows the --memory limit as the total, and uptime the container's", () => {
+    const r = run(BUSYBOX, ["--memory", "512m"], ["sh", "-c", "free; uptime"]);
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/^Mem:\s+524288\s/m);
+    // The container started seconds ago; the host minutes ago.
+    expect(r.out).toMatch(/ up 0 min,/);
+    expect(r.code).toBe(0);
+  }, TIMEOUT);
+
+  test("without a limit, the total is the host's", () => {
+    const r = run(BUSYBOX, [], ["free"]);
+    const total = Number(/^Mem:\s+(\d+)\s/m.exec(r.out)?.[1]);
+    const hostKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1]);
+    expect(total).toBe(hostKb);
   }, TIMEOUT);
 });
