@@ -47,6 +47,7 @@ export const libc = dlopen("libc.so.6", {
   sethostname: { args: ["ptr", "u64"], returns: "i32" },
   setdomainname: { args: ["ptr", "u64"], returns: "i32" },
   getpid: { args: [], returns: "i32" },
+  sysinfo: { args: ["ptr"], returns: "i32" },
   getppid: { args: [], returns: "i32" },
   getuid: { args: [], returns: "u32" },
   setsid: { args: [], returns: "i32" },
