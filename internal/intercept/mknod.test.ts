@@ -38,7 +38,7 @@ describe("decideMknod", () => {
     const fuse = mknod(S_IFCHR | 0o600, 10, 229);
     expect(fuse.action === "mknod-bind" && fuse.node.source).toEqual({ inRoot: "/dev/fuse", rdev: { major: 10, minor: 229 } });
     const nul = mknod(S_IFCHR | 0o666, 1, 3);
-    expect(nul.action === "mknod-bind" && nul.node.source).toEqual({ host: "/dev/null" });
+    expect(nul.action === "mknod-bind" && nul.node.source).toEqual({ inRoot: "/dev/null", rdev: { major: 1, minor: 3 }, host: "/dev/null" });
   });
   test("block devices and other char devices are left to the kernel, which refuses them", () => {
     expect(mknod(S_IFBLK | 0o660, 8, 0)).toEqual({ action: "continue", reason: "block 8:0 is not allowed" });

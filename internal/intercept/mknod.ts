@@ -12,11 +12,13 @@
  *   anything else                    CONTINUE: the kernel refuses it (EPERM), after
  *                                    its own path checks (EEXIST...), as it would
  *
- * Like LXD's list. The nodes of /dev/fuse, /dev/net/tun, the console and
- * ptmx are taken from the caller's own root (its /dev/pts/ptmx is its own
- * devpts instance), and a fuse or tun node there must be that very device:
- * so those two work only in a container that was given them. The others are
- * the host's, which are the same everywhere.
+ * Like LXD's list. Each node is taken from the caller's own root, where it
+ * must be that very device (but the console, a pty of the container's): so
+ * it is owned by the container's root, as a node mknod made would be (the
+ * kernel refuses O_CREAT opens of another user's node in a sticky /tmp), its
+ * ptmx is its own devpts instance, and fuse and tun work only in a
+ * container that was given them. Where the caller's root lacks one of the
+ * standard nodes, the host's is bound instead.
  */
 import type { DevNumber, DeviceCall } from "./syscalls_devices.ts";
 
@@ -24,11 +26,15 @@ export const S_IFMT = 0o170000;
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 
-/** Where the node to bind comes from. */
-export type NodeSource =
-  | { host: string }
-  /** A path in the caller's root; with `rdev`, only that device is accepted there. */
-  | { inRoot: string; rdev?: DevNumber };
+/**
+ * Where the node to bind comes from: a path in the caller's root (with
+ * `rdev`, only that device is accepted there), else the host's node.
+ */
+export interface NodeSource {
+  inRoot: string;
+  rdev?: DevNumber;
+  host?: string;
+}
 
 export interface AllowedNode {
   name: string;
@@ -38,12 +44,12 @@ export interface AllowedNode {
 }
 
 export const MKNOD_ALLOW: readonly AllowedNode[] = [
-  { name: "null", major: 1, minor: 3, source: { host: "/dev/null" } },
-  { name: "zero", major: 1, minor: 5, source: { host: "/dev/zero" } },
-  { name: "full", major: 1, minor: 7, source: { host: "/dev/full" } },
-  { name: "random", major: 1, minor: 8, source: { host: "/dev/random" } },
-  { name: "urandom", major: 1, minor: 9, source: { host: "/dev/urandom" } },
-  { name: "tty", major: 5, minor: 0, source: { host: "/dev/tty" } },
+  { name: "null", major: 1, minor: 3, source: { inRoot: "/dev/null", rdev: { major: 1, minor: 3 }, host: "/dev/null" } },
+  { name: "zero", major: 1, minor: 5, source: { inRoot: "/dev/zero", rdev: { major: 1, minor: 5 }, host: "/dev/zero" } },
+  { name: "full", major: 1, minor: 7, source: { inRoot: "/dev/full", rdev: { major: 1, minor: 7 }, host: "/dev/full" } },
+  { name: "random", major: 1, minor: 8, source: { inRoot: "/dev/random", rdev: { major: 1, minor: 8 }, host: "/dev/random" } },
+  { name: "urandom", major: 1, minor: 9, source: { inRoot: "/dev/urandom", rdev: { major: 1, minor: 9 }, host: "/dev/urandom" } },
+  { name: "tty", major: 5, minor: 0, source: { inRoot: "/dev/tty", rdev: { major: 5, minor: 0 }, host: "/dev/tty" } },
   // The container's console is a pty of its own, not 5:1.
   { name: "console", major: 5, minor: 1, source: { inRoot: "/dev/console" } },
   { name: "ptmx", major: 5, minor: 2, source: { inRoot: "/dev/pts/ptmx", rdev: { major: 5, minor: 2 } } },

@@ -23,11 +23,12 @@
  *   meant to the caller, then umount2(path[i], umount_flags) for each path.
  * op MKNOD (a trapped mknod of an allowed node): stage 1 first takes the
  *   caller's fsuid/fsgid (host ids), so what it creates is the caller's. The
- *   node to bind is src_fd (a detached tree), or else src_path opened with
- *   openat2(root_fd, RESOLVE_IN_ROOT) and, with check_rdev, required to be
- *   that char device (statx), then cloned with open_tree here, where that
- *   mount is in our namespace; then an empty file is created at target_path
- *   (openat2 O_CREAT|O_EXCL, RESOLVE_IN_ROOT) and the node moved onto it.
+ *   node to bind is src_path opened with openat2(root_fd, RESOLVE_IN_ROOT)
+ *   and, with check_rdev, required to be that char device (statx), then
+ *   cloned with open_tree here, where that mount is in our namespace; or,
+ *   when there is no src_path or it fails, src_fd (a detached tree from the
+ *   host) if given. Then an empty file is created at target_path (openat2
+ *   O_CREAT|O_EXCL, RESOLVE_IN_ROOT) and the node moved onto it.
  *
  * Argument layout: struct nsmount_args below, 8-byte slots.
  */
@@ -72,8 +73,8 @@ struct nsmount_args {
   long umount_flags;  /* 232 */
   struct nr_table nr; /* 240 */
   long target_path;   /* 360: char*, in the caller's root */
-  long src_fd;        /* 368: MKNOD: detached tree of the node, or -1: src_path */
-  long src_path;      /* 376: char*, in the caller's root */
+  long src_fd;        /* 368: MKNOD: detached tree of the node (a fallback with src_path), or -1 */
+  long src_path;      /* 376: char*, in the caller's root, or 0 */
   long check_rdev;    /* 384: 1 = src_path must be char device rdev_major:rdev_minor */
   long rdev_major;    /* 392 */
   long rdev_minor;    /* 400 */
@@ -171,23 +172,28 @@ static void do_umount(struct nsmount_args *a, int *errno_loc) {
 
 static void do_mknod(struct nsmount_args *a, int *errno_loc) {
   syscall_fn sys = (syscall_fn)a->syscall_ptr;
-  long src = a->src_fd, path, dst;
+  long src = -1, path, dst;
+  int err = 0, step = 0;
   struct open_how how;
   unsigned char stx[256];
-  if (src < 0) {
+  if (a->src_path) {
     how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC; how.mode = 0; how.resolve = RESOLVE_IN_ROOT;
     path = sys(a->nr.openat2, a->root_fd, a->src_path, (long)&how, (long)sizeof(how));
-    if (path < 0) result(a, STEP_SOURCE, *errno_loc, 0);
-    if (a->check_rdev) {
-      if (sys(a->nr_statx, path, (long)"", (long)AT_EMPTY_PATH, (long)STATX_TYPE, (long)stx) < 0) result(a, STEP_SOURCE_TYPE, *errno_loc, 0);
+    if (path < 0) { step = STEP_SOURCE; err = *errno_loc; }
+    else if (a->check_rdev) {
+      if (sys(a->nr_statx, path, (long)"", (long)AT_EMPTY_PATH, (long)STATX_TYPE, (long)stx) < 0) { step = STEP_SOURCE_TYPE; err = *errno_loc; }
       /* struct statx: stx_mode u16 at 0x1c, stx_rdev_major and _minor u32 at 0x80 and 0x84. */
-      if (((*(unsigned short *)(stx + 0x1c)) & S_IFMT) != S_IFCHR || *(unsigned int *)(stx + 0x80) != (unsigned int)a->rdev_major ||
-          *(unsigned int *)(stx + 0x84) != (unsigned int)a->rdev_minor)
-        result(a, STEP_SOURCE_TYPE, ENODEV, 0);
+      else if (((*(unsigned short *)(stx + 0x1c)) & S_IFMT) != S_IFCHR || *(unsigned int *)(stx + 0x80) != (unsigned int)a->rdev_major ||
+               *(unsigned int *)(stx + 0x84) != (unsigned int)a->rdev_minor) { step = STEP_SOURCE_TYPE; err = ENODEV; }
     }
-    src = sys(a->nr_open_tree, path, (long)"", (long)(OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH));
-    if (src < 0) result(a, STEP_SOURCE_CLONE, *errno_loc, 0);
+    if (!step) {
+      src = sys(a->nr_open_tree, path, (long)"", (long)(OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH));
+      if (src < 0) { step = STEP_SOURCE_CLONE; err = *errno_loc; }
+    }
   }
+  /* The fallback, a tree from the host, when the caller's own node is not there. */
+  if (src < 0) src = a->src_fd;
+  if (src < 0) result(a, step ? step : STEP_SOURCE, err ? err : ENOENT, 0);
   how.flags = O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC; how.mode = 0600; how.resolve = RESOLVE_IN_ROOT;
   dst = sys(a->nr.openat2, a->root_fd, a->target_path, (long)&how, (long)sizeof(how));
   if (dst < 0) result(a, STEP_CREATE_TARGET, *errno_loc, 0);

@@ -77,6 +77,8 @@ describe.skipIf(!isRoot)("mount in another process's namespaces [requires root]"
     const um = joins().filter((j) => j.type === CLONE.NEWUSER || j.type === CLONE.NEWNS);
     const root = open(`/proc/${pid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC);
     const host = openTree("/dev/null", OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
+    // A second tree: moving the first one again would move its mount.
+    const host2 = openTree("/dev/null", OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
     const run = (path: string, source: Parameters<typeof mknodInNamespaces>[0]["source"]) => {
       try {
         mknodInNamespaces({ join: um, fork: false, timeoutMs: 5000, rootFd: root, path, source, fsuid: 0, fsgid: 0 });
@@ -91,12 +93,15 @@ describe.skipIf(!isRoot)("mount in another process's namespaces [requires root]"
       expect(run(`${dir}/c`, { path: "/dev/null", rdev: { major: 10, minor: 229 } })).toBe("statx (node source) in the caller's namespaces: ENODEV");
       expect(run(`${dir}/d`, { path: "/no/such/node" })).toBe("openat2 (node source) in the caller's namespaces: ENOENT");
       expect(run(`${dir}/a`, { fd: host })).toBe("openat2 (node target) in the caller's namespaces: EEXIST");
+      // The caller's own node missing: the host's tree instead.
+      expect(run(`${dir}/e`, { path: "/no/such/node", fd: host2 })).toBe("ok");
     } finally {
-      for (const fd of [root, host, ...um.map((j) => j.fd)]) close(fd);
+      for (const fd of [root, host, host2, ...um.map((j) => j.fd)]) close(fd);
     }
     const info = mountinfo();
     expect(info).toContain(` ${dir}/a `);
     expect(info).toContain(` ${dir}/b `);
+    expect(info).toContain(` ${dir}/e `);
     expect(info).not.toContain(` ${dir}/c `);
     // Through the caller's view, both are /dev/null.
     const st = statSync(`/proc/${pid}/root${dir}/b`);

@@ -238,8 +238,11 @@ export interface MknodInNsOptions extends Common {
   rootFd: number;
   /** Where the node goes: an empty file is created there and the node bound over it. */
   path: string;
-  /** The node: a detached tree (open_tree(OPEN_TREE_CLONE) fd), or a path in the root, optionally required to be one char device. */
-  source: { fd: number } | { path: string; rdev?: { major: number; minor: number } };
+  /**
+   * The node: a path in the root, optionally required to be one char device,
+   * else (or when that fails) a detached tree (open_tree(OPEN_TREE_CLONE) fd).
+   */
+  source: { path?: string; rdev?: { major: number; minor: number }; fd?: number };
   /** Host fsuid and fsgid to create the file as. */
   fsuid: number;
   fsgid: number;
@@ -253,9 +256,8 @@ export function startMknodInNamespaces(opts: Omit<MknodInNsOptions, "timeoutMs">
     a[15] = BigInt(opts.rootFd);
     a[17] = 3n;
     a[45] = addressOf(path);
-    if ("fd" in opts.source) {
-      a[46] = BigInt(opts.source.fd);
-    } else {
+    if (opts.source.fd !== undefined) a[46] = BigInt(opts.source.fd);
+    if (opts.source.path !== undefined) {
       const src = cstr(opts.source.path);
       keep.push(src);
       a[47] = addressOf(src);

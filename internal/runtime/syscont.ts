@@ -19,6 +19,7 @@ import type { Spec } from "./spec.ts";
 import { syncIn, syncOut, needsSyncOut, dockerAutoRemove, type InnerStore } from "../syscont/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { linuxDeviceSys, stageDevices } from "./devices.ts";
+import { DEFAULT_DEVICES } from "./rootfs.ts";
 
 /** Where ID-mapped rootfs and bind mounts are staged; a private mount. */
 export const STAGE_DIR = "/run/sysbox/stage";
@@ -158,7 +159,10 @@ export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opt
         return m;
       }
     });
-    const devs = stageDevices(spec.linux?.devices ?? [], { stage: STAGE_DIR, id: opts.id, uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings }, linuxDeviceSys);
+    // runc's defaults too, so that the container's root owns its /dev/null as it would a node it made.
+    const listed = new Set((spec.linux?.devices ?? []).map((d) => d.path));
+    const devices = [...(spec.linux?.devices ?? []), ...DEFAULT_DEVICES.filter((d) => !listed.has(d.path))];
+    const devs = stageDevices(devices, { stage: STAGE_DIR, id: opts.id, uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings }, linuxDeviceSys);
     if (devs) detachers.push(devs.detach);
     return {
       rootfs: root,

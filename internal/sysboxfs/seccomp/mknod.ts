@@ -70,14 +70,13 @@ export function beginMknodBind(tid: number, v: MknodBindVerdict): ActResult | Pe
   try {
     const rootFd = open(`/proc/${tid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC);
     fds.push(rootFd);
-    let source: { fd: number } | { path: string; rdev?: { major: number; minor: number } };
-    if ("host" in v.node.source) {
-      const fd = openTree(v.node.source.host, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
-      fds.push(fd);
-      source = { fd };
-    } else {
-      source = { path: v.node.source.inRoot, ...(v.node.source.rdev ? { rdev: v.node.source.rdev } : {}) };
+    const { inRoot, rdev, host } = v.node.source;
+    let hostFd: number | undefined;
+    if (host) {
+      hostFd = openTree(host, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
+      fds.push(hostFd);
     }
+    const source = { path: inRoot, ...(rdev ? { rdev } : {}), ...(hostFd !== undefined ? { fd: hostFd } : {}) };
     const joins = namespaceJoins(tid, ["user", "mnt"]);
     fds.push(...joins.map((j) => j.fd));
     run = startMknodInNamespaces({ join: joins, fork: false, rootFd, path: where, source, fsuid: creds.fsuid, fsgid: creds.fsgid });
