@@ -7,8 +7,9 @@
  * cannot lead outside it, and a lookup that hangs holds only the helper.
  *
  * The caller must hold CAP_MKNOD in its user namespace, as the kernel
- * requires of any mknod of a device; without it the kernel gets the call
- * (and refuses it). A relative path is taken from the caller's cwd or dirfd,
+ * requires of any mknod of a device, and CAP_DAC_OVERRIDE there, since the
+ * helper creates the file with all the rights of root in that namespace;
+ * without them the kernel gets the call (and refuses it). A relative path is taken from the caller's cwd or dirfd,
  * each as the kernel names it, turned into a path in the caller's root.
  */
 import { readFileSync, readlinkSync } from "node:fs";
@@ -22,6 +23,7 @@ import { inRoot } from "./caller.ts";
 import { namespaceJoins, pendingAct, type ActResult, type PendingAct } from "./virtualfs.ts";
 
 const CAP_MKNOD = 27n;
+const CAP_DAC_OVERRIDE = 1n;
 const EPERM = 1;
 
 /** The thread's effective capabilities and fs ids (host ids) from /proc/TID/status. */
@@ -52,7 +54,9 @@ const SOURCE_STEP = /^(openat2|statx) \(node source\)/;
 
 export function beginMknodBind(tid: number, v: MknodBindVerdict): ActResult | PendingAct {
   const creds = callerCreds(readFileSync(`/proc/${tid}/status`, "utf8"));
-  if (((creds.capEff >> CAP_MKNOD) & 1n) === 0n) return { outcome: "continue", reason: "the caller lacks CAP_MKNOD" };
+  for (const [bit, name] of [[CAP_MKNOD, "CAP_MKNOD"], [CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"]] as const) {
+    if (((creds.capEff >> bit) & 1n) === 0n) return { outcome: "continue", reason: `the caller lacks ${name}` };
+  }
   const rootLink = readlinkSync(`/proc/${tid}/root`);
   const where = pathInRoot(v.path, v.dirfd, {
     root: rootLink,
