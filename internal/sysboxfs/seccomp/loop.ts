@@ -440,7 +440,9 @@ export class NotifyLoop {
       if (v.action === "sysinfo") return answerSysinfo(call.pid, v, this.#sysinfoSource(call.containerId));
       if (v.action === "mknod-bind") return beginMknodBind(call.pid, v);
     } catch (e) {
-      // The caller exited mid-way, or a bug: the kernel answers instead.
+      // The caller exited mid-way (its /proc files gone), or a bug: the kernel answers instead.
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT" || code === "ESRCH") return { outcome: "continue", reason: "the caller is gone" };
       this.#bump(STAT.errors);
       this.#post({ type: "error", message: `container ${call.containerId}: ${v.action} for pid ${call.pid}: ${(e as Error).stack ?? e}` });
       return { outcome: "continue", reason: "failed here" };
