@@ -11,6 +11,8 @@ import { resolvePath, type ResolveEnv } from "./resolve.ts";
 import { decodeCall, syscallOf, type DecodedCall } from "./syscalls.ts";
 import { isSettingsSyscall } from "./settings_syscalls.ts";
 import { evaluateSettingsCall } from "./settings_policy.ts";
+import { evaluateDeviceCall } from "./evaluate_devices.ts";
+import { isDeviceCall } from "./syscalls_devices.ts";
 
 /** What the policy needs to know about the calling process. */
 export interface CallerView extends ResolveEnv {
@@ -43,6 +45,7 @@ export function evaluate(notif: SeccompNotif, container: ContainerMounts, io: Ca
   const id = syscallOf(notif.data.arch, notif.data.nr);
   if (!id) return { verdict: cont("not a trapped syscall"), readCaller: false };
   if (isSettingsSyscall(id.name)) return evaluateSettingsCall(notif, { ...id, name: id.name }, container, io);
+  if (isDeviceCall(id.name)) return evaluateDeviceCall(notif, { ...id, name: id.name }, io);
   const call = decodeCall({ ...id, name: id.name }, notif.data.args);
   if (call.syscall === "mount" && isNewMount(call.flags) && call.fstype !== 0n) {
     return evaluateNewMount(notif.pid, call, io, id.name);

@@ -24,3 +24,6 @@ export { CAP_CHOWN, XATTR_SIZE_MAX, type XattrVerdict } from "./settings_policy.
 export {
   ACK, BadRequestError, MAX_REGISTRATION_FRAME, RegisterMountsSchema, encodeReply, parseRequest, type RegisterMounts, type RegisterRequest,
 } from "./wire.ts";
+export { MKNOD_ALLOW, decideMknod, type DeviceVerdict, type MknodBindVerdict, type SysinfoVerdict } from "./mknod.ts";
+export { SYSINFO_LAYOUT, encodeSysinfo, sysinfoLayout, type SysinfoValues } from "./sysinfo.ts";
+export { AT_FDCWD, DEVICE_TRAPPED } from "./syscalls_devices.ts";

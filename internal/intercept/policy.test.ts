@@ -71,6 +71,7 @@ function answer(ev: { verdict: Verdict }): string {
   if (v.action === "umount-submounts") return `UMOUNT_SUBMOUNTS ${v.paths.join(" ")}`;
   if (v.action === "done") return "DONE";
   if (v.action === "xattr") return `XATTR ${v.op} ${v.name}`;
+  if (v.action !== "error") return v.action.toUpperCase();
   return v.errno === 1 ? "EPERM" : v.errno === 16 ? "EBUSY" : `errno ${v.errno}`;
 }
 

@@ -44,6 +44,7 @@
  */
 import type { DecodedCall } from "./syscalls.ts";
 import type { Resolved } from "./resolve.ts";
+import type { MknodBindVerdict, SysinfoVerdict } from "./mknod.ts";
 import { MOUNT_ATTR, MS } from "../sys/flags.ts";
 import { isReadOnly, isUnder, type MountInfoEntry } from "./view.ts";
 import type { XattrVerdict } from "./settings_policy.ts";
@@ -99,7 +100,8 @@ export type Verdict =
   | { action: "umount-submounts"; paths: string[]; reason: string }
   // The settings' syscalls (settings_policy.ts): answered 0 without the kernel, or an xattr sysbox-fs sets.
   | { action: "done"; reason: string }
-  | XattrVerdict;
+  | XattrVerdict
+  | MknodBindVerdict | SysinfoVerdict;
 
 /** A new proc or sysfs for sysbox-fs to mount on the caller's behalf. */
 export interface MountFsVerdict {

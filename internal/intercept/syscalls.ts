@@ -4,11 +4,15 @@
  * needs libseccomp to read a notification. The unit test checks it against
  * libseccomp's own tables where that library is installed.
  */
+import { DEVICE_NR, DEVICE_TRAPPED } from "./syscalls_devices.ts";
 
 import { SETTINGS_NR, type SettingsSyscall } from "./settings_syscalls.ts";
 
 /** The syscalls the notify filter traps (client.ts installs it). */
-export const TRAPPED = ["mount", "umount2", "umount"] as const;
+export const TRAPPED = [
+  "mount", "umount2", "umount",
+  ...DEVICE_TRAPPED,
+] as const;
 /** A trapped syscall: always (TRAPPED), or for containers whose settings ask (settings_syscalls.ts). */
 export type TrappedName = (typeof TRAPPED)[number] | SettingsSyscall;
 
@@ -43,6 +47,8 @@ const ARCHES: Record<number, ArchTable> = {
   [AUDIT_ARCH.PPC64LE]: { name: "ppc64le", narrow: false, nr: { mount: 21, umount: 22, umount2: 52 } },
   [AUDIT_ARCH.S390X]: { name: "s390x", narrow: false, nr: { mount: 21, umount: 22, umount2: 52 } },
 };
+
+for (const t of Object.values(ARCHES)) Object.assign(t.nr, DEVICE_NR[t.name]);
 
 export interface SyscallId {
   name: TrappedName;

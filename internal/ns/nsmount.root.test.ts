@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLONE, MOUNT_ATTR } from "../sys/flags.ts";
 import { close, open, O_FLAGS } from "../sys/fs.ts";
 import { OPEN_TREE, openTree } from "../sys/mount.ts";
 import { isSysError } from "../sys/errno.ts";
-import { mountInNamespaces, umountInNamespaces, type NsJoin } from "./nsmount.ts";
+import { mknodInNamespaces, mountInNamespaces, umountInNamespaces, type NsJoin } from "./nsmount.ts";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -69,6 +69,45 @@ describe.skipIf(!isRoot)("mount in another process's namespaces [requires root]"
       for (const fd of [root, ...j2.map((j) => j.fd)]) close(fd);
     }
     expect(mountinfo()).not.toContain("/tmp/nsmount-target");
+  });
+
+  test("a device node bound over a new file, from the host or from the caller's root (checked), made as the given fsuid", () => {
+    const dir = join("/tmp", `nsmount-mknod-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const um = joins().filter((j) => j.type === CLONE.NEWUSER || j.type === CLONE.NEWNS);
+    const root = open(`/proc/${pid}/root`, O_FLAGS.PATH | O_FLAGS.CLOEXEC);
+    const host = openTree("/dev/null", OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
+    // A second tree: moving the first one again would move its mount.
+    const host2 = openTree("/dev/null", OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
+    const run = (path: string, source: Parameters<typeof mknodInNamespaces>[0]["source"]) => {
+      try {
+        mknodInNamespaces({ join: um, fork: false, timeoutMs: 5000, rootFd: root, path, source, fsuid: 0, fsgid: 0 });
+        return "ok";
+      } catch (e) {
+        return isSysError(e) ? `${e.syscall}: ${e.code}` : String(e);
+      }
+    };
+    try {
+      expect(run(`${dir}/a`, { fd: host })).toBe("ok");
+      expect(run(`${dir}/b`, { path: "/dev/null", rdev: { major: 1, minor: 3 } })).toBe("ok");
+      expect(run(`${dir}/c`, { path: "/dev/null", rdev: { major: 10, minor: 229 } })).toBe("statx (node source) in the caller's namespaces: ENODEV");
+      expect(run(`${dir}/d`, { path: "/no/such/node" })).toBe("openat2 (node source) in the caller's namespaces: ENOENT");
+      expect(run(`${dir}/a`, { fd: host })).toBe("openat2 (node target) in the caller's namespaces: EEXIST");
+      // The caller's own node missing: the host's tree instead.
+      expect(run(`${dir}/e`, { path: "/no/such/node", fd: host2 })).toBe("ok");
+    } finally {
+      for (const fd of [root, host, host2, ...um.map((j) => j.fd)]) close(fd);
+    }
+    const info = mountinfo();
+    expect(info).toContain(` ${dir}/a `);
+    expect(info).toContain(` ${dir}/b `);
+    expect(info).toContain(` ${dir}/e `);
+    expect(info).not.toContain(` ${dir}/c `);
+    // Through the caller's view, both are /dev/null.
+    const st = statSync(`/proc/${pid}/root${dir}/b`);
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(statSync("/dev/null").rdev);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test("a target path is resolved inside the caller's root; one that escapes through a symlink is refused", () => {

@@ -16,16 +16,17 @@ import { POLL, encodePollfds, poll, pollRevents } from "../sys/seccomp_notify.ts
 const STEP_NAMES: Record<number, string> = {
   1: "setns", 2: "clone", 3: "fsopen", 4: "fsconfig", 5: "fsconfig(FSCONFIG_CMD_CREATE)", 6: "fsmount",
   7: "move_mount", 8: "openat (bind target)", 9: "move_mount (bind)", 10: "chroot", 11: "umount2", 12: "wait4",
-  13: "openat2 (mount target)",
+  13: "openat2 (mount target)", 14: "setfsuid/setfsgid", 15: "openat2 (node source)", 16: "statx (node source)",
+  17: "open_tree (node source)", 18: "openat2 (node target)",
 };
 
 const NR_X86_64 = {
   clone: 56, setns: 308, exit_group: 231, write: 1, wait4: 61, openat: 257, close: 3, umount2: 166, fchdir: 81, chroot: 161,
-  openat2: 437,
+  openat2: 437, statx: 332,
 };
 const NR_ARM64: typeof NR_X86_64 = {
   clone: 220, setns: 268, exit_group: 94, write: 64, wait4: 260, openat: 56, close: 57, umount2: 39, fchdir: 50, chroot: 51,
-  openat2: 437,
+  openat2: 437, statx: 291,
 };
 
 const stage = lazyStage("nsmount", nsmountSource, "nsmount_run");
@@ -92,7 +93,7 @@ function start(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>)
   if (common.join.length > 6) throw new RangeError("at most 6 namespaces can be joined");
   const nr = process.arch === "arm64" ? NR_ARM64 : NR_X86_64;
   const [rd, wr] = pipe2(O_FLAGS.CLOEXEC | O_FLAGS.NONBLOCK);
-  const a = new BigInt64Array(368 / 8);
+  const a = new BigInt64Array(456 / 8);
   const keep: Array<Uint8Array | BigInt64Array> = [];
   a[0] = syscallAddress();
   a[1] = BigInt(common.join.length);
@@ -100,6 +101,10 @@ function start(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>)
   a[14] = common.fork ? 1n : 0n;
   a[15] = -1n;
   a[16] = BigInt(wr);
+  a[46] = -1n; // src_fd
+  a[51] = -1n; // fsuid
+  a[52] = -1n; // fsgid
+  [nr.statx, SYS.open_tree, SYS.setfsuid, SYS.setfsgid].forEach((n, i) => { a[53 + i] = BigInt(n); });
   fill(a, keep);
   const table = [nr.clone, nr.setns, nr.exit_group, nr.write, nr.wait4, SYS.fsopen, SYS.fsconfig, SYS.fsmount, SYS.move_mount,
     nr.openat, nr.close, nr.umount2, nr.fchdir, nr.chroot, nr.openat2];
@@ -226,4 +231,48 @@ export function startUmountInNamespaces(opts: Omit<UmountInNsOptions, "timeoutMs
     a[28] = addressOf(paths);
     a[29] = BigInt(opts.flags);
   }, opts, opts.paths.join(", "));
+}
+
+export interface MknodInNsOptions extends Common {
+  /** fd of the caller's root directory: both paths are resolved in it (RESOLVE_IN_ROOT). */
+  rootFd: number;
+  /** Where the node goes: an empty file is created there and the node bound over it. */
+  path: string;
+  /**
+   * The node: a path in the root, optionally required to be one char device,
+   * else (or when that fails) a detached tree (open_tree(OPEN_TREE_CLONE) fd).
+   */
+  source: { path?: string; rdev?: { major: number; minor: number }; fd?: number };
+  /** Host fsuid and fsgid to create the file as. */
+  fsuid: number;
+  fsgid: number;
+}
+
+/** Binds a device node onto a new empty file at `path`, from inside the joined namespaces; poll the run, then finishNsMount. */
+export function startMknodInNamespaces(opts: Omit<MknodInNsOptions, "timeoutMs">): NsMountRun {
+  return start((a, keep) => {
+    const path = cstr(opts.path);
+    keep.push(path);
+    a[15] = BigInt(opts.rootFd);
+    a[17] = 3n;
+    a[45] = addressOf(path);
+    if (opts.source.fd !== undefined) a[46] = BigInt(opts.source.fd);
+    if (opts.source.path !== undefined) {
+      const src = cstr(opts.source.path);
+      keep.push(src);
+      a[47] = addressOf(src);
+      if (opts.source.rdev) {
+        a[48] = 1n;
+        a[49] = BigInt(opts.source.rdev.major);
+        a[50] = BigInt(opts.source.rdev.minor);
+      }
+    }
+    a[51] = BigInt(opts.fsuid);
+    a[52] = BigInt(opts.fsgid);
+  }, opts, `node at ${opts.path}`);
+}
+
+/** startMknodInNamespaces, waiting up to `timeoutMs` for the result. */
+export function mknodInNamespaces(opts: MknodInNsOptions): void {
+  wait(startMknodInNamespaces(opts), opts.timeoutMs);
 }

@@ -44,6 +44,7 @@ export { statText } from "./proc_stat.ts";
 export { productUuid } from "./sys_dmi.ts";
 export { LOAD_INTERVAL_MS, loadavgText, newLoadAverages, sampleLoad, updateLoad } from "./proc_loadavg.ts";
 export { diskstatsText } from "./proc_diskstats.ts";
+export { SI_LOAD_SHIFT, sysinfoFigures, type SysinfoFigures, type SysinfoSource } from "./sysinfo.ts";
 export { HASHSIZE_MAX, parseHashsize } from "./sys_module_nf_conntrack.ts";
 
 /**

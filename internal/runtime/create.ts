@@ -323,7 +323,7 @@ export async function runCreate(plan: CreatePlan, opts: RunCreateOptions, deps: 
     : null;
   sendSync(sys, spawned.syncFd, {
     ...plan.message, interceptFd, fsBinds, fifoFd, consoleFd, seccompAgent,
-    spec: { ...spec, mounts: staged?.mounts ?? spec.mounts }, rootfs: staged?.rootfs ?? plan.rootfs,
+    spec: { ...spec, mounts: staged?.mounts ?? spec.mounts, ...(staged?.devices ? { linux: { ...spec.linux, devices: staged.devices } } : {}) }, rootfs: staged?.rootfs ?? plan.rootfs,
     cgroupV1: cgroup.v1Mounts, cgroupV2Path: cgroup.v2Path,
   });
   try {

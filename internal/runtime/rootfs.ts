@@ -28,6 +28,8 @@ export interface SpecDevice {
   fileMode?: number;
   uid?: number;
   gid?: number;
+  /** The node made for it on the host (devices.ts), to bind from; not part of the OCI spec. */
+  source?: string;
 }
 
 /** One cgroup v1 hierarchy as the container should see it. */
@@ -170,7 +172,13 @@ function createDevice(sys: Sys, plan: RootfsPlan, d: SpecDevice): void {
   const target = secureJoin(plan.rootfs, d.path);
   sys.mkdirAll(dirname(target));
   if (plan.userns) {
-    // mknod is refused in a user namespace: bind the host's node.
+    // mknod is refused in a user namespace: bind the node the runtime made
+    // on the host for a spec device, else the host's own (the defaults).
+    if (d.source) {
+      ensureTarget(sys, target, false);
+      sys.mount(d.source, target, null, MS.BIND);
+      return;
+    }
     if (!sys.exists(d.path)) return;
     ensureTarget(sys, target, false);
     sys.mount(d.path, target, null, MS.BIND);

@@ -20,6 +20,8 @@ import { isSysError } from "../sys/errno.ts";
 import type { Spec } from "./spec.ts";
 import { syncIn, syncOut, needsSyncOut, dockerAutoRemove, type InnerStore } from "../syscont/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { linuxDeviceSys, stageDevices } from "./devices.ts";
+import { DEFAULT_DEVICES } from "./rootfs.ts";
 
 /** Where ID-mapped rootfs and bind mounts are staged; a private mount. */
 export const STAGE_DIR = "/run/sysbox/stage";
@@ -111,6 +113,8 @@ export interface StagedMounts {
   rootfs: string;
   /** The spec's mounts with bind sources replaced by their ID-mapped copies. */
   mounts: NonNullable<Spec["mounts"]>;
+  /** The spec's devices with their nodes made on the host (devices.ts); undefined without any. */
+  devices?: NonNullable<NonNullable<Spec["linux"]>["devices"]>;
   /** Detaches the host's copies once the container's mount namespace holds its own. */
   detach(): void;
 }
@@ -173,9 +177,15 @@ export function stageIdmappedMounts(pid: number, spec: Spec, rootfs: string, opt
         return m;
       }
     });
+    // runc's defaults too, so that the container's root owns its /dev/null as it would a node it made.
+    const listed = new Set((spec.linux?.devices ?? []).map((d) => d.path));
+    const devices = [...(spec.linux?.devices ?? []), ...DEFAULT_DEVICES.filter((d) => !listed.has(d.path))];
+    const devs = stageDevices(devices, { stage: STAGE_DIR, id: opts.id, uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings }, linuxDeviceSys);
+    if (devs) detachers.push(devs.detach);
     return {
       rootfs: root,
       mounts,
+      ...(devs ? { devices: devs.devices as NonNullable<StagedMounts["devices"]> } : {}),
       detach: () => {
         for (const d of detachers.reverse()) try { d(); } catch { /* gone */ }
       },

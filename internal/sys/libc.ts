@@ -24,6 +24,7 @@ export const libc = dlopen("libc.so.6", {
   flock: { args: ["i32", "i32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
+  pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: "i64" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   mknod: { args: ["ptr", "u32", "u64"], returns: "i32" },
   mkfifo: { args: ["ptr", "u32"], returns: "i32" },
@@ -46,6 +47,7 @@ export const libc = dlopen("libc.so.6", {
   sethostname: { args: ["ptr", "u64"], returns: "i32" },
   setdomainname: { args: ["ptr", "u64"], returns: "i32" },
   getpid: { args: [], returns: "i32" },
+  sysinfo: { args: ["ptr"], returns: "i32" },
   getppid: { args: [], returns: "i32" },
   getuid: { args: [], returns: "u32" },
   setsid: { args: [], returns: "i32" },
@@ -56,6 +58,7 @@ export const libc = dlopen("libc.so.6", {
   prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
   prlimit64: { args: ["i32", "i32", "ptr", "ptr"], returns: "i32" },
   process_vm_readv: { args: ["i32", "ptr", "u64", "ptr", "u64", "u64"], returns: "i64" },
+  process_vm_writev: { args: ["i32", "ptr", "u64", "ptr", "u64", "u64"], returns: "i64" },
   // sockets
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   socketpair: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },

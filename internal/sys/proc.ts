@@ -61,6 +61,13 @@ export function getpid(): number {
   return libc.symbols.getpid();
 }
 
+/** sysinfo(2)'s struct as this process's ABI lays it out (intercept/sysinfo.ts decodes it). */
+export function sysinfoRaw(): Uint8Array {
+  const buf = new Uint8Array(128);
+  check({ syscall: "sysinfo" }, () => pinned([buf], () => libc.symbols.sysinfo(ptr(buf))));
+  return buf;
+}
+
 // ---- wait status (bits/waitstatus.h) ----
 
 export const WAIT = { WNOHANG: 1, WUNTRACED: 2, WCONTINUED: 8, __WALL: 0x40000000 } as const;

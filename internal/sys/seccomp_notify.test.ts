@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
 import {
   NOTIF_SIZE, POLL, SECCOMP_IOCTL_NOTIF, decodeNotif, encodeNotif, encodePollfds, encodeResponse, ioc, pollRevents,
-  readProcessMemory, readProcessString, splitRemote, type SeccompNotif,
+  readProcessMemory, readProcessString, splitRemote, writeProcessMemory, type SeccompNotif,
 } from "./seccomp_notify.ts";
 import { isSysError } from "./errno.ts";
 
@@ -74,6 +74,15 @@ describe("reading a process's memory", () => {
     expect(isSysError(err, "EFAULT")).toBe(true);
     try { readProcessString(process.pid, 0n); } catch (e) { err = e; }
     expect(isSysError(err, "EFAULT")).toBe(true);
+  });
+
+  test("writes into this process, and reports a bad address", () => {
+    const target = new Uint8Array(8);
+    writeProcessMemory(process.pid, BigInt(ptr(target)) + 2n, new Uint8Array([1, 2, 3]));
+    expect([...target]).toEqual([0, 0, 1, 2, 3, 0, 0, 0]);
+    let err: unknown;
+    try { writeProcessMemory(process.pid, 8n, new Uint8Array([1])); } catch (e) { err = e; }
+    expect(isSysError(err, "EFAULT") || isSysError(err, "EIO")).toBe(true);
   });
 
   test("a string longer than the limit is ENAMETOOLONG", () => {

@@ -276,6 +276,38 @@ export function readProcessMemory(pid: number, addr: bigint, len: number, into?:
   return readProcMem(pid, remoteList, out);
 }
 
+/**
+ * Writes all of `data` at `addr` in process `pid` (a trapped caller's out
+ * argument): process_vm_writev(2), then /proc/PID/mem where that syscall is
+ * unavailable. Throws SysError (ESRCH: gone; EFAULT: not all of it writable).
+ */
+export function writeProcessMemory(pid: number, addr: bigint, data: Uint8Array): void {
+  if (data.length === 0) return;
+  const local = encodeIovecs([{ base: BigInt(ptr(data)), len: data.length }]);
+  const remoteList = splitRemote(addr, data.length);
+  const remote = encodeIovecs(remoteList);
+  const n = BigInt(pinned([data, local, remote], () =>
+    libc.symbols.process_vm_writev(pid, local, 1n, remote, BigInt(remoteList.length), 0n)));
+  if (n === BigInt(data.length)) return;
+  if (n >= 0n) throw new SysError({ syscall: "process_vm_writev", path: `pid ${pid}`, errno: 14 /* EFAULT */ });
+  const e = errno();
+  if (!VM_READV_UNAVAILABLE.has(e)) throw new SysError({ syscall: "process_vm_writev", path: `pid ${pid}`, errno: e });
+  const path = `/proc/${pid}/mem`;
+  let fd: number;
+  try {
+    fd = openSync(path, "r+");
+  } catch (err) {
+    const code = (err as { errno?: number }).errno;
+    throw new SysError({ syscall: "open", path, errno: code ? Math.abs(code) : 3 });
+  }
+  try {
+    const w = Number(pinned([data], () => libc.symbols.pwrite(fd, ptr(data), BigInt(data.length), BigInt.asIntN(64, addr))));
+    if (w !== data.length) throw new SysError({ syscall: "pwrite", path, errno: w < 0 ? errno() : 14 });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The /proc/PID/mem fallback: one pread per page piece, stopping at the first failure. */
 function readProcMem(pid: number, pieces: ReadonlyArray<{ base: bigint; len: number }>, out: Uint8Array): Uint8Array {
   const path = `/proc/${pid}/mem`;

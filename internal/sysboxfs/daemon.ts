@@ -66,6 +66,8 @@ export async function startSysboxFs(opts: SysboxFsOptions, log: Logger): Promise
     await fs.close();
     throw new Error(`the seccomp interceptor: ${(e as Error).message}`, { cause: e });
   }
+  fs.onFigures = (list) => intercept.setFigures(list);
+  intercept.setFigures(fs.figures());
   return {
     socketPath: daemon.socketPath,
     counts: () => fs.counts(),

@@ -275,6 +275,7 @@ export class SysboxFs {
       }
     } finally {
       this.#sampling = false;
+      this.#emitFigures();
     }
   }
 
@@ -392,7 +393,29 @@ export class SysboxFs {
     });
   }
 
+  /**
+   * Each container's init, start and load averages, for the interceptor's
+   * sysinfo(2) answers; sent after every change and every load sample.
+   */
+  onFigures?: (list: Array<{ id: string; initPid: number; startBoot: number; load: [number, number, number] }>) => void;
+
+  figures(): Array<{ id: string; initPid: number; startBoot: number; load: [number, number, number] }> {
+    return [...this.#live.values()].map((l) => {
+      const avg = this.#loads.get(l.rec.id)?.avg ?? [0, 0, 0];
+      return { id: l.rec.id, initPid: l.rec.initPid, startBoot: l.rec.startBoot, load: [avg[0], avg[1], avg[2]] };
+    });
+  }
+
+  #emitFigures(): void {
+    try {
+      this.onFigures?.(this.figures());
+    } catch (e) {
+      this.#opts.log?.warn(`sending container figures to the interceptor: ${(e as Error).message}`);
+    }
+  }
+
   #save(): void {
+    this.#emitFigures();
     try {
       saveState(this.#opts.stateFile, { version: STATE_VERSION, containers: [...this.#live.values()].map((l) => l.rec) });
     } catch (e) {

@@ -33,6 +33,10 @@ import {
 } from "../../intercept/mod.ts";
 import { beginXattr } from "./xattr.ts";
 import { beginDetachSubmounts, beginMountVirtualFs, isPending, type ActResult, type PendingAct, type VirtualFsConfig } from "./virtualfs.ts";
+import { beginMknodBind } from "./mknod.ts";
+import { answerSysinfo } from "./sysinfo.ts";
+import { processStartTime } from "../../sys/procstat.ts";
+import { CLK_TCK, type SysinfoSource } from "../../procfs/mod.ts";
 
 /**
  * A registration connection must deliver its request within this time. The
@@ -87,7 +91,18 @@ export interface AdoptedFd {
   described?: Described;
 }
 
-export type LoopCommand = { type: "stop" };
+/** What sysinfo(2) answers need of a container from the JavaScript thread: its start and load averages. */
+export interface ContainerFigures {
+  id: string;
+  initPid: number;
+  startBoot: number;
+  load: [number, number, number];
+}
+
+export type LoopCommand =
+  | { type: "stop" }
+  /** The whole current list, after each load sample and each (un)registration. */
+  | { type: "figures"; containers: ContainerFigures[] };
 
 export type LoopEvent =
   | { type: "ready" }
@@ -159,6 +174,10 @@ export class NotifyLoop {
   readonly #pending = new Map<number, PendingCall>();
   readonly #stats: BigInt64Array;
   readonly #notifBuf = new Uint8Array(NOTIF_SIZE);
+  /** From the JavaScript thread (sysinfo), by container id. */
+  #figures = new Map<string, ContainerFigures>();
+  /** Host pid of each container's init, from its registration. */
+  readonly #initPids = new Map<string, number>();
   #pollFds: number[] = [];
   #pollBuf: Uint8Array = new Uint8Array(0);
   #dirty = true;
@@ -209,7 +228,10 @@ export class NotifyLoop {
   #adopt(list: readonly AdoptedFd[]): void {
     for (const a of [...list].sort((x, y) => Number(!x.described) - Number(!y.described))) {
       try {
-        if (a.described) this.#registry.add({ fd: a.fd, containerId: a.containerId, pid: a.pid, kind: "init" }, describe(a.containerId, a.described));
+        if (a.described) {
+          this.#registry.add({ fd: a.fd, containerId: a.containerId, pid: a.pid, kind: "init" }, describe(a.containerId, a.described));
+          this.#initPids.set(a.containerId, a.pid);
+        }
         else this.#registry.add({ fd: a.fd, containerId: a.containerId, pid: a.pid, kind: "exec" });
       } catch (e) {
         closeAll([a.fd]);
@@ -248,7 +270,9 @@ export class NotifyLoop {
     }
     let stop = false;
     for (let m = receiveMessageOnPort(this.#init.port); m; m = receiveMessageOnPort(this.#init.port)) {
-      if ((m.message as LoopCommand).type === "stop") stop = true;
+      const cmd = m.message as LoopCommand;
+      if (cmd.type === "stop") stop = true;
+      else if (cmd.type === "figures") this.#figures = new Map(cmd.containers.map((c) => [c.id, c]));
     }
     return stop;
   }
@@ -339,6 +363,7 @@ export class NotifyLoop {
     if (req.kind === "init" || fresh) {
       described = { mounts: req.mounts!, mountNs: namespaceId(`/proc/${pid}/ns/mnt`), mountinfo: readFileSync(`/proc/${pid}/mountinfo`, "utf8") };
       this.#registry.add({ fd, containerId: req.containerId, pid, kind: "init" }, describe(req.containerId, described));
+      this.#initPids.set(req.containerId, pid);
     } else {
       this.#registry.add({ fd, containerId: req.containerId, pid, kind: "exec" });
     }
@@ -366,6 +391,7 @@ export class NotifyLoop {
     const r = this.#registry.remove(fd);
     if (doClose) closeAll([fd]);
     this.#dirty = true;
+    if (r && r.remaining === 0 && !this.#registry.container(r.record.containerId)) this.#initPids.delete(r.record.containerId);
     if (r) this.#post({ type: "released", containerId: r.record.containerId, pid: r.record.pid, fd, remaining: r.remaining });
   }
 
@@ -424,6 +450,17 @@ export class NotifyLoop {
   /** Starts what a verdict asks of sysbox-fs itself; an outcome at once, or a helper under way. */
   #begin(call: CallInfo, v: Exclude<Verdict, { action: "continue" | "error" | "done" }>): ActResult | PendingAct {
     if (v.action === "xattr") return this.#xattr(call, v);
+    try {
+      if (v.action === "sysinfo") return answerSysinfo(call.pid, v, this.#sysinfoSource(call.containerId));
+      if (v.action === "mknod-bind") return beginMknodBind(call.pid, v);
+    } catch (e) {
+      // The caller exited mid-way (its /proc files gone), or a bug: the kernel answers instead.
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT" || code === "ESRCH") return { outcome: "continue", reason: "the caller is gone" };
+      this.#bump(STAT.errors);
+      this.#post({ type: "error", message: `container ${call.containerId}: ${v.action} for pid ${call.pid}: ${(e as Error).stack ?? e}` });
+      return { outcome: "continue", reason: "failed here" };
+    }
     const cfg = this.#init.virtualFs;
     if (!cfg) return { outcome: "continue", reason: "no sysbox-fs binds configured" };
     try {
@@ -446,6 +483,19 @@ export class NotifyLoop {
       this.#post({ type: "error", message: `container ${call.containerId}: xattr for pid ${call.pid}: ${(e as Error).stack ?? e}` });
       return { outcome: "continue", reason: "failed here" };
     }
+  }
+
+  /**
+   * The container's init, start and loads for sysinfo: as the JavaScript
+   * thread last sent them, else from the registered init (loads 0 then).
+   */
+  #sysinfoSource(containerId: string): SysinfoSource {
+    const f = this.#figures.get(containerId);
+    if (f) return { initPid: f.initPid, startBoot: f.startBoot, load: { avg: f.load } };
+    const initPid = this.#initPids.get(containerId);
+    if (initPid === undefined) throw new Error(`no init known for container ${containerId}`);
+    const ticks = processStartTime(initPid)?.ticks;
+    return { initPid, startBoot: ticks === undefined ? 0 : Number(ticks) / CLK_TCK };
   }
 
   /** A helper reported, hung up, or ran out of time: answer its call. */

@@ -5,7 +5,7 @@
  * the test connected for it, and tries mounts the policy allows and refuses.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { close, open, O_FLAGS } from "../../sys/fs.ts";
@@ -58,6 +58,24 @@ describe.skipIf(!isRoot || !libseccomp.available())("seccomp interception [requi
     expect(r.umountProcDetach).toBe("EBUSY");
     expect(r.umountTmpfs).toBe("ok");
     expect(r.roStillRo?.toString().split(",")).toContain("ro");
+  });
+
+  test("mknod: allow-listed nodes are bound, whiteouts go to the kernel, others fail with EPERM", () => {
+    const r = report.results;
+    expect(r.mknodNull).toBe("ok");
+    expect(r.mknodNullRdev).toBe("true true");
+    expect(r.mknodWhiteout).toBe("ok");
+    expect(r.mknodDisk).toBe("EPERM");
+    // The probe's root is the host's: its /dev/fuse, where there is one, is the real node to bind.
+    expect(r.mknodFuse).toBe(existsSync("/dev/fuse") ? "ok" : "EPERM");
+  });
+
+  test("sysinfo is answered with the container's uptime", () => {
+    const s = report.results.sysinfo as unknown as { uptime: number; totalram: number; memUnit: number };
+    const hostUp = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    expect(s.memUnit).toBe(1);
+    expect(s.totalram).toBeGreaterThan(0);
+    expect(s.uptime).toBeLessThan(Math.min(120, hostUp - 1));
   });
 
   test("commands run by the container inherit the filter", () => {

@@ -32,7 +32,7 @@ import { errnoName, isSysError } from "../../sys/errno.ts";
 import { setPassCred, unixListen, SOCK } from "../../sys/socket.ts";
 import { interceptSocketPath } from "../../intercept/mod.ts";
 import { openKeptFds, SECCOMP_STATE } from "./kept.ts";
-import { STAT, STAT_SLOTS, type LoopEvent, type LoopInit } from "./loop.ts";
+import { STAT, STAT_SLOTS, type ContainerFigures, type LoopEvent, type LoopInit } from "./loop.ts";
 import type { VirtualFsConfig } from "./virtualfs.ts";
 
 
@@ -71,6 +71,8 @@ export interface InterceptStats {
 export interface InterceptServer {
   readonly socketPath: string;
   stats(): InterceptStats;
+  /** Every container's init, start and loads, for sysinfo(2) answers (replaces the last list). */
+  setFigures(list: ContainerFigures[]): void;
   /** Stops the loop (trapped calls of registered containers then fail with ENOSYS) and removes the socket. */
   close(): Promise<void>;
 }
@@ -171,8 +173,21 @@ export async function startInterceptServer(opts: InterceptServerOptions): Promis
   let closing: Promise<void> | undefined;
   const counters = new BigInt64Array(stats);
   const num = (slot: number) => Number(Atomics.load(counters, slot));
+  const wake = () => {
+    try {
+      write(wakeW, new Uint8Array([1]));
+    } catch (e) {
+      // A wake byte already waits (EAGAIN), or the loop is gone (EBADF after close).
+      if (!isSysError(e, "EAGAIN") && !isSysError(e, "EBADF")) throw e;
+    }
+  };
   return {
     socketPath,
+    setFigures(list) {
+      if (closing) return;
+      port1.postMessage({ type: "figures", containers: list });
+      wake();
+    },
     stats() {
       const n = num(STAT.notifications);
       return {

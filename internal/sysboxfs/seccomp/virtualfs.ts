@@ -84,7 +84,7 @@ export function bindsFor(fstype: MountFsVerdict["fstype"], cfg: VirtualFsConfig)
 }
 
 /** Joins of the caller's namespaces (user first) that differ from ours; setns into one's own fails. */
-function namespaceJoins(tid: number, names: ReadonlyArray<"user" | "net" | "pid" | "mnt">): NsJoin[] {
+export function namespaceJoins(tid: number, names: ReadonlyArray<"user" | "net" | "pid" | "mnt">): NsJoin[] {
   const type = { user: CLONE.NEWUSER, net: CLONE.NEWNET, pid: CLONE.NEWPID, mnt: CLONE.NEWNS };
   const out: NsJoin[] = [];
   try {
@@ -231,7 +231,7 @@ export function beginDetachSubmounts(tid: number, paths: readonly string[]): Act
  * The helper `run` as a PendingAct: `outcome` turns what it did (undefined:
  * done; else the SysError of the failed step, or ETIMEDOUT) into the answer.
  */
-function pendingAct(run: NsMountRun, outcome: (e: SysError | undefined) => ActResult): PendingAct {
+export function pendingAct(run: NsMountRun, outcome: (e: SysError | undefined) => ActResult): PendingAct {
   return {
     fd: run.resultFd,
     deadline: Date.now() + HELPER_TIMEOUT_MS,

@@ -6,11 +6,12 @@
  * JSON what each probe got ("ok" or an errno name) (check), or the time of
  * each batch of 100 calls before and after the filter went in (bench).
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { isSysError } from "../../../sys/errno.ts";
 import { MS } from "../../../sys/flags.ts";
 import { mount, umount2 } from "../../../sys/mount.ts";
-import { getpid } from "../../../sys/proc.ts";
+import { getpid, sysinfoRaw } from "../../../sys/proc.ts";
+import { makedev, mknod } from "../../../sys/fs.ts";
 import { closeQuietly, initialMounts, installNotifyFilter, MountView, sendNotifyFd } from "../../../intercept/mod.ts";
 
 const [mode, sockArg, base, containerId, nArg, out] = process.argv.slice(2);
@@ -90,6 +91,12 @@ const results = {
   cmdMount: run(["mount", "-t", "tmpfs", "y", `${base}/mnt3`]),
   cmdRemountRw: run(["mount", "-o", "remount,bind,rw", `${base}/ro`]),
   cmdUmountProc: run(["umount", `${base}/proc`]),
+  mknodNull: probe(() => mknod(`${base}/mnt/null`, 0o020666, makedev(1, 3))),
+  mknodNullRdev: (() => { try { const st = statSync(`${base}/mnt/null`); return `${st.isCharacterDevice()} ${st.rdev === statSync("/dev/null").rdev}`; } catch (e) { return String(e); } })(),
+  mknodWhiteout: probe(() => mknod(`${base}/mnt/w`, 0o020000, makedev(0, 0))),
+  mknodDisk: probe(() => mknod(`${base}/mnt/sda`, 0o060660, makedev(8, 0))),
+  mknodFuse: probe(() => mknod(`${base}/mnt/fuse`, 0o020600, makedev(10, 229))),
+  sysinfo: (() => { const dv = new DataView(sysinfoRaw().buffer); return { uptime: Number(dv.getBigUint64(0, true)), totalram: Number(dv.getBigUint64(32, true)), memUnit: dv.getUint32(104, true) }; })(),
   roStillRo: readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === `${base}/ro`)?.split(" ")[5],
 };
 writeFileSync(out, JSON.stringify({ results, mounts }));
