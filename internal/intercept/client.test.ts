@@ -60,7 +60,8 @@ describe("connectInterceptor", () => {
   test("names the socket and suggests starting sysbox-fs", () => {
     const dir = `/nonexistent-${process.pid}`;
     expect(interceptSocketPath(dir)).toBe(`${dir}/sysfs-seccomp.sock`);
-    expect(() => connectInterceptor(dir)).toThrow(InterceptorError);
-    expect(() => connectInterceptor(dir)).toThrow(`cannot connect to sysbox-fs's seccomp socket ${dir}/sysfs-seccomp.sock: ENOENT (is sysbox-fs running?)`);
+    // No restart grace: a daemon that is down, not restarting.
+    expect(() => connectInterceptor(dir, 0)).toThrow(InterceptorError);
+    expect(() => connectInterceptor(dir, 0)).toThrow(`cannot connect to sysbox-fs's seccomp socket ${dir}/sysfs-seccomp.sock: ENOENT (is sysbox-fs running?)`);
   });
 });

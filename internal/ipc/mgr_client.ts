@@ -107,8 +107,8 @@ export async function registerWithMgr(
   id: string,
   opts: MgrOptions & { rootfs?: string; mapping?: RequestInput<"register">["mapping"] } = {},
 ): Promise<MgrRange> {
-  const { runDir, timeoutMs, ...rest } = opts;
-  using mgr = await openMgr({ runDir, timeoutMs, what: "failed to register with sysbox-mgr" });
+  const { runDir, timeoutMs, restartGraceMs, ...rest } = opts;
+  using mgr = await openMgr({ runDir, timeoutMs, restartGraceMs, what: "failed to register with sysbox-mgr" });
   return await mgr.register(id, rest);
 }
 
@@ -117,8 +117,8 @@ export async function prepareMgrMounts(
   owner: { uid: number; gid: number },
   opts: MgrOptions & { kinds?: MgrMountKind[] } = {},
 ): Promise<MgrMount[]> {
-  const { runDir, timeoutMs, ...rest } = opts;
-  using mgr = await openMgr({ runDir, timeoutMs, what: "failed to get mounts from sysbox-mgr" });
+  const { runDir, timeoutMs, restartGraceMs, ...rest } = opts;
+  using mgr = await openMgr({ runDir, timeoutMs, restartGraceMs, what: "failed to get mounts from sysbox-mgr" });
   return await mgr.prepareMounts(id, owner, rest);
 }
 

@@ -43,12 +43,13 @@ async function failure(p: Promise<unknown>): Promise<MgrError> {
 
 test("the daemon down: each step says what failed and asks whether sysbox-mgr runs", async () => {
   const sock = join(runDir, "sysmgr.sock");
-  const reg = await failure(registerWithMgr("a", { runDir }));
+  // No restart grace: a daemon that is down, not restarting.
+  const reg = await failure(registerWithMgr("a", { runDir, restartGraceMs: 0 }));
   expect(reg.code).toBe("connect");
   expect(reg.message).toBe(`failed to register with sysbox-mgr: failed to connect to sysbox-mgr at ${sock}: ENOENT (is sysbox-mgr running?)`);
-  expect((await failure(unregisterFromMgr("a", { runDir }))).message).toStartWith("failed to unregister from sysbox-mgr: failed to connect");
-  expect((await failure(updateMgr("a", { pid: 1, startTime: "1" }, { runDir }))).message).toStartWith("failed to update sysbox-mgr: ");
-  expect((await failure(prepareMgrMounts("a", { uid: 0, gid: 0 }, { runDir }))).message).toStartWith("failed to get mounts from sysbox-mgr: ");
+  expect((await failure(unregisterFromMgr("a", { runDir, restartGraceMs: 0 }))).message).toStartWith("failed to unregister from sysbox-mgr: failed to connect");
+  expect((await failure(updateMgr("a", { pid: 1, startTime: "1" }, { runDir, restartGraceMs: 0 }))).message).toStartWith("failed to update sysbox-mgr: ");
+  expect((await failure(prepareMgrMounts("a", { uid: 0, gid: 0 }, { runDir, restartGraceMs: 0 }))).message).toStartWith("failed to get mounts from sysbox-mgr: ");
 });
 
 test("the whole sequence through one session, and the one-shot helpers", async () => {

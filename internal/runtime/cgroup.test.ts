@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { memoryLimitReason, oomKills, setupContainerCgroup, v2DirOf } from "./cgroup.ts";
+import { memoryLimitReason, oomKills, setupContainerCgroup, v2DirOf, initCgroupBelow } from "./cgroup.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Spec } from "./spec.ts";
 
@@ -57,5 +57,17 @@ describe("memoryLimitReason", () => {
     expect(reason("low 0\nhigh 0\nmax 14\noom 1\noom_kill 1\n")).toStartWith("the kernel's OOM killer ended it (memory.events: oom_kill 1; memory.max is 6291456 bytes)");
     expect(reason("low 0\nhigh 0\nmax 9\noom 0\noom_kill 0\n")).toStartWith("it reached its memory limit (memory.events: max 9, oom 0; memory.max is 6291456 bytes)");
     expect(reason("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")).toBeUndefined();
+  });
+});
+
+describe("initCgroupBelow", () => {
+  const base = "/sys/fs/cgroup/system.slice/docker-abc.scope/init.scope";
+  test.each([
+    ["systemd inside moved itself to its init.scope: exec'd processes go there", "0::/system.slice/docker-abc.scope/init.scope/init.scope\n", `${base}/init.scope`],
+    ["the init still in the container's cgroup: none", "0::/system.slice/docker-abc.scope/init.scope\n", undefined],
+    ["a sibling with the same prefix is not below", "0::/system.slice/docker-abc.scope/init.scope2\n", undefined],
+    ["elsewhere: none", "0::/user.slice\n", undefined],
+  ])("%s", (_what, text, want) => {
+    expect(initCgroupBelow(text, "/sys/fs/cgroup", base)).toBe(want);
   });
 });

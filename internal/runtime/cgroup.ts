@@ -238,24 +238,59 @@ export function v2DirOf(procCgroup: string, mountPoint: string): string | undefi
 }
 
 /**
- * Moves an exec'd process into the container's cgroup. On cgroup v2 that
- * cgroup may have become an inner node since create: systemd inside makes
- * its own init.scope and system.slice under it and enables controllers, and
- * then the kernel refuses new members (EBUSY, "no internal processes"). The
- * process then joins the cgroup the container's init is in now, as runc does.
+ * Where an exec'd process goes on cgroup v2 when no --cgroup is given: the
+ * cgroup the container's init is in now, when that lies below `base`.
+ * systemd inside moves itself to its own init.scope and enables
+ * controllers in the container's root cgroup; an exec'd process sitting in
+ * that root meanwhile (the kernel lets it in while subtree_control is
+ * empty, as during systemd's boot) makes those writes fail with EBUSY, and
+ * the inner systemd then never enables memory for its slices (inner
+ * `docker run --memory` fails). Undefined when the init is at `base` itself
+ * or elsewhere.
  */
-export function addExecProcess(cg: Cgroup, pid: number, initPid: number): void {
+export function initCgroupBelow(procCgroup: string, mountPoint: string, baseDir: string): string | undefined {
+  const dir = v2DirOf(procCgroup, mountPoint);
+  return dir !== undefined && dir.startsWith(`${baseDir}/`) ? dir : undefined;
+}
+
+/**
+ * Moves an exec'd process into the container's cgroup. On cgroup v2 with no
+ * --cgroup (`preferInit`), the init's current cgroup below it comes first
+ * (initCgroupBelow). Otherwise the container's cgroup, which may have
+ * become an inner node since create (systemd inside enabled controllers):
+ * then the kernel refuses new members (EBUSY, "no internal processes") and
+ * the process joins the cgroup the container's init is in now, as runc does.
+ */
+export function addExecProcess(cg: Cgroup, pid: number, initPid: number, preferInit = false): void {
+  const mount = cg.layout.v2?.mountPoint;
+  const initDir = (): string | undefined => {
+    try {
+      return mount ? v2DirOf(readFileSync(`/proc/${initPid}/cgroup`, "utf8"), mount) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const base = cg.paths.unified;
+  if (preferInit && cg.layout.mode === "v2" && mount && base) {
+    let below: string | undefined;
+    try {
+      below = initCgroupBelow(readFileSync(`/proc/${initPid}/cgroup`, "utf8"), mount, base);
+    } catch {
+      below = undefined;
+    }
+    if (below !== undefined) {
+      try {
+        return addProcess(openCgroup(cg.layout, below.slice(mount.length)), pid);
+      } catch {
+        // Gone or refused meanwhile (systemd moved on): the container's cgroup, as below.
+      }
+    }
+  }
   try {
     addProcess(cg, pid);
   } catch (e) {
-    const mount = cg.layout.v2?.mountPoint;
     if (!(isSysError(e) && e.code === "EBUSY") || cg.layout.mode !== "v2" || !mount) throw e;
-    let dir: string | undefined;
-    try {
-      dir = v2DirOf(readFileSync(`/proc/${initPid}/cgroup`, "utf8"), mount);
-    } catch {
-      throw e;
-    }
+    const dir = initDir();
     if (dir === undefined) throw e;
     addProcess(openCgroup(cg.layout, dir.slice(mount.length) || "/"), pid);
   }

@@ -172,7 +172,7 @@ async function startExec(opts: ExecOptions, deps: ExecDeps): Promise<number> {
     const cg = cgPath ? execSubCgroup(reopenCgroup(cgPath), opts.cgroups ?? []) : undefined;
     const spawned = deps.spawnInNamespaces({
       flags: 0, join, execFd, argv: [...self.argv, "init"], env: [], setIds: st.userns, stdioFd: nullFd,
-      onReady: (pid) => { if (cg) addExecProcess(cg, pid, st.pid); },
+      onReady: (pid) => { if (cg) addExecProcess(cg, pid, st.pid, (opts.cgroups ?? []).length === 0); },
     });
     fds.add(spawned.syncFd);
     deps.awaitExec(spawned.syncFd);
