@@ -156,6 +156,8 @@ function systemdContainerCgroup(
       }
       // systemd made the directories of the hierarchies it manages; the others (v1) are made here, as runc does.
       createCgroup(layout, cg.path);
+      // A v1 freezer dir left frozen (systemd does not manage that hierarchy) would stop the init: refuse, as runc does.
+      refuseFrozen(cg);
       const result = applyResources(cg, { ...resources, devices: [...(resources.devices ?? []), ...ALLOWED_DEVICES] });
       for (const w of result.warnings ?? []) opts.log.warn(w);
       if (opts.delegateTo && layout.mode === "v2") {
@@ -169,7 +171,9 @@ function systemdContainerCgroup(
         delegatedChild(layout, cg, opts.delegateTo);
         return;
       }
-      addProcess(opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg, pid);
+      const target = opts.delegateTo ? delegatedChild(layout, cg, opts.delegateTo) : cg;
+      refuseFrozen(target);
+      addProcess(target, pid);
     },
     destroy() {
       closeBus();

@@ -5,7 +5,7 @@
  * moves the pid; destroy stops the unit and removes the cgroup.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { startFakeBus, type FakeBus } from "../dbus/fakebus.ts";
 import { Variant } from "../dbus/mod.ts";
 import { detectLayout } from "../cgroups/mod.ts";
@@ -86,5 +86,28 @@ describe.skipIf(!isRoot || (mode !== "v1" && mode !== "hybrid"))("systemd driver
       ["Get", "org.freedesktop.systemd1.Manager"],
       ["StopUnit", `sysboxtest-${id}.scope`],
     ]);
+  }, 30_000);
+
+  test("a v1 freezer dir left frozen is refused before the init joins it, as runc does", async () => {
+    bus = await startFakeBus({ mode: "direct" });
+    const id = `f${process.pid}`;
+    const scopePath = `/${SLICE}/sysboxtest-${id}.scope`;
+    const freezer = `/sys/fs/cgroup/freezer${scopePath}`;
+    mkdirSync(freezer, { recursive: true });
+    writeFileSync(`${freezer}/freezer.state`, "FROZEN");
+    const spec = { ociVersion: "1.0.2", linux: { cgroupsPath: `${SLICE}:sysboxtest:${id}` } } as Spec;
+    const ccg = setupContainerCgroup(id, spec, {
+      systemd: true, log, systemdConnect: { addresses: [{ path: bus.path, bus: false }], timeoutMs: 5000 },
+    });
+    child = Bun.spawn(["sleep", "60"]);
+    try {
+      expect(() => ccg.add(child!.pid)).toThrow(`container's cgroup unexpectedly frozen (${scopePath})`);
+      expect(readFileSync(`/proc/${child.pid}/cgroup`, "utf8")).not.toContain(`:freezer:${scopePath}`);
+    } finally {
+      writeFileSync(`${freezer}/freezer.state`, "THAWED");
+      child.kill(9);
+      await child.exited;
+      await ccg.destroy();
+    }
   }, 30_000);
 });

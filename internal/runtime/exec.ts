@@ -101,10 +101,12 @@ export const linuxExecDeps: ExecDeps = {
 
 export async function execInContainer(opts: ExecOptions, deps: ExecDeps = linuxExecDeps): Promise<number> {
   const { sys } = deps;
+  // Held until the process is started, not while a foreground one runs: a
+  // `delete --force` must be able to stop it. Not at all with
+  // --ignore-paused: the start waits for `resume`, which takes the lock.
+  const locked = <T>(fn: () => Promise<T>) => (opts.ignorePaused ? fn() : withContainerLock(opts.root, opts.id, fn));
   if (opts.detach || !deps.foreground) {
-    // Held until the process is started, not while a foreground one runs: a
-    // `delete --force` must be able to stop it.
-    const started = await withContainerLock(opts.root, opts.id, () => startExec(opts, deps));
+    const started = await locked(() => startExec(opts, deps));
     if (opts.detach) return 0;
     for (;;) {
       const r = sys.waitpid(started, 0);
@@ -119,7 +121,7 @@ export async function execInContainer(opts: ExecOptions, deps: ExecDeps = linuxE
   let master: number | undefined;
   let started: number;
   try {
-    started = await withContainerLock(opts.root, opts.id, () => startExec(pair ? { ...opts, consoleFd: pair.init } : opts, deps));
+    started = await locked(() => startExec(pair ? { ...opts, consoleFd: pair.init } : opts, deps));
     if (pair) {
       sys.close(pair.init);
       pair.init = -1;
