@@ -130,6 +130,18 @@ function start(fill: (a: BigInt64Array, keep: Array<Uint8Array | BigInt64Array>)
  * reaps it and closes the fd. Throws SysError naming the step that failed.
  */
 export function finishNsMount(run: NsMountRun): void {
+  const [step, err, index] = readStageResult(run, "namespace mount stage");
+  if (step !== 0) {
+    throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: run.what, errno: err || 5 });
+  }
+}
+
+/**
+ * A stage's three int32s (step, errno, value) from its result fd, which is
+ * then closed, and the stage reaped; EPIPE (SysError naming `stage`) if it
+ * died without writing them. Shared with nsxattr.ts.
+ */
+export function readStageResult(run: NsMountRun, stage: string): [number, number, number] {
   const buf = new Int32Array(3);
   let got = 0;
   try {
@@ -149,11 +161,8 @@ export function finishNsMount(run: NsMountRun): void {
     close(run.resultFd);
     reap(run.pid);
   }
-  if (got < 12) throw new SysError({ syscall: "namespace mount stage", path: run.what, errno: ERRNO.EPIPE! /* it died without a result */ });
-  const [step, err, index] = [buf[0]!, buf[1]!, buf[2]!];
-  if (step !== 0) {
-    throw new SysError({ syscall: `${STEP_NAMES[step] ?? `step ${step}`}${index ? ` #${index + 1}` : ""} in the caller's namespaces`, path: run.what, errno: err || 5 });
-  }
+  if (got < 12) throw new SysError({ syscall: stage, path: run.what, errno: ERRNO.EPIPE! /* it died without a result */ });
+  return [buf[0]!, buf[1]!, buf[2]!];
 }
 
 /** Kills a stage that took too long, reaps it and closes its fd; the SysError (ETIMEDOUT) to report. */

@@ -6,11 +6,10 @@
  */
 import nsxattrSource from "./nsxattr.c" with { type: "text" };
 import { lazyStage, addressOf, syscallAddress } from "../sys/cstage.ts";
-import { ERRNO, SysError } from "../sys/errno.ts";
-import { reap } from "../sys/proc.ts";
+import { SysError } from "../sys/errno.ts";
 import { cstr } from "../sys/cstr.ts";
-import { close, pipe2, read, O_FLAGS } from "../sys/fs.ts";
-import type { NsMountRun } from "./nsmount.ts";
+import { close, pipe2, O_FLAGS } from "../sys/fs.ts";
+import { readStageResult, type NsMountRun } from "./nsmount.ts";
 
 const STEP_NAMES: Record<number, string> = {
   1: "openat2 (xattr target)", 2: "statx", 3: "owner check", 4: "xattr", 5: "SECCOMP_IOCTL_NOTIF_ID_VALID", 6: "process_vm_writev",
@@ -96,26 +95,7 @@ export function startXattr(opts: XattrOptions): NsMountRun {
  * throws SysError naming the step, whose errno is the caller's to see.
  */
 export function finishXattr(run: NsMountRun): number {
-  const buf = new Int32Array(3);
-  let got = 0;
-  try {
-    while (got < 12) {
-      let n: number;
-      try {
-        n = read(run.resultFd, new Uint8Array(buf.buffer, got));
-      } catch (e) {
-        if ((e as { code?: string }).code === "EAGAIN") break;
-        throw e;
-      }
-      if (n === 0) break;
-      got += n;
-    }
-  } finally {
-    close(run.resultFd);
-    reap(run.pid);
-  }
-  if (got < 12) throw new SysError({ syscall: "xattr stage", path: run.what, errno: ERRNO.EPIPE! });
-  const [step, err, value] = [buf[0]!, buf[1]!, buf[2]!];
+  const [step, err, value] = readStageResult(run, "xattr stage");
   if (step !== 0) throw new SysError({ syscall: STEP_NAMES[step] ?? `step ${step}`, path: run.what, errno: err || 5 });
   return value;
 }

@@ -21,6 +21,8 @@ export interface ProbeOptions {
   containerId: string;
   /** Calls per timed operation (bench), a multiple of 100. */
   n?: number;
+  /** Another probe taking the same arguments; default testdata/child.ts. */
+  child?: string;
 }
 
 /** Starts the probe and resolves with its JSON report once it is gone. */
@@ -37,7 +39,7 @@ export async function runProbe(opts: ProbeOptions): Promise<unknown> {
     ({ pid } = spawnInNamespaces({
       flags: CLONE.NEWUSER | CLONE.NEWNS,
       execFd: exe,
-      argv: ["bun", CHILD, opts.mode, String(sock), base, opts.containerId, String(opts.n ?? 100), out],
+      argv: ["bun", opts.child ?? CHILD, opts.mode, String(sock), base, opts.containerId, String(opts.n ?? 100), out],
       env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", `HOME=${opts.work}`, "BUN_RUNTIME_TRANSPILER_CACHE_PATH=0"],
       setIds: true,
       onReady: (p) => {
