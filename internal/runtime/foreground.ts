@@ -68,6 +68,26 @@ export function receiveMaster(ours: number): number {
 /** Signals runc forwards to the process (all but those it handles itself); the ones Bun lets us catch. */
 const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCONT"] as const;
 
+/**
+ * Holds the signals runForeground forwards while the container is being
+ * started (its process may already run, and a SIGTERM then must not kill
+ * us with the default action); `replay` sends them to `pid` once the
+ * forwarding is in place.
+ */
+export function holdSignals(): { replay(pid: number): void; drop(): void } {
+  const seen: Array<(typeof FORWARDED)[number]> = [];
+  const fns = FORWARDED.map((s) => [s, () => seen.push(s)] as const);
+  for (const [s, fn] of fns) process.on(s, fn);
+  const drop = () => { for (const [s, fn] of fns) process.off(s, fn); };
+  return {
+    drop,
+    replay(pid) {
+      drop();
+      for (const s of seen) killProcess(pid, SIG[s]);
+    },
+  };
+}
+
 export interface ForegroundOptions {
   /** The process to wait for. */
   pid: number;

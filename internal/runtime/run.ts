@@ -9,7 +9,7 @@ import { prctl, PR } from "../sys/proc.ts";
 import { createContainer, type CreateOptions } from "./create.ts";
 import { startContainer } from "./start.ts";
 import { deleteContainer } from "./lifecycle.ts";
-import { consoleMode, consolePair, hostConsole, receiveMaster, runForeground, type HostConsole } from "./foreground.ts";
+import { consoleMode, consolePair, holdSignals, hostConsole, receiveMaster, runForeground, type HostConsole } from "./foreground.ts";
 import { loadSpec } from "./spec.ts";
 
 export async function runContainer(opts: CreateOptions & { detach: boolean; keep: boolean }): Promise<number> {
@@ -44,15 +44,20 @@ export async function runContainer(opts: CreateOptions & { detach: boolean; keep
   } finally {
     if (pair) for (const fd of [pair.ours, pair.init]) if (fd >= 0) close(fd);
   }
+  const held = holdSignals();
   try {
     await startContainer(opts.root, opts.id, opts.log);
   } catch (e) {
+    held.drop();
     if (master !== undefined) close(master);
     if (host?.opened) close(host.fd);
     await deleteContainer(opts.root, opts.id, true, opts.log).catch(() => {});
     throw e;
   }
-  const code = await runForeground({ pid, reapAny: true, ...(master !== undefined ? { master } : {}), ...(host ? { host } : {}) });
+  // runForeground installs its forwarding before its first await.
+  const running = runForeground({ pid, reapAny: true, ...(master !== undefined ? { master } : {}), ...(host ? { host } : {}) });
+  held.replay(pid);
+  const code = await running;
   if (!opts.keep) await deleteContainer(opts.root, opts.id, true, opts.log);
   return code;
 }
