@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { withPty } from "./fixtures/pty.ts";
 
 setDefaultTimeout(120_000);
 
@@ -76,28 +77,6 @@ async function bundle(tag: string, edit: (c: Record<string, any>) => void = () =
   edit(c);
   writeFileSync(join(dir, "config.json"), JSON.stringify(c, null, 2));
   return dir;
-}
-
-/** Runs `command` under script(1): it gets a pty; `io.input` is typed once `io.ready` was printed. */
-async function withPty(command: string, io?: { ready: string; input: string }): Promise<Result> {
-  const p = Bun.spawn(["script", "-qec", command, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  const killer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  let out = "";
-  const decoder = new TextDecoder();
-  const reader = (async () => {
-    for await (const chunk of p.stdout) {
-      out += decoder.decode(chunk, { stream: true });
-      if (io && out.includes(io.ready)) {
-        p.stdin.write(io.input);
-        p.stdin.flush();
-        io = undefined;
-      }
-    }
-  })();
-  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text(), reader]);
-  clearTimeout(killer);
-  p.stdin.end();
-  return { code, out, err };
 }
 
 async function statusOf(runtime: typeof sysbox, cid: string): Promise<string> {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { withPty } from "./fixtures/pty.ts";
 
 setDefaultTimeout(60_000);
 
@@ -202,29 +203,6 @@ function cgroupDirsNamed(id: string): string[] {
   };
   walk("/sys/fs/cgroup", 0);
   return found;
-}
-
-/** Runs `command` under script(1) so the docker client gets a pty; optionally answers `ready` with `input`. */
-async function withPty(command: string, io?: { ready: string; input: string }): Promise<Result> {
-  const t0 = performance.now();
-  const p = Bun.spawn(["script", "-qec", command, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  const killer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  let out = "";
-  const decoder = new TextDecoder();
-  const reader = (async () => {
-    for await (const chunk of p.stdout) {
-      out += decoder.decode(chunk, { stream: true });
-      if (io && out.includes(io.ready)) {
-        p.stdin.write(io.input);
-        p.stdin.flush();
-        io = undefined;
-      }
-    }
-  })();
-  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text(), reader]);
-  clearTimeout(killer);
-  p.stdin.end();
-  return { code, out, err, ms: performance.now() - t0 };
 }
 
 function hostBounding(): bigint {

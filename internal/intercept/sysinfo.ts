@@ -18,18 +18,10 @@
  * field, else the smallest power of two that makes them fit (the kernel
  * does the same for 32-bit callers).
  */
+import type { SysinfoFigures } from "../procfs/mod.ts";
 
-export interface SysinfoValues {
-  uptime: number;
-  loads: readonly [number, number, number];
-  totalram: number;
-  freeram: number;
-  sharedram: number;
-  bufferram: number;
-  totalswap: number;
-  freeswap: number;
-  procs: number;
-}
+/** The figures sysbox-fs computes for a container (internal/procfs), as struct sysinfo carries them. */
+export type SysinfoValues = SysinfoFigures;
 
 export interface SysinfoLayout {
   /** Bytes per long. */

@@ -22,7 +22,7 @@ import { memoryFigures, parseMeminfo } from "./proc_meminfo.ts";
 export interface SysinfoFigures {
   uptime: number;
   /** 1, 5 and 15 minute loads, shifted by SI_LOAD_SHIFT (16). */
-  loads: [number, number, number];
+  loads: readonly [number, number, number];
   totalram: number;
   freeram: number;
   sharedram: number;
