@@ -94,8 +94,10 @@ test("no sysbox entry: the daemon adds one range and serves disjoint blocks from
   using s = await session();
   const a = await s.register("a");
   const b = await s.register("b");
-  expect(a).toEqual({ uid: 196608, gid: 196608, size: B, reused: false });
-  expect(b).toEqual({ uid: 196608 + B, gid: 196608 + B, size: B, reused: false });
+  // A daemon started without flags sends Sysbox's default settings.
+  const settings = { honorCaps: false, syscontMode: true, ignoreSysfsChown: false, allowTrustedXattr: false };
+  expect(a).toEqual({ uid: 196608, gid: 196608, size: B, reused: false, settings });
+  expect(b).toEqual({ uid: 196608 + B, gid: 196608 + B, size: B, reused: false, settings });
   expect(await status()).toMatchObject({ containers: 2, rangesUsed: 2 });
   expect(await s.unregister("a")).toBe("released");
   expect(await status()).toMatchObject({ containers: 1, rangesUsed: 1 });
