@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { docker, hasSysboxDocker } from "./fixtures/docker.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const DEBIAN = "sysbox-test/debian:bookworm";
@@ -16,11 +17,7 @@ const BUSYBOX = "sysbox-test/static:busybox";
 const RT = "--runtime=sysbox-runc";
 const TIMEOUT = 120_000;
 
-function docker(args: string[]) {
-  const r = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe" });
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-}
-const hasDocker = process.getuid?.() === 0 && docker(["info", "--format", "{{json .Runtimes}}"]).out.includes("sysbox-runc");
+const hasDocker = hasSysboxDocker;
 const hasImage = (image: string) => hasDocker && docker(["image", "inspect", image]).code === 0;
 const hostHas = (path: string) => existsSync(path);
 

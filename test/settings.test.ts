@@ -5,34 +5,16 @@
  * sysbox-runc runtime and its daemons, and the local debian image (it has
  * coreutils and perl, whose syscall() stands in for setfattr).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { containerNames, docker, hasSysboxDocker, ok } from "./fixtures/docker.ts";
 
 const IMAGE = "sysbox-test/debian:bookworm";
 const RT = "--runtime=sysbox-runc";
 
-function docker(args: string[]) {
-  const r = Bun.spawnSync(["docker", ...args], { stdout: "pipe", stderr: "pipe" });
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-}
-function ok(args: string[]): string {
-  const r = docker(args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.err}`);
-  return r.out;
-}
-
-const isRoot = process.getuid?.() === 0;
-const hasDocker = isRoot && docker(["info", "--format", "{{json .Runtimes}}"]).out.includes("sysbox-runc");
-const names: string[] = [];
-function name(prefix: string): string {
-  const n = `${prefix}-${process.pid}-${names.length}`;
-  names.push(n);
-  return n;
-}
-afterAll(() => {
-  if (names.length) docker(["rm", "-f", ...names]);
-});
+const hasDocker = hasSysboxDocker;
+const name = containerNames();
 
 const capEff = (status: string) => BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(status)![1]}`);
 const has = (caps: bigint, bit: number) => ((caps >> BigInt(bit)) & 1n) === 1n;
